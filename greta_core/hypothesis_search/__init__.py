@@ -1,0 +1,1 @@
+"""The genetic search for hypotheses on the discovery statistics (DESIGN §4)."""

@@ -1,0 +1,86 @@
+"""`GeneticAlgorithmOptimizer`: NSGA-II over hypotheses, one generation at a time.
+
+The operators and the non-dominated sorting come from pymoo. A run with the same statistics
+and seed gives the same hypotheses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.operators.crossover.pntx import TwoPointCrossover
+from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+from greta_core.errors import CancelledError
+from greta_core.hypothesis_search.operators import SparseSampling, SubsetMutation, TermCountRepair
+from greta_core.hypothesis_search.problem import HypothesisProblem, Scored
+from greta_core.stats.linear import Gram
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    front: tuple[Scored, ...]  # feasible, non-dominated, distinct; fewest terms first
+    evaluations: int
+    generations: int
+    seed: int
+
+
+class GeneticAlgorithmOptimizer:
+    """Search hypotheses (sets of at most ``max_terms`` terms) with NSGA-II.
+
+    Parameters
+    ----------
+    gram : Gram
+        Discovery statistics.
+    term_columns : sequence of int arrays
+        The design columns of each candidate term.
+    """
+
+    def __init__(self, gram: Gram, term_columns: Sequence[np.ndarray], *, max_terms: int = 5,
+                 pop_size: int = 100, num_generations: int = 60, cx_prob: float = 0.9,
+                 mut_prob: float | None = None, alpha: float = 0.05, seed: int = 0) -> None:
+        self.problem = HypothesisProblem(gram, term_columns, max_terms, alpha)
+        self.num_generations = num_generations
+        self.seed = seed
+        m = len(term_columns)
+        single = self.problem.score(np.eye(m, dtype=bool))[0] if m else np.zeros((0, 3))
+        weights = np.sqrt(np.clip(-single[:, 0], 0.0, None)) + 1e-12 if m else np.zeros(0)
+        self.algorithm = NSGA2(
+            pop_size=pop_size,
+            sampling=SparseSampling(max_terms, weights),
+            crossover=TwoPointCrossover(prob=cx_prob),
+            mutation=SubsetMutation(prob=mut_prob if mut_prob is not None else 0.9, weights=weights),
+            repair=TermCountRepair(max_terms),
+            eliminate_duplicates=True,
+        )
+        self.algorithm.setup(self.problem, termination=("n_gen", num_generations), seed=seed, verbose=False)
+        self.generation = 0
+
+    def step(self) -> bool:
+        """Run one generation; False once the search is over."""
+        if not self.algorithm.has_next():
+            return False
+        self.algorithm.next()
+        self.generation += 1
+        return True
+
+    def run(self, progress: Callable[[int, int], None] | None = None,
+            cancel: Callable[[], bool] | None = None) -> SearchResult:
+        while self.step():
+            if progress:
+                progress(self.generation, self.num_generations)
+            if cancel and cancel():
+                raise CancelledError("The analysis was cancelled.")
+        return self.result()
+
+    def result(self) -> SearchResult:
+        feasible = [s for s in self.problem.archive.values() if s.violation <= 0]
+        front: list[Scored] = []
+        if feasible:
+            f = np.array([s.objectives for s in feasible])
+            idx = NonDominatedSorting().do(f, only_non_dominated_front=True)
+            front = sorted((feasible[i] for i in idx), key=lambda s: (len(s.terms), s.objectives))
+        return SearchResult(tuple(front), self.problem.evaluations, self.generation, self.seed)

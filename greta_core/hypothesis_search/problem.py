@@ -1,0 +1,61 @@
+"""`HypothesisProblem`: the objectives and constraints of a hypothesis, for pymoo.
+
+A hypothesis is a boolean mask over the candidate terms. Objectives (all minimised):
+significance (−(−log10 p) of the overall test), effect size (−R²), parsimony (number of
+terms). Constraint: every term pulls its weight — its partial test on the discovery split
+is significant at ``alpha / number of candidate terms``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from pymoo.core.problem import Problem
+
+from greta_core.stats.linear import Evaluation, Gram, evaluate
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One evaluated hypothesis."""
+
+    terms: tuple[int, ...]
+    objectives: tuple[float, float, float]
+    violation: float
+
+
+class HypothesisProblem(Problem):
+    def __init__(self, gram: Gram, term_columns: Sequence[np.ndarray], max_terms: int, alpha: float) -> None:
+        super().__init__(n_var=len(term_columns), n_obj=3, n_ieq_constr=1, xl=0, xu=1, vtype=bool)
+        self.gram = gram
+        self.term_columns = [np.asarray(c, dtype=int) for c in term_columns]
+        self.max_terms = max_terms
+        self.log10_alpha_term = float(np.log10(alpha / max(len(term_columns), 1)))
+        self.evaluations = 0
+        self.archive: dict[tuple[int, ...], Scored] = {}
+
+    def score(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray, Evaluation]:
+        """Objectives F (P × 3) and constraint G (P × 1) of boolean masks (P × terms)."""
+        masks = np.asarray(masks, dtype=bool)
+        chosen = [np.flatnonzero(row) for row in masks]
+        ev = evaluate(self.gram, [[self.term_columns[i] for i in c] for c in chosen])
+        size = masks.sum(axis=1).astype(float)
+        lp = ev.log10_p_terms
+        real = np.arange(lp.shape[1])[None, :] < size[:, None]
+        lp = np.where(real, np.where(np.isnan(lp), 0.0, lp), -np.inf)
+        worst = lp.max(axis=1) if lp.shape[1] else np.zeros(len(masks))
+        g = np.where(size > 0, worst - self.log10_alpha_term, 1.0)
+        f = np.column_stack([ev.log10_p, -ev.r2, size])
+        self.evaluations += len(masks)
+        for c, fi, gi in zip(chosen, f, g):
+            key = tuple(int(i) for i in c)
+            if key not in self.archive:
+                self.archive[key] = Scored(key, (float(fi[0]), float(fi[1]), float(fi[2])), float(gi))
+        return f, g[:, None], ev
+
+    def _evaluate(self, x, out, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        f, g, _ = self.score(x)
+        out["F"] = f
+        out["G"] = g

@@ -1,0 +1,273 @@
+"""Streaming readers for CSV/TSV, Parquet, Excel and JSON Lines files.
+
+Every reader yields pandas batches of at most ``batch_rows`` rows, so peak memory does not
+grow with the number of rows. Problems with the file become one-line :class:`DataFormatError`
+messages that name the file and the fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from greta_core.errors import DataFileNotFoundError, DataFormatError
+
+FORMATS = ("csv", "tsv", "parquet", "excel", "jsonl")
+NULL_VALUES = ["", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "none", "-", "?", "#N/A"]
+_EXTENSIONS = {
+    ".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet",
+    ".pq": "parquet", ".xlsx": "excel", ".xlsm": "excel", ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """Where the data is and how to read it."""
+
+    path: str
+    format: str = "auto"
+    sheet: str | int | None = None
+    delimiter: str | None = None
+    batch_rows: int = 65536
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def detect_format(path: str, fmt: str = "auto") -> str:
+    """The file's format: from ``fmt`` unless "auto", else from magic bytes and extension."""
+    if fmt != "auto":
+        if fmt not in FORMATS:
+            msg = f"Unknown data format {fmt!r}. Allowed: auto, {', '.join(FORMATS)}."
+            raise DataFormatError(msg)
+        return fmt
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head == b"PAR1":
+        return "parquet"
+    if head[:2] == b"PK":
+        return "excel"
+    return _EXTENSIONS.get(Path(path).suffix.lower(), "csv")
+
+
+def check_file(path: str) -> None:
+    p = Path(path)
+    if not p.exists():
+        msg = f"Data file {path!r} does not exist. Check the path (--data or data.path)."
+        raise DataFileNotFoundError(msg)
+    if p.is_dir():
+        msg = f"Data path {path!r} is a directory; give a file (--data FILE)."
+        raise DataFormatError(msg)
+    if p.stat().st_size == 0:
+        msg = f"Data file {path!r} is empty: it needs a header row and at least two data rows."
+        raise DataFormatError(msg)
+
+
+class CsvReader:
+    """Delimited text through pyarrow's streaming CSV reader."""
+
+    def __init__(self, spec: FileSpec, fmt: str) -> None:
+        self.spec = spec
+        self.delimiter = spec.delimiter or ("\t" if fmt == "tsv" else None)
+        self.columns = self._header()
+
+    def _header(self) -> list[str]:
+        with open(self.spec.path, "rb") as f:
+            raw = f.read(1 << 16)
+        if b"\x00" in raw:
+            msg = (f"{self.spec.path!r} is not a text file (it contains binary data). "
+                   "Give a CSV, TSV, Parquet, Excel (.xlsx) or JSON Lines file.")
+            raise DataFormatError(msg)
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            if len(raw) - e.start > 4:  # not just a multi-byte character cut at the end
+                msg = (f"{self.spec.path!r} is not UTF-8 text (byte {e.start}). "
+                       "Save it as UTF-8 CSV, or as Parquet or Excel.")
+                raise DataFormatError(msg) from None
+            text = raw[: e.start].decode("utf-8-sig")
+        lines = text.splitlines()
+        if not lines or not lines[0].strip():
+            msg = f"{self.spec.path!r} has no header row: the first line must name the columns."
+            raise DataFormatError(msg)
+        if self.delimiter is None:
+            self.delimiter = _sniff_delimiter(lines[:50])
+        header = next(csv.reader([lines[0]], delimiter=self.delimiter))
+        _check_names(header, self.spec.path)
+        return header
+
+    def iter_batches(self, columns: list[str] | None, types: dict[str, Any] | None) -> Iterator:
+        import pyarrow as pa
+        from pyarrow import csv as pcsv
+
+        read = pcsv.ReadOptions(use_threads=True, block_size=1 << 22, encoding="utf8")
+        parse = pcsv.ParseOptions(delimiter=self.delimiter)
+        conv = pcsv.ConvertOptions(
+            null_values=NULL_VALUES, strings_can_be_null=True, include_columns=columns,
+            column_types=types or {},
+        )
+        try:
+            reader = pcsv.open_csv(self.spec.path, read_options=read, parse_options=parse,
+                                   convert_options=conv)
+            for batch in reader:
+                yield batch
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+            raise DataFormatError(_arrow_message(self.spec.path, e)) from None
+
+
+def _sniff_delimiter(lines: list[str]) -> str:
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def _check_names(header: list[str], path: str) -> None:
+    seen: set[str] = set()
+    dup = sorted({h for h in header if h in seen or seen.add(h)})  # type: ignore[func-returns-value]
+    if dup:
+        msg = (f"{path!r} has duplicate column names: {', '.join(repr(d) for d in dup)}. "
+               "Rename them so every column has its own name.")
+        raise DataFormatError(msg)
+    empty = [i + 1 for i, h in enumerate(header) if not str(h).strip()]
+    if empty and len(header) > 1:
+        msg = f"{path!r} has columns without a name (position {empty[0]}). Name every column."
+        raise DataFormatError(msg)
+
+
+def _arrow_message(path: str, err: Exception) -> str:
+    text = " ".join(str(err).split())
+    if "quote" in text.lower() or "expected" in text.lower() and "columns" in text.lower():
+        return (f"Cannot parse {path!r}: {text[:200]}. Check for unbalanced quotes or rows "
+                "with a different number of fields.")
+    return f"Cannot read {path!r}: {text[:240]}."
+
+
+class ParquetReader:
+    def __init__(self, spec: FileSpec) -> None:
+        import pyarrow.parquet as pq
+
+        self.spec = spec
+        try:
+            self._file = pq.ParquetFile(spec.path)
+        except Exception as e:  # pyarrow raises several types for a broken file
+            msg = f"Cannot read {spec.path!r} as Parquet: {' '.join(str(e).split())[:200]}."
+            raise DataFormatError(msg) from None
+        self.columns = list(self._file.schema_arrow.names)
+        _check_names(self.columns, spec.path)
+
+    def iter_batches(self, columns: list[str] | None, types: dict[str, Any] | None) -> Iterator:
+        try:
+            yield from self._file.iter_batches(batch_size=self.spec.batch_rows, columns=columns)
+        except OSError as e:
+            msg = f"Cannot read {self.spec.path!r} as Parquet: {' '.join(str(e).split())[:200]}."
+            raise DataFormatError(msg) from None
+
+
+class JsonLinesReader:
+    def __init__(self, spec: FileSpec) -> None:
+        self.spec = spec
+        first = next(self.iter_batches(None, None), None)
+        if first is None:
+            msg = f"{spec.path!r} has no JSON records."
+            raise DataFormatError(msg)
+        self.columns = list(first.schema.names)
+
+    def iter_batches(self, columns: list[str] | None, types: dict[str, Any] | None) -> Iterator:
+        import pyarrow as pa
+        from pyarrow import json as pjson
+
+        try:
+            reader = pjson.open_json(self.spec.path, read_options=pjson.ReadOptions(block_size=1 << 22))
+            for batch in reader:
+                yield batch.select(columns) if columns else batch
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError) as e:
+            msg = (f"Cannot read {self.spec.path!r} as JSON Lines (one JSON object per line): "
+                   f"{' '.join(str(e).split())[:200]}.")
+            raise DataFormatError(msg) from None
+
+
+class ExcelReader:
+    """Rows of one sheet, streamed with openpyxl's read-only mode."""
+
+    def __init__(self, spec: FileSpec) -> None:
+        self.spec = spec
+        rows = self._rows()
+        header = next(rows, None)
+        if header is None:
+            msg = f"Sheet {self._sheet_name!r} of {spec.path!r} is empty."
+            raise DataFormatError(msg)
+        self.columns = [("" if h is None else str(h)) for h in header]
+        _check_names(self.columns, spec.path)
+
+    def _rows(self) -> Iterator[tuple]:
+        import zipfile
+
+        from openpyxl import load_workbook
+
+        try:
+            wb = load_workbook(self.spec.path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, OSError, KeyError, ValueError) as e:
+            msg = (f"Cannot read {self.spec.path!r} as an Excel workbook ({type(e).__name__}: "
+                   f"{str(e)[:120]}). Save it again as .xlsx, or export CSV.")
+            raise DataFormatError(msg) from None
+        sheet = self.spec.sheet
+        names = wb.sheetnames
+        if sheet is None:
+            ws = wb[names[0]]
+        elif isinstance(sheet, int) or (isinstance(sheet, str) and sheet.isdigit() and sheet not in names):
+            i = int(sheet)
+            if not 0 <= i < len(names):
+                msg = f"Sheet index {i} is out of range: {self.spec.path!r} has sheets {names}."
+                raise DataFormatError(msg)
+            ws = wb[names[i]]
+        elif sheet in names:
+            ws = wb[sheet]
+        else:
+            msg = f"Sheet {sheet!r} is not in {self.spec.path!r}. Sheets: {names}."
+            raise DataFormatError(msg)
+        self._sheet_name = ws.title
+        return ws.iter_rows(values_only=True)
+
+    def iter_batches(self, columns: list[str] | None, types: dict[str, Any] | None) -> Iterator:
+        import pandas as pd
+
+        rows = self._rows()
+        next(rows, None)
+        chunk: list[tuple] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= self.spec.batch_rows:
+                yield _frame(pd, chunk, self.columns, columns)
+                chunk = []
+        if chunk:
+            yield _frame(pd, chunk, self.columns, columns)
+
+
+def _frame(pd: Any, rows: list[tuple], names: list[str], columns: list[str] | None) -> Any:
+    width = len(names)
+    df = pd.DataFrame([tuple(r[:width]) + (None,) * (width - len(r)) for r in rows], columns=names)
+    return df[columns] if columns else df
+
+
+def open_reader(spec: FileSpec) -> Any:
+    """A reader for ``spec``: it has ``columns`` and ``iter_batches(columns, types)``."""
+    check_file(spec.path)
+    fmt = detect_format(spec.path, spec.format)
+    if fmt in ("csv", "tsv"):
+        return CsvReader(spec, fmt)
+    if fmt == "parquet":
+        return ParquetReader(spec)
+    if fmt == "excel":
+        return ExcelReader(spec)
+    return JsonLinesReader(spec)
+
+
+def file_size(path: str) -> int:
+    return os.path.getsize(path)
+
+
+__all__ = ["FileSpec", "open_reader", "detect_format", "FORMATS", "NULL_VALUES"]

@@ -1,0 +1,1 @@
+"""Plain-English narratives from confirmed results, by templates (DESIGN §6)."""

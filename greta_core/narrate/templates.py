@@ -1,0 +1,118 @@
+"""Sentences built from numbers: direction, size in the target's units, interval, strength.
+
+Nothing here guesses: every number in a sentence is a field of the results.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+
+def num(v: float | None, digits: int = 3) -> str:
+    if v is None or not math.isfinite(v):
+        return "n/a"
+    if v == 0:
+        return "0"
+    mag = abs(v)
+    if mag >= 1e5 or mag < 1e-3:
+        return f"{v:.{digits - 1}e}"
+    decimals = max(digits - 1 - int(math.floor(math.log10(mag))), 0)
+    return f"{v:,.{decimals}f}"
+
+
+def qtext(q: float | None) -> str:
+    if q is None or not math.isfinite(q):
+        return "q n/a"
+    return "q < 0.001" if q < 0.001 else f"q = {q:.3f}"
+
+
+def pct(v: float) -> str:
+    return f"{100 * v:.1f}%"
+
+
+class Narrator:
+    def __init__(self, target: str, task: str, positive: str | None = None) -> None:
+        self.y = target
+        self.task = task
+        self.positive = positive
+
+    def _scale(self, b: float) -> tuple[float, str]:
+        if self.task == "regression":
+            return b, ""
+        return 100 * b, " percentage points"
+
+    def _outcome(self, cls: str | None = None) -> str:
+        if self.task == "binary":
+            return f"the chance that {self.y} is {self.positive!r}"
+        if self.task == "multiclass":
+            return f"the share of {self.y} = {cls!r}"
+        return self.y
+
+    def _change(self, e: dict[str, Any]) -> str:
+        b, unit = self._scale(e["estimate"])
+        lo, _ = self._scale(e["ci_low"])
+        hi, _ = self._scale(e["ci_high"])
+        verb = "raises" if b > 0 else "lowers"
+        return f"{verb} {self._outcome(e.get('class'))} by {num(abs(b))}{unit} (95% CI {num(lo)} to {num(hi)})"
+
+    def term_sentence(self, term: dict[str, Any], kind: str, rows: Sequence[dict[str, Any]]) -> str:
+        name, q = term["term"], qtext(term.get("q_value"))
+        main = [r for r in rows if not str(r["column"]).endswith(":missing")]
+        if not main:
+            return f"Whether {name} is missing matters for {self.y} ({q})."
+        if kind == "categorical":
+            return self._categorical(name, main, q)
+        e = max(main, key=lambda r: abs(r["standardized"] or 0.0))
+        lead = {
+            "product": f"{self.y} depends on {' and '.join(term.get('sources', [name]))} together: each extra unit of their product {name}",
+            "square": f"{self.y} changes along a curve in {term.get('sources', [name])[0]}: each extra unit of {name}",
+            "log": f"{self.y} follows {name}: each extra unit of {name} (a factor of e≈2.72 in {term.get('sources', [name])[0]})",
+        }.get(kind, f"Each extra unit of {name}")
+        return f"{lead} {self._change(e)}; confirmed on held-out data, {q}."
+
+    def _categorical(self, name: str, rows: Sequence[dict[str, Any]], q: str) -> str:
+        e = max(rows, key=lambda r: abs(r["estimate"]))
+        b, unit = self._scale(e["estimate"])
+        lo, _ = self._scale(e["ci_low"])
+        hi, _ = self._scale(e["ci_high"])
+        way = "higher" if b > 0 else "lower"
+        return (f"{self._outcome(e.get('class')).capitalize() if self.task != 'regression' else self.y} "
+                f"differs by {name}: with {name} = {e['level']!r} it is {num(abs(b))}{unit} {way} than with "
+                f"{e['reference']!r} (95% CI {num(lo)} to {num(hi)}); confirmed on held-out data, {q}.")
+
+    def hypothesis(self, h: dict[str, Any], kinds: dict[str, str], sources: dict[str, list[str]]) -> str:
+        terms = ", ".join(h["terms"])
+        hold = h["holdout"]
+        if not h["confirmed"]:
+            failed = [t["term"] for t in h["term_tests"] if not t["confirmed"]]
+            why = f"the term(s) {', '.join(failed)} did not hold up" if failed else "its overall test did not hold up"
+            return (f"Not confirmed: {terms} looked promising in the search, but on held-out data {why} "
+                    f"(held-out {qtext(hold.get('q_value'))}).")
+        size = "R²" if self.task != "multiclass" else "1 − Wilks' λ"
+        head = (f"Together, {terms} explain {pct(hold['r2'])} of the variation in {self.y} on held-out data "
+                f"({size} = {num(hold['r2'])}, {qtext(hold.get('q_value'))}).")
+        parts = [head]
+        for t in h["term_tests"]:
+            rows = [e for e in h["effects"] if e["term"] == t["term"]]
+            parts.append(self.term_sentence({**t, "sources": sources.get(t["term"], [])}, kinds[t["term"]], rows))
+        return " ".join(parts)
+
+    def summary(self, data: dict[str, Any], hyps: Sequence[dict[str, Any]], evaluations: int) -> str:
+        n_conf = sum(h["confirmed"] for h in hyps)
+        task = {"regression": "a numeric target", "binary": "a yes/no target",
+                "multiclass": "a target with several classes"}[self.task]
+        head = (f"Greta analysed {data['rows_used']:,} rows and {len(data['columns_used'])} columns to explain "
+                f"{self.y} ({task}). The search scored {evaluations:,} hypotheses on {data['rows_discovery']:,} "
+                f"discovery rows; the {len(hyps)} best were re-tested on {data['rows_holdout']:,} held-out rows "
+                f"the search never saw.")
+        if not n_conf:
+            return (head + " None was confirmed: the data give no reliable evidence that these columns drive "
+                    f"{self.y}.")
+        best = hyps[0]
+        feats = sorted({f for h in hyps if h["confirmed"] for f in h["features"]})
+        return (head + f" {n_conf} {'was' if n_conf == 1 else 'were'} confirmed. The strongest explanation, "
+                f"{', '.join(best['terms'])}, accounts for {pct(best['holdout']['r2'])} of the variation in "
+                f"{self.y} on held-out data ({qtext(best['holdout'].get('q_value'))}). The columns that matter: "
+                f"{', '.join(feats)}.")

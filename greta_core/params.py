@@ -1,0 +1,41 @@
+"""Small frozen parameter objects the engine takes (built from the CLI's configuration)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AnalysisParams:
+    target: str
+    columns: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
+    row_filter: str | None = None
+    # preprocessing
+    interactions: bool = True
+    squares: bool = True
+    logs: bool = True
+    max_levels: int = 20
+    min_level_fraction: float = 0.005
+    max_design_columns: int = 600
+    sample_rows: int = 50000
+    # search
+    pop_size: int = 100
+    num_generations: int = 60
+    cx_prob: float = 0.9
+    mut_prob: float | None = None
+    max_terms: int = 5
+    seed: int = 0
+    # statistics
+    alpha: float = 0.05
+    holdout_fraction: float = 0.5
+    sample_size: int = 5000
+    max_hypotheses: int = 10
+    # execution
+    backend: str = "pandas"
+    workers: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,233 @@
+"""The main job: ingest → plan → statistics → search → confirm → narrate (DESIGN §1).
+
+``analyze`` returns the results document (a JSON-able dict, docs/results.md). It prints
+nothing and writes no files; progress and cancellation go through the callbacks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from greta_core import __version__
+from greta_core.backends import get_backend
+from greta_core.confirm.checks import odds_ratios, partial_dependence, rank_checks
+from greta_core.confirm.holdout import confirm, rank
+from greta_core.confirm.layout import Layout
+from greta_core.errors import ColumnNotFoundError, DataFormatError, InvalidConfigError, TargetError, did_you_mean
+from greta_core.hypothesis_search.optimizers import GeneticAlgorithmOptimizer
+from greta_core.ingestion.readers import FileSpec
+from greta_core.metrics import StageClock
+from greta_core.narrate.templates import Narrator
+from greta_core.params import AnalysisParams
+from greta_core.plan.design import DesignBuilder
+from greta_core.plan.schema import infer_column, infer_target
+from greta_core.plan.terms import Plan, build_plan
+from greta_core.stats.linear import Gram
+from greta_core.stats.summary import Summary, empty_summary, summarize
+
+SCHEMA_VERSION = 1
+MIN_ROWS = 20
+Progress = Callable[[str, float, dict[str, Any]], None]
+
+
+def analyze(spec: FileSpec, params: AnalysisParams, progress: Progress | None = None,
+            cancel: Callable[[], bool] | None = None) -> dict[str, Any]:
+    """Run the whole analysis of ``spec`` and return the results document."""
+    clock = StageClock()
+    report = progress or (lambda stage, frac, info: None)
+    with clock.stage("ingest"):
+        backend = get_backend(params.backend)(spec, workers=params.workers)
+        sample = _filtered(backend.sample(params.sample_rows), params.row_filter)
+        plan = make_plan(sample, backend.columns(), params)
+    with clock.stage("statistics"):
+        summary, layout, notes = statistics_pass(backend, plan, params, report, cancel)
+    _check_rows(summary, layout, plan)
+    t = plan.target.width
+    disc = Gram.from_moments(summary.discovery, t)
+    hold = Gram.from_moments(summary.holdout, t)
+    with clock.stage("search"):
+        opt = GeneticAlgorithmOptimizer(disc, layout.columns, max_terms=params.max_terms,
+                                        pop_size=params.pop_size, num_generations=params.num_generations,
+                                        cx_prob=params.cx_prob, mut_prob=params.mut_prob,
+                                        alpha=params.alpha, seed=params.seed)
+        found = opt.run(lambda g, n: report("search", g / n, {"generation": g, "generations": n}), cancel)
+    with clock.stage("confirm"):
+        results = rank(confirm(found.front, layout, disc, hold, summary.holdout, plan.target,
+                               params.alpha, params.max_hypotheses))
+        for c in results:
+            if c.confirmed:
+                _checks(c, layout, summary, plan, notes)
+    with clock.stage("narrate"):
+        doc = _document(spec, params, plan, layout, summary, results, found, notes, backend)
+    doc["metrics"] = clock.metrics(summary.rows_read, found.evaluations, clock.seconds("search"))
+    doc["metrics"].update(backend.info())
+    report("done", 1.0, {})
+    return doc
+
+
+def _filtered(df: pd.DataFrame, row_filter: str | None) -> pd.DataFrame:
+    if not row_filter:
+        return df
+    try:
+        return df.query(row_filter, engine="python")
+    except Exception as e:  # noqa: BLE001 - pandas raises many types for a bad expression
+        msg = f"The row filter {row_filter!r} cannot be applied: {type(e).__name__}: {e}. Fix data.row_filter."
+        raise InvalidConfigError(msg) from None
+
+
+def make_plan(sample: pd.DataFrame, all_columns: list[str], params: AnalysisParams) -> Plan:
+    if len(sample) == 0:
+        msg = "The data has a header but no data rows. Greta needs rows to analyse."
+        raise DataFormatError(msg)
+    if len(sample) < MIN_ROWS:
+        msg = f"The data has only {len(sample)} row(s); Greta needs at least {MIN_ROWS} to split off held-out rows."
+        raise DataFormatError(msg)
+    target = infer_target(sample, params.target)
+    wanted = list(params.columns) if params.columns else [c for c in all_columns if c != params.target]
+    for c in list(wanted) + list(params.exclude):
+        if c not in all_columns:
+            msg = f"Column {c!r} (in data.columns or data.exclude) is not in the data.{did_you_mean(c, all_columns)}"
+            raise ColumnNotFoundError(msg)
+    cols, dropped = [], []
+    for name in wanted:
+        if name == params.target or name in params.exclude:
+            continue
+        info = infer_column(name, sample[name], params.max_levels, params.min_level_fraction)
+        if isinstance(info, str):
+            dropped.append((name, info))
+        else:
+            cols.append(info)
+    if not cols:
+        msg = f"No usable feature columns are left to explain {params.target!r} (dropped: {', '.join(f'{n} ({r})' for n, r in dropped) or 'none'})."
+        raise DataFormatError(msg)
+    return build_plan(target, cols, dropped, params.interactions, params.squares, params.logs)
+
+
+def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Progress,
+                    cancel: Callable[[], bool] | None) -> tuple[Summary, Layout, list[str]]:
+    """One pass when every term fits; else screen engineered terms, then a second pass."""
+    builder = DesignBuilder(plan, params.seed, params.holdout_fraction)
+    t = plan.target.width
+    main, eng = list(plan.main_terms), list(plan.engineered_terms)
+    width = sum(x.width for x in plan.terms)
+    notes: list[str] = []
+    total = backend.estimate_rows() or 0
+    source_cols = [c.name for c in plan.columns] + [plan.target.name]
+    kinds = {c.name: c.kind for c in plan.columns}
+    kinds[plan.target.name] = "numeric" if plan.target.task == "regression" else "categorical"
+
+    def run(terms: list, screen: list, label: str) -> Summary:
+        lay = Layout.of(terms)
+
+        def fn(df: pd.DataFrame) -> Summary:
+            return summarize(_filtered(df, params.row_filter), builder, terms, screen, params.sample_size)
+
+        def prog(rows: int) -> None:
+            report(label, min(rows / total, 0.99) if total else 0.0, {"rows": rows, "total": total})
+
+        empty = empty_summary(lay.width, t, sum(x.width for x in screen), params.sample_size)
+        return backend.reduce(fn, empty, source_cols, kinds, prog, cancel)
+
+    if width <= params.max_design_columns or not eng:
+        return run(main + eng, [], "statistics"), Layout.of(main + eng), notes
+    first = run(main, eng, "screening")
+    keep = _screen(first, eng, params.max_design_columns - sum(x.width for x in main), t)
+    notes.append(f"{len(eng)} engineered terms were screened on the discovery split; the {len(keep)} "
+                 "strongest were kept for the search (preprocessing.max_design_columns).")
+    terms = main + keep
+    return run(terms, [], "statistics"), Layout.of(terms), notes
+
+
+def _screen(s: Summary, eng: list, room: int, t: int) -> list:
+    sc = s.screen
+    q = s.discovery.m2.shape[0] - t
+    syy = s.discovery.m2[q:, q:]
+    inv = np.linalg.pinv(syy)
+    score = np.einsum("ij,jk,ik->i", sc.c_ey, inv, sc.c_ey) / np.where(sc.c_ee > 0, sc.c_ee, np.inf)
+    order = np.argsort(-score, kind="stable")[: max(room, 0)]
+    return [eng[i] for i in sorted(order)]
+
+
+def _check_rows(s: Summary, layout: Layout, plan: Plan) -> None:
+    if s.discovery.n + s.holdout.n == 0:
+        msg = f"No row has a usable value of the target {plan.target.name!r}."
+        raise TargetError(msg)
+    for name, m in (("discovery", s.discovery), ("holdout", s.holdout)):
+        if m.n < MIN_ROWS // 2:
+            msg = (f"Only {int(m.n)} rows fell in the {name} split; Greta needs at least {MIN_ROWS} rows "
+                   "with a target value to search and confirm.")
+            raise DataFormatError(msg)
+    q = layout.width
+    for name, m in (("discovery", s.discovery), ("holdout", s.holdout)):
+        if np.all(np.diag(m.m2)[q:] <= 0):
+            msg = f"The target {plan.target.name!r} is constant in the {name} split: there is nothing to explain."
+            raise TargetError(msg)
+
+
+def _checks(c: Any, layout: Layout, s: Summary, plan: Plan, notes: list[str]) -> None:
+    c.partial_dependence = partial_dependence(c, layout, s.holdout, s.sample, plan.target)
+    c.rank_checks = rank_checks(c, layout, s.sample, plan.target)
+    if plan.target.task == "binary":
+        c.odds_ratios, note = odds_ratios(c, layout, s.sample)
+        if note and note not in notes:
+            notes.append(note)
+
+
+def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout, s: Summary,
+              results: list, found: Any, notes: list[str], backend: Any) -> dict[str, Any]:
+    t = plan.target
+    q = layout.width
+    kinds = {x.name: x.kind for x in layout.terms}
+    sources = {x.name: list(x.sources) for x in layout.terms}
+    sd = np.sqrt(max(s.holdout.m2[q, q], 0.0) / max(s.holdout.n - 1, 1))
+    target_info: dict[str, Any] = {"mean": float(s.holdout.mean[q]), "std": float(sd)}
+    if t.task != "regression":
+        target_info["classes"] = list(t.classes)
+    if t.task == "binary":
+        target_info["positive_class"] = t.classes[1]
+    data = {
+        "source": spec.path, "format": getattr(backend.reader, "__class__").__name__.replace("Reader", "").lower(),
+        "backend": backend.name, "rows": s.rows_read, "rows_used": int(s.discovery.n + s.holdout.n),
+        "rows_discovery": int(s.discovery.n), "rows_holdout": int(s.holdout.n),
+        "columns_used": [{"name": c.name, "kind": c.kind} for c in plan.columns],
+        "columns_dropped": [{"name": n, "reason": r} for n, r in plan.dropped],
+        "candidate_terms": len(layout.terms),
+    }
+    narrator = Narrator(t.name, t.task, t.classes[1] if t.task == "binary" else None)
+    hyps = []
+    for r, c in enumerate(results, 1):
+        names = [layout.terms[i].name for i in c.terms]
+        h = {"rank": r, "terms": names, "features": sorted({f for i in c.terms for f in layout.terms[i].sources}),
+             "confirmed": c.confirmed, "discovery": c.discovery, "holdout": c.holdout,
+             "term_tests": c.term_tests, "effects": c.effects, "odds_ratios": c.odds_ratios,
+             "rank_checks": c.rank_checks, "partial_dependence": c.partial_dependence}
+        h["narrative"] = narrator.hypothesis(h, kinds, sources)
+        hyps.append(h)
+    notes = list(notes) + _notes(plan, s, results, params)
+    return {
+        "schema_version": SCHEMA_VERSION, "greta_version": __version__, "target": t.name, "task": t.task,
+        "target_info": target_info, "data": data, "hypotheses": hyps,
+        "summary": narrator.summary(data, hyps, found.evaluations), "notes": notes,
+        "config": params.to_dict(), "seed": params.seed,
+    }
+
+
+def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams) -> list[str]:
+    out = []
+    if s.rows_bad_target:
+        out.append(f"{s.rows_bad_target:,} rows were left out because their target value was missing or not one of {list(plan.target.classes) or 'the numbers'}.")
+    for name, reason in plan.dropped:
+        out.append(f"Column {name!r} was not used: {reason}.")
+    out.append(f"Held-out tests were corrected together for multiple testing (Benjamini–Hochberg at alpha = {params.alpha}); "
+               "p-values from the search itself are not evidence, because it looked at many hypotheses.")
+    if plan.target.task == "binary":
+        out.append("Estimates for a yes/no target are changes in its probability (a linear probability model); "
+                   "the odds ratios come from a logistic fit on a sample of held-out rows.")
+    if s.holdout.n < 200:
+        out.append(f"Only {int(s.holdout.n)} held-out rows: small effects cannot be confirmed with so few rows.")
+    return out

@@ -1,0 +1,1 @@
+"""From columns to candidate terms: type inference, the term plan and design batches."""

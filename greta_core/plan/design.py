@@ -1,0 +1,129 @@
+"""Turn a batch of rows into design columns, target columns and split assignments.
+
+This is the per-batch code every backend runs, so all backends give the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from greta_core.plan.schema import MISSING_LEVEL, OTHER_LEVEL, canonical
+from greta_core.plan.terms import Plan, Term
+
+_U53 = float(2**-53)
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+@dataclass
+class Batch:
+    """One batch in design form: only rows with a usable target are kept."""
+
+    x: np.ndarray  # (n, q) design columns of the requested terms
+    e: np.ndarray  # (n, m) design columns of the terms to screen
+    y: np.ndarray  # (n, t) target columns
+    holdout: np.ndarray  # (n,) bool
+    key: np.ndarray  # (n,) uniform in [0, 1): order of the holdout sample
+    rows_read: int
+    rows_bad_target: int
+
+
+def canonical_frame(plan: Plan, df: pd.DataFrame) -> pd.DataFrame:
+    """Columns of the plan (and the target) in canonical types, in plan order."""
+    data = {c.name: canonical(df[c.name], c.kind) for c in plan.columns}
+    t = plan.target
+    data[t.name] = canonical(df[t.name], "numeric" if t.task == "regression" else "categorical")
+    return pd.DataFrame(data, index=pd.RangeIndex(len(df)))
+
+
+def split_keys(frame: pd.DataFrame, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two independent uniforms per row from a hash of the row's own values and the seed."""
+    key = f"greta{seed:011d}"[-16:]
+    h = pd.util.hash_pandas_object(frame, index=False, hash_key=key).to_numpy(np.uint64)
+    u1 = (h >> np.uint64(11)).astype(np.float64) * _U53
+    with np.errstate(over="ignore"):
+        h2 = h * _MIX
+    u2 = ((h2 ^ (h2 >> np.uint64(29))) >> np.uint64(11)).astype(np.float64) * _U53
+    return u1, u2
+
+
+class DesignBuilder:
+    def __init__(self, plan: Plan, seed: int, holdout_fraction: float) -> None:
+        self.plan = plan
+        self.seed = seed
+        self.holdout_fraction = holdout_fraction
+        self.kinds = {c.name: c.kind for c in plan.columns}
+
+    def batch(self, df: pd.DataFrame, terms: Sequence[Term], screen: Sequence[Term] = ()) -> Batch:
+        frame = canonical_frame(self.plan, df)
+        y, ok = self.target(frame[self.plan.target.name])
+        u1, u2 = split_keys(frame, self.seed)
+        kept = frame[ok].reset_index(drop=True) if not ok.all() else frame
+        x = self.matrix(kept, terms)
+        e = self.matrix(kept, screen)
+        return Batch(x, e, y[ok], u1[ok] < self.holdout_fraction, u2[ok], len(df), int((~ok).sum()))
+
+    def target(self, s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        t = self.plan.target
+        if t.task == "regression":
+            v = s.to_numpy(np.float64)
+            ok = np.isfinite(v)
+            return np.where(ok, v, 0.0)[:, None], ok
+        classes = np.array(t.classes, dtype=object)
+        values = s.to_numpy(object)
+        ok = np.isin(values, classes) & (values != MISSING_LEVEL)
+        if t.task == "binary":
+            return (values == t.classes[1]).astype(np.float64)[:, None], ok
+        return np.column_stack([(values == c).astype(np.float64) for c in classes[1:]]), ok
+
+    def matrix(self, frame: pd.DataFrame, terms: Sequence[Term]) -> np.ndarray:
+        n = len(frame)
+        width = sum(t.width for t in terms)
+        x = np.empty((n, width), dtype=np.float64)
+        filled: dict[str, np.ndarray] = {}
+
+        def value(name: str) -> np.ndarray:
+            if name not in filled:
+                v = frame[name].to_numpy(np.float64)
+                filled[name] = np.where(np.isnan(v), 0.0, v)
+            return filled[name]
+
+        j = 0
+        for term in terms:
+            j = self._fill(x, j, term, frame, value)
+        return x
+
+    def _fill(self, x: np.ndarray, j: int, term: Term, frame: pd.DataFrame, value) -> int:  # noqa: ANN001
+        src = term.sources
+        if term.kind == "numeric":
+            x[:, j] = value(src[0])
+            if term.width == 2:
+                x[:, j + 1] = np.isnan(frame[src[0]].to_numpy(np.float64))
+        elif term.kind == "categorical":
+            self._dummies(x[:, j : j + term.width], term, frame[src[0]].to_numpy(object))
+        elif term.kind == "product":
+            np.multiply(value(src[0]), value(src[1]), out=x[:, j])
+        elif term.kind == "square":
+            np.square(value(src[0]), out=x[:, j])
+        elif term.kind == "log":
+            v = value(src[0])
+            x[:, j] = np.log(np.maximum(v, 1e-12)) if term.name.startswith("log(") else np.log1p(np.maximum(v, 0.0))
+        return j + term.width
+
+    @staticmethod
+    def _dummies(out: np.ndarray, term: Term, values: np.ndarray) -> None:
+        out[:] = 0.0
+        levels = list(term.levels)
+        codes = pd.Categorical(values, categories=levels).codes  # -1: reference or unknown
+        if OTHER_LEVEL in levels:
+            known = set(levels) | {term.reference}
+            unknown = (codes < 0) & ~pd.Series(values).isin(known).to_numpy()
+            codes = np.where(unknown, levels.index(OTHER_LEVEL), codes)
+        rows = np.nonzero(codes >= 0)[0]
+        out[rows, codes[rows]] = 1.0
+
+
+__all__ = ["Batch", "DesignBuilder", "canonical_frame", "split_keys", "MISSING_LEVEL"]

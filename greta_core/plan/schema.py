@@ -1,0 +1,193 @@
+"""Type inference on a sample: what each column is, and which to drop (with a reason)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from greta_core.errors import ColumnNotFoundError, TargetError, did_you_mean
+
+MISSING_LEVEL = "(missing)"
+OTHER_LEVEL = "(other)"
+MAX_CLASSES = 20
+_POSITIVE = ("1", "1.0", "true", "yes", "y", "t", "positive", "pos")
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    name: str
+    kind: str  # numeric | boolean | categorical | datetime
+    has_missing: bool = False
+    levels: tuple[str, ...] = ()  # categorical: kept levels, reference first
+    positive: bool = False  # numeric with strictly positive sample values
+    skewed: bool = False
+    nonnegative: bool = False
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    name: str
+    task: str  # regression | binary | multiclass
+    kind: str  # numeric | boolean | categorical
+    classes: tuple[str, ...] = ()  # reference class first; binary: (negative, positive)
+
+    @property
+    def width(self) -> int:
+        return 1 if self.task != "multiclass" else len(self.classes) - 1
+
+
+def canonical(series: pd.Series, kind: str) -> pd.Series:
+    """A column in the form every backend agrees on: float64 numbers or str levels."""
+    if kind in ("numeric",):
+        if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+            return pd.to_numeric(series, errors="coerce").astype("float64")
+        if pd.api.types.is_bool_dtype(series.dtype):
+            return series.astype("float64")
+        return series.astype("float64")
+    if kind == "boolean":
+        return _booleans(series)
+    if kind == "datetime":
+        ts = pd.to_datetime(series, errors="coerce", utc=True, format="mixed") if not pd.api.types.is_datetime64_any_dtype(series.dtype) else series
+        if getattr(ts.dt, "tz", None) is None:
+            ts = ts.dt.tz_localize("UTC")
+        days = (ts - pd.Timestamp("1970-01-01", tz="UTC")) / pd.Timedelta(days=365.25)
+        return (days + 1970.0).astype("float64")
+    return _levels(series)
+
+
+def _levels(series: pd.Series) -> pd.Series:
+    values = series.astype(object)
+    mask = values.isna()
+    out = values.map(_level_text)
+    out[mask] = MISSING_LEVEL
+    return out.astype(object)
+
+
+def _level_text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _booleans(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
+        return series.astype("float64")
+    text = series.astype(object).map(lambda v: None if v is None or v != v else str(v).strip().lower())
+    mapped = text.map({"true": 1.0, "t": 1.0, "yes": 1.0, "y": 1.0, "1": 1.0,
+                       "false": 0.0, "f": 0.0, "no": 0.0, "n": 0.0, "0": 0.0})
+    return mapped.astype("float64")
+
+
+def infer_target(sample: pd.DataFrame, target: str) -> TargetInfo:
+    if target not in sample.columns:
+        msg = f"Target column {target!r} is not in the data.{did_you_mean(target, list(sample.columns))} Columns: {_short_list(sample.columns)}."
+        raise ColumnNotFoundError(msg)
+    s = sample[target]
+    values = s.dropna()
+    if values.empty:
+        msg = f"Target column {target!r} has no values (all missing). Choose another --target."
+        raise TargetError(msg)
+    is_num = pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+    levels = sorted(map(_level_text, values.unique()))
+    if len(levels) == 1:
+        msg = f"Target column {target!r} is constant (every value is {levels[0]!r}): there is nothing to explain. Choose another --target."
+        raise TargetError(msg)
+    if len(levels) == 2:
+        pos = next((lv for lv in levels if lv.lower() in _POSITIVE), levels[1])
+        neg = levels[0] if pos == levels[1] else levels[1]
+        kind = "numeric" if is_num else ("boolean" if pd.api.types.is_bool_dtype(s.dtype) else "categorical")
+        return TargetInfo(target, "binary", kind, (neg, pos))
+    if is_num:
+        return TargetInfo(target, "regression", "numeric")
+    if len(levels) > MAX_CLASSES:
+        numeric = pd.to_numeric(values, errors="coerce")
+        if numeric.notna().mean() > 0.98:
+            return TargetInfo(target, "regression", "numeric")
+        msg = (f"Target column {target!r} has {len(levels)} distinct text values; Greta explains a numeric "
+               f"target or one with at most {MAX_CLASSES} classes. Choose another --target or group its values.")
+        raise TargetError(msg)
+    counts = _levels(values).value_counts()
+    ordered = tuple(sorted(counts.index, key=lambda lv: (-counts[lv], lv)))
+    return TargetInfo(target, "multiclass", "categorical", ordered)
+
+
+def _short_list(cols: Any, n: int = 12) -> str:
+    cols = [str(c) for c in cols]
+    more = f", ... ({len(cols)} in all)" if len(cols) > n else ""
+    return ", ".join(repr(c) for c in cols[:n]) + more
+
+
+def infer_column(name: str, s: pd.Series, max_levels: int, min_level_fraction: float) -> ColumnInfo | str:
+    """The column's kind, or the reason it is dropped."""
+    values = s.dropna()
+    n = len(values)
+    if n == 0:
+        return "all values missing"
+    missing = bool(len(values) < len(s))
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return _two_valued(name, values, "boolean", missing)
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return ColumnInfo(name, "datetime", missing) if values.nunique() > 1 else "constant"
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return _numeric(name, values.astype("float64"), missing)
+    text = values.astype(str)
+    if _looks_boolean(text):
+        return _two_valued(name, text, "boolean", missing)
+    numeric = pd.to_numeric(text, errors="coerce")
+    if numeric.notna().mean() >= 0.98:
+        return _numeric(name, numeric.dropna(), True if numeric.isna().any() else missing)
+    if _looks_datetime(text):
+        return ColumnInfo(name, "datetime", missing)
+    distinct = text.nunique()
+    if distinct == 1 and not missing:
+        return "constant"
+    if distinct > 50 and distinct >= 0.9 * n:
+        return f"ID-like: {distinct} distinct values in {n} sampled rows"
+    return _categorical(name, s, max_levels, min_level_fraction)
+
+
+def _two_valued(name: str, values: pd.Series, kind: str, missing: bool) -> ColumnInfo | str:
+    return ColumnInfo(name, kind, missing) if values.nunique() > 1 else "constant"
+
+
+def _looks_boolean(text: pd.Series) -> bool:
+    low = set(text.str.strip().str.lower().unique()[:5])
+    return 1 < len(low) <= 2 and low <= {"true", "false", "t", "f"}
+
+
+def _looks_datetime(text: pd.Series) -> bool:
+    head = text.head(200)
+    if not head.str.contains(r"^\d{4}-\d{2}-\d{2}|^\d{1,2}/\d{1,2}/\d{2,4}", regex=True).mean() > 0.9:
+        return False
+    parsed = pd.to_datetime(head, errors="coerce", format="mixed")
+    return bool(parsed.notna().mean() > 0.95)
+
+
+def _numeric(name: str, v: pd.Series, missing: bool) -> ColumnInfo | str:
+    distinct = v.nunique()
+    if distinct <= 1:
+        return "constant"
+    arr = v.to_numpy()
+    if distinct == len(arr) >= 20 and np.all(arr == np.round(arr)):
+        span = arr.max() - arr.min() + 1
+        if span == distinct and (np.all(np.diff(arr) > 0) or np.all(np.diff(arr) < 0)):
+            return "ID-like: integers that number the rows"
+    lo = float(arr.min())
+    skew = float(pd.Series(arr).skew()) if distinct > 2 else 0.0
+    return ColumnInfo(name, "numeric", missing, positive=lo > 0, skewed=skew > 1.0 and distinct > 10,
+                      nonnegative=lo >= 0)
+
+
+def _categorical(name: str, s: pd.Series, max_levels: int, min_fraction: float) -> ColumnInfo | str:
+    counts = _levels(s).value_counts()
+    counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+    keep = [lv for lv, c in counts.items() if c >= max(min_fraction * len(s), 5)][:max_levels]
+    if len(keep) < 2 and len(counts) >= 2:
+        keep = list(counts.index[:2])
+    levels = tuple(keep) + ((OTHER_LEVEL,) if len(keep) < len(counts) else ())
+    if len(levels) < 2:
+        return "constant"
+    return ColumnInfo(name, "categorical", MISSING_LEVEL in counts.index, levels=levels)

@@ -1,0 +1,1 @@
+"""Sufficient statistics and the tests computed from them."""
