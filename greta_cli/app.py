@@ -1,0 +1,59 @@
+"""The ``greta`` command line. Heavy libraries are imported inside the commands that need them,
+so ``greta --help`` stays instant."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from greta_cli.commands import init as init_cmd
+from greta_cli.commands import report as report_cmd
+from greta_cli.commands import run as run_cmd
+
+app = typer.Typer(
+    name="greta",
+    help="Find, test and explain what drives a target column in tabular data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("run")(run_cmd.run)
+app.command("init")(init_cmd.init)
+app.command("report")(report_cmd.report)
+
+
+def fail(message: str, debug: bool = False) -> None:
+    """Print one line to stderr and exit with status 2 (a user error)."""
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+    sys.stderr.write(f"greta: error: {message}\n")
+    raise SystemExit(2)
+
+
+def main() -> None:
+    from greta_core.errors import GretaError
+
+    debug = "--debug" in sys.argv
+    try:
+        app()
+    except GretaError as e:
+        fail(str(e), debug)
+    except KeyboardInterrupt:
+        sys.stderr.write("greta: interrupted\n")
+        raise SystemExit(130) from None
+    except MemoryError:
+        fail("Out of memory. Lower preprocessing.batch_rows or use --backend dask or spark.", debug)
+    except Exception as e:  # noqa: BLE001 - anything else is a bug: say so, exit 1
+        if debug:
+            raise
+        sys.stderr.write(f"greta: internal error: {type(e).__name__}: {e}. Run again with --debug "
+                         "for the traceback, and please report it.\n")
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""``greta report``: render a saved results JSON as HTML, Markdown or text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from greta_cli.output import check_writable, report_format, write_atomic
+
+
+def report(
+    results: Path = typer.Argument(..., help="A results JSON written by `greta run --output`."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="html, md, text or json (default: from -o, else text)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write here instead of printing."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
+) -> None:
+    """Render RESULTS as a report."""
+    from greta_core.errors import DataFileNotFoundError, DataFormatError
+    from greta_core.report import render, validate_results
+
+    if not results.is_file():
+        msg = f"Results file {str(results)!r} does not exist. Write one with `greta run --output FILE`."
+        raise DataFileNotFoundError(msg)
+    try:
+        doc = json.loads(results.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        msg = f"{str(results)!r} is not valid JSON ({e}). Give a file written by `greta run --output`."
+        raise DataFormatError(msg) from None
+    doc = validate_results(doc)
+    fmt = fmt or (report_format(output) if output else "text")
+    check_writable(output)
+    text = render(doc, fmt)
+    if output:
+        write_atomic(output, text)
+    else:
+        typer.echo(text)

@@ -1,0 +1,1 @@
+"""The bridge from the CLI's configuration to the engine."""

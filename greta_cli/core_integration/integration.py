@@ -1,0 +1,55 @@
+"""Turn a :class:`GretaConfig` into the engine's parameters and run the analysis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from greta_cli.config import GretaConfig, config_to_dict
+from greta_core.errors import InvalidConfigError
+
+Progress = Callable[[str, float, dict[str, Any]], None]
+
+
+def file_spec(config: GretaConfig, data_path: str | None = None) -> Any:
+    from greta_core.ingestion.readers import FileSpec
+
+    path = data_path or config.data.path
+    if not path:
+        msg = "No data file given. Pass --data FILE or set data.path in the config."
+        raise InvalidConfigError(msg)
+    d, p = config.data, config.preprocessing
+    return FileSpec(path=str(path), format=d.format, sheet=d.sheet, delimiter=d.delimiter, batch_rows=p.batch_rows)
+
+
+def analysis_params(config: GretaConfig) -> Any:
+    from greta_core.params import AnalysisParams
+
+    d, p, h, s = config.data, config.preprocessing, config.hypothesis_search, config.statistics
+    if not d.target:
+        msg = "No target column given. Pass --target COLUMN or set data.target in the config."
+        raise InvalidConfigError(msg)
+    return AnalysisParams(
+        target=d.target, columns=tuple(d.columns) if d.columns else None, exclude=tuple(d.exclude),
+        row_filter=d.row_filter, interactions=p.interactions, squares=p.squares, logs=p.logs,
+        max_levels=p.max_levels, min_level_fraction=p.min_level_fraction,
+        max_design_columns=p.max_design_columns, sample_rows=p.sample_rows, pop_size=h.pop_size,
+        num_generations=h.num_generations, cx_prob=h.cx_prob, mut_prob=h.mut_prob,
+        max_terms=h.max_terms, seed=h.seed, alpha=s.alpha, holdout_fraction=s.holdout_fraction,
+        sample_size=s.sample_size, max_hypotheses=s.max_hypotheses,
+        backend=config.scalability.ingestion_backend, workers=h.max_workers,
+    )
+
+
+def run_analysis_pipeline(config: GretaConfig, data_path: str | None = None,
+                          progress: Progress | None = None,
+                          cancel: Callable[[], bool] | None = None) -> dict[str, Any]:
+    """Run the main job for ``config`` and return the results document."""
+    from greta_core.pipeline import analyze
+
+    spec = file_spec(config, data_path)
+    results = analyze(spec, analysis_params(config), progress=progress, cancel=cancel)
+    cfg = config_to_dict(config, redact=True)
+    cfg["data"]["path"] = spec.path
+    results["config"] = cfg
+    return results

@@ -1,0 +1,87 @@
+"""Rich output on a terminal: a progress bar per stage and the table of findings."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+_LABELS = {"screening": "Screening terms", "statistics": "Reading & summarising", "search": "Searching hypotheses"}
+
+
+class StageProgress:
+    """A context manager that is also the engine's progress callback."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description:<24}"), BarColumn(), TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(), console=Console(stderr=True), transient=False,
+        )
+        self.tasks: dict[str, Any] = {}
+        self.t0: dict[str, float] = {}
+
+    def __enter__(self) -> StageProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def __call__(self, stage: str, fraction: float, info: dict[str, Any]) -> None:
+        if stage == "done":
+            for name, task in self.tasks.items():
+                self.progress.update(task, completed=100)
+            return
+        if stage not in self.tasks:
+            for task in self.tasks.values():
+                self.progress.update(task, completed=100)
+            self.tasks[stage] = self.progress.add_task(_LABELS.get(stage, stage), total=100, detail="")
+            self.t0[stage] = time.perf_counter()
+        detail = ""
+        if "rows" in info:
+            rate = info["rows"] / max(time.perf_counter() - self.t0[stage], 1e-9)
+            detail = f"{info['rows']:,} rows  {rate:,.0f} rows/s"
+        elif "generation" in info:
+            detail = f"generation {info['generation']}/{info['generations']}"
+        self.progress.update(self.tasks[stage], completed=100 * fraction, detail=detail)
+
+
+def _q(v: float | None) -> str:
+    from greta_core.narrate.templates import qtext
+
+    return qtext(v).replace("q = ", "").replace("q ", "")
+
+
+def show_results(results: dict[str, Any], saved: list[str]) -> None:
+    con = Console()
+    con.print()
+    con.print(results["summary"])
+    hyps = results["hypotheses"]
+    if hyps:
+        table = Table(title=f"Hypotheses for {results['target']}", title_justify="left")
+        table.add_column("#", justify="right")
+        table.add_column("terms")
+        table.add_column("held-out R²", justify="right")
+        table.add_column("q", justify="right")
+        table.add_column("status")
+        for h in hyps:
+            status = "[green]confirmed[/]" if h["confirmed"] else "[yellow]not confirmed[/]"
+            table.add_row(str(h["rank"]), ", ".join(h["terms"]), f"{h['holdout']['r2']:.3f}",
+                          _q(h["holdout"].get("q_value")), status)
+        con.print(table, markup=True)
+    for h in hyps:
+        if h["confirmed"]:
+            con.print(f"[bold]{h['rank']}.[/] ", end="")
+            con.print(h["narrative"], markup=False)
+    for note in results.get("notes", [])[:3]:
+        con.print(f"[dim]note: {note}[/]", markup=True, highlight=False)
+    m = results.get("metrics", {})
+    con.print(f"[dim]{m.get('wall_seconds', 0):.1f} s, {m.get('rows_per_second') or 0:,.0f} rows/s, "
+              f"peak memory {m.get('peak_memory_mb', 0):,.0f} MB[/]")
+    for path in saved:
+        con.print(f"wrote {path}", markup=False)
+    if not saved:
+        con.print("[dim]Save the results with --output results.json, a report with --report report.html.[/]")

@@ -1,0 +1,364 @@
+"""The content of a report as a list of format-neutral blocks.
+
+Every format renders the same blocks, so Markdown, text and HTML always say the same thing.
+Block text is plain and unescaped; each renderer escapes it for its own syntax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from greta_core.report._format import (
+    NA,
+    as_float,
+    fmt_ci,
+    fmt_fixed,
+    fmt_int,
+    fmt_mb,
+    fmt_num,
+    fmt_p,
+    fmt_rate,
+    fmt_seconds,
+    mapping,
+    records,
+    strings,
+    text,
+)
+
+NOT_CONFIRMED = "not confirmed on held-out data"
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    tone: str = ""  # "" or "muted"
+
+
+@dataclass(frozen=True)
+class Table:
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    align: str  # one of "l"/"r" per column
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class ItemList:
+    items: tuple[str, ...]
+    ordered: bool
+
+
+@dataclass(frozen=True)
+class Charts:
+    """Charts of one confirmed hypothesis; only graphical formats draw them."""
+
+    hypothesis: Mapping[str, Any]
+    y_label: str
+
+
+Block = Heading | Paragraph | Table | ItemList | Charts
+
+
+def build(results: Mapping[str, Any]) -> list[Block]:
+    """Return the blocks of the report of a validated results document."""
+    hypotheses = records(results, "hypotheses")
+    confirmed = [h for h in hypotheses if h.get("confirmed") is True]
+    unconfirmed = [h for h in hypotheses if h.get("confirmed") is not True]
+    blocks: list[Block] = [Heading(1, title(results)), *_target_blocks(results)]
+    blocks += _summary_blocks(results)
+    blocks += _findings_blocks(confirmed, bool(hypotheses))
+    for i, h in enumerate(confirmed, 1):
+        blocks += _hypothesis_blocks(h, i, results)
+    blocks += _unconfirmed_blocks(unconfirmed)
+    blocks += _notes_blocks(results)
+    blocks += _data_blocks(mapping(results, "data"))
+    blocks += _metrics_blocks(mapping(results, "metrics"))
+    blocks.append(Paragraph(_footer(results), tone="muted"))
+    return blocks
+
+
+def title(results: Mapping[str, Any]) -> str:
+    """Return the report title, naming the target and the task."""
+    return f"What drives {text(results.get('target'))}? ({text(results.get('task'))} target)"
+
+
+def terms_label(h: Mapping[str, Any]) -> str:
+    """Return the terms of a hypothesis joined by " + "."""
+    return " + ".join(strings(h, "terms")) or NA
+
+
+def effect_label(effect: Mapping[str, Any]) -> str:
+    """Return "term" or "term: level (vs reference)" for one effects row."""
+    name = text(effect.get("term") if effect.get("term") is not None else effect.get("column"))
+    if effect.get("level") is None:
+        return name
+    label = f"{name}: {text(effect.get('level'))}"
+    if effect.get("reference") is not None:
+        label += f" (vs {text(effect.get('reference'))})"
+    return label
+
+
+def y_label(results: Mapping[str, Any]) -> str:
+    """Return what the target axis of a chart shows."""
+    target = text(results.get("target"))
+    positive = mapping(results, "target_info").get("positive_class")
+    if results.get("task") == "binary" and positive is not None:
+        return f"P({target} = {text(positive)})"
+    return f"predicted {target}"
+
+
+def _target_blocks(results: Mapping[str, Any]) -> list[Block]:
+    info = mapping(results, "target_info")
+    parts = []
+    if info.get("positive_class") is not None:
+        parts.append(f"Positive class: {text(info['positive_class'])}.")
+    if as_float(info.get("mean")) is not None and results.get("task") == "binary":
+        parts.append(f"Share of the positive class: {fmt_fixed(info['mean'])}.")
+    elif as_float(info.get("mean")) is not None:
+        parts.append(
+            f"Target mean {fmt_num(info['mean'])}, standard deviation {fmt_num(info.get('std'))}."
+        )
+    classes = strings(info, "classes")
+    if classes and results.get("task") == "multiclass":
+        parts.append(f"Classes: {', '.join(classes)}.")
+    return [Paragraph(" ".join(parts))] if parts else []
+
+
+def _summary_blocks(results: Mapping[str, Any]) -> list[Block]:
+    summary = results.get("summary")
+    return [Heading(2, "Summary"), Paragraph(text(summary))] if summary else []
+
+
+def _effect_size(h: Mapping[str, Any]) -> str:
+    holdout = mapping(h, "holdout")
+    for key, suffix in (("r2", ""), ("pseudo_r2", " (pseudo R²)"), ("effect_size", " (effect)")):
+        if as_float(holdout.get(key)) is not None:
+            return fmt_fixed(holdout[key]) + suffix
+    return NA
+
+
+def _rank(h: Mapping[str, Any], default: int) -> str:
+    return fmt_int(h.get("rank")) if as_float(h.get("rank")) is not None else str(default)
+
+
+def _findings_blocks(confirmed: list[Mapping[str, Any]], any_tested: bool) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Confirmed findings")]
+    if not confirmed:
+        msg = (
+            "No hypothesis was confirmed on held-out data."
+            if any_tested
+            else ("No hypotheses were tested.")
+        )
+        return [*blocks, Paragraph(msg)]
+    rows = tuple(
+        (_rank(h, i), terms_label(h), _effect_size(h), fmt_p(mapping(h, "holdout").get("q_value")))
+        for i, h in enumerate(confirmed, 1)
+    )
+    headers = ("Rank", "Terms", "Holdout R²", "q-value")
+    blocks.append(Table(headers, rows, "llrr"))
+    narratives = [
+        f"Finding {_rank(h, i)}: {text(h.get('narrative') or NA)}"
+        for i, h in enumerate(confirmed, 1)
+    ]
+    return [*blocks, ItemList(tuple(narratives), ordered=False)]
+
+
+def _fit_line(name: str, fit: Mapping[str, Any]) -> str:
+    if not fit:
+        return ""
+    parts = [f"R² {fmt_fixed(fit.get('r2'))}"]
+    if as_float(fit.get("adj_r2")) is not None:
+        parts[0] += f" (adjusted {fmt_fixed(fit['adj_r2'])})"
+    if as_float(fit.get("f_statistic")) is not None:
+        parts.append(
+            f"F({fmt_int(fit.get('df1'))}, {fmt_int(fit.get('df2'))}) = "
+            f"{fmt_num(fit['f_statistic'])}"
+        )
+    parts.append(f"p = {fmt_p(fit.get('p_value'))}")
+    if "q_value" in fit:
+        parts.append(f"q = {fmt_p(fit.get('q_value'))}")
+    parts.append(f"n = {fmt_int(fit.get('n'))}")
+    return f"{name}: {', '.join(parts)}."
+
+
+def _hypothesis_blocks(h: Mapping[str, Any], index: int, results: Mapping[str, Any]) -> list[Block]:
+    blocks: list[Block] = [Heading(3, f"Finding {_rank(h, index)}: {terms_label(h)}")]
+    fits = [
+        _fit_line("Holdout", mapping(h, "holdout")),
+        _fit_line("Discovery", mapping(h, "discovery")),
+    ]
+    if any(fits):
+        blocks.append(Paragraph(" ".join(f for f in fits if f), tone="muted"))
+    blocks.append(Charts(h, y_label(results)))
+    blocks += _effects_table(records(h, "effects"), results)
+    blocks += _odds_table(records(h, "odds_ratios"))
+    blocks += _rank_table(records(h, "rank_checks"))
+    return blocks
+
+
+def _effects_caption(results: Mapping[str, Any]) -> str:
+    task = results.get("task")
+    if task == "binary":
+        return (
+            "Effects (holdout): change in the probability of the positive class "
+            "(linear probability model)."
+        )
+    if task == "multiclass":
+        return "Effects (holdout): change in the probability of each class."
+    return f"Effects (holdout): change in {text(results.get('target'))}."
+
+
+def _effects_table(effects: list[Mapping[str, Any]], results: Mapping[str, Any]) -> list[Block]:
+    if not effects:
+        return []
+    with_class = any("class" in e for e in effects)
+    headers = (
+        "Term / level",
+        *(("Class",) if with_class else ()),
+        "Estimate",
+        "95% CI",
+        "q-value",
+        "Standardized",
+    )
+    rows = tuple(
+        (
+            effect_label(e),
+            *((text(e.get("class")),) if with_class else ()),
+            fmt_num(e.get("estimate")),
+            fmt_ci(e.get("ci_low"), e.get("ci_high")),
+            fmt_p(e.get("q_value")),
+            fmt_num(e.get("standardized")),
+        )
+        for e in effects
+    )
+    align = "l" + ("l" if with_class else "") + "rrrr"
+    return [Table(headers, rows, align, caption=_effects_caption(results))]
+
+
+def _odds_table(odds: list[Mapping[str, Any]]) -> list[Block]:
+    if not odds:
+        return []
+    rows = tuple(
+        (
+            text(o.get("column")),
+            fmt_num(o.get("odds_ratio")),
+            fmt_ci(o.get("ci_low"), o.get("ci_high")),
+            fmt_p(o.get("p_value")),
+        )
+        for o in odds
+    )
+    caption = "Odds ratios (logistic fit on a holdout sample)."
+    return [Table(("Column", "Odds ratio", "95% CI", "p-value"), rows, "lrrr", caption)]
+
+
+def _rank_table(checks: list[Mapping[str, Any]]) -> list[Block]:
+    if not checks:
+        return []
+    rows = tuple(
+        (
+            text(c.get("term")),
+            text(c.get("method")),
+            fmt_num(c.get("statistic")),
+            fmt_p(c.get("p_value")),
+        )
+        for c in checks
+    )
+    caption = "Rank-based checks (holdout sample)."
+    return [Table(("Term", "Method", "Statistic", "p-value"), rows, "llrr", caption)]
+
+
+def _unconfirmed_item(h: Mapping[str, Any], index: int) -> str:
+    holdout = mapping(h, "holdout")
+    return (
+        f"Candidate {_rank(h, index)}: {terms_label(h)} — {NOT_CONFIRMED} "
+        f"(holdout R² {fmt_fixed(holdout.get('r2'))}, q = {fmt_p(holdout.get('q_value'))})."
+    )
+
+
+def _unconfirmed_blocks(unconfirmed: list[Mapping[str, Any]]) -> list[Block]:
+    if not unconfirmed:
+        return []
+    intro = (
+        "These candidates looked promising on the discovery rows but were "
+        f"{NOT_CONFIRMED}. They are not findings."
+    )
+    items = tuple(_unconfirmed_item(h, i) for i, h in enumerate(unconfirmed, 1))
+    return [
+        Heading(2, "Candidates not confirmed"),
+        Paragraph(intro, tone="muted"),
+        ItemList(items, ordered=False),
+    ]
+
+
+def _notes_blocks(results: Mapping[str, Any]) -> list[Block]:
+    notes = [n for n in strings(results, "notes") if n]
+    return [Heading(2, "Notes"), ItemList(tuple(notes), ordered=True)] if notes else []
+
+
+def _data_facts(data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    facts = [
+        ("Source", text(data.get("source"))),
+        ("Format", text(data.get("format"))),
+        ("Backend", text(data.get("backend"))),
+        ("Rows read", fmt_int(data.get("rows"))),
+        ("Rows used (target present)", fmt_int(data.get("rows_used"))),
+        ("Discovery rows", fmt_int(data.get("rows_discovery"))),
+        ("Holdout rows", fmt_int(data.get("rows_holdout"))),
+        ("Candidate terms", fmt_int(data.get("candidate_terms"))),
+    ]
+    return tuple(fact for fact in facts if fact[1] != NA)
+
+
+def _data_blocks(data: Mapping[str, Any]) -> list[Block]:
+    if not data:
+        return []
+    blocks: list[Block] = [Heading(2, "Data")]
+    facts = _data_facts(data)
+    if facts:
+        blocks.append(Table(("Item", "Value"), facts, "ll"))
+    used = records(data, "columns_used")
+    if used:
+        names = ", ".join(f"{text(c.get('name'))} ({text(c.get('kind'))})" for c in used)
+        blocks.append(Paragraph(f"Columns used ({len(used)}): {names}."))
+    dropped = records(data, "columns_dropped")
+    if dropped:
+        rows = tuple((text(c.get("name")), text(c.get("reason"))) for c in dropped)
+        blocks.append(Table(("Dropped column", "Reason"), rows, "ll"))
+    return blocks
+
+
+def _metrics_blocks(metrics: Mapping[str, Any]) -> list[Block]:
+    if not metrics:
+        return []
+    stages = mapping(metrics, "stages")
+    rows = [(text(name), fmt_seconds(mapping(stages, name).get("seconds"))) for name in stages]
+    rows += [
+        ("Total (wall clock)", fmt_seconds(metrics.get("wall_seconds"))),
+        ("CPU time", fmt_seconds(metrics.get("cpu_seconds"))),
+        ("Rows per second", fmt_rate(metrics.get("rows_per_second"), "rows/s")),
+        ("Peak memory", fmt_mb(metrics.get("peak_memory_mb"))),
+        ("Evaluations", fmt_int(metrics.get("evaluations"))),
+        ("Evaluations per second", fmt_rate(metrics.get("evaluations_per_second"), "/s")),
+    ]
+    rows = [row for row in rows if row[1] != NA]
+    if not rows:
+        return []
+    return [Heading(2, "Performance"), Table(("Stage / measure", "Value"), tuple(rows), "lr")]
+
+
+def _footer(results: Mapping[str, Any]) -> str:
+    parts = [
+        f"Generated by Greta {text(results.get('greta_version'))}",
+        f"results schema version {text(results.get('schema_version'))}",
+    ]
+    if results.get("seed") is not None:
+        parts.append(f"seed {text(results.get('seed'))}")
+    return ", ".join(parts) + "."

@@ -1,0 +1,115 @@
+"""Render a results document as one self-contained HTML page (inline CSS and SVG, no script).
+
+The page loads nothing from the network and works offline. Every string taken from the data
+is escaped with ``html.escape(..., quote=True)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from greta_core.report._document import (
+    Block,
+    Charts,
+    Heading,
+    ItemList,
+    Paragraph,
+    Table,
+    build,
+    effect_label,
+    title,
+)
+from greta_core.report._format import records, text
+from greta_core.report.charts import esc, forest_plot, partial_dependence_chart
+
+# Blocks everything but inline styles and inline images, even if some markup slipped through.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+_RIGHT = ' class="r"'
+_CSS = """
+:root { color-scheme: light; }
+body { margin: 0; background: #f7fafc; color: #1a202c;
+  font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif; }
+main { max-width: 960px; margin: 0 auto; padding: 2rem 1.5rem 3rem; background: #fff; }
+h1 { font-size: 1.7rem; line-height: 1.25; margin: 0 0 .5rem; }
+h2 { font-size: 1.3rem; margin: 2.2rem 0 .6rem; padding-bottom: .2rem;
+  border-bottom: 1px solid #e2e8f0; }
+h3 { font-size: 1.1rem; margin: 1.8rem 0 .4rem; }
+p { margin: .5rem 0; } .muted { color: #4a5568; font-size: .92rem; }
+ul, ol { padding-left: 1.6rem; } li { margin: .25rem 0; }
+table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .92rem; }
+caption { text-align: left; font-weight: 600; padding: .2rem 0; }
+th, td { border-bottom: 1px solid #e2e8f0; padding: .3rem .7rem; vertical-align: top;
+  text-align: left; }
+th { background: #edf2f7; } td.r, th.r { text-align: right; font-variant-numeric: tabular-nums; }
+.charts { display: flex; flex-wrap: wrap; gap: .8rem; margin: .6rem 0; }
+svg.chart { background: #fff; border: 1px solid #e2e8f0; border-radius: 4px; max-width: 100%;
+  height: auto; font: 11px system-ui, sans-serif; fill: #2d3748; }
+svg .ttl { font-weight: 600; font-size: 12px; } svg .tick { fill: #718096; font-size: 10px; }
+svg .val { fill: #4a5568; font-size: 10px; }
+@media print { body { background: #fff; } main { padding: 0; } }
+"""
+
+
+def to_html(results: Mapping[str, Any]) -> str:
+    """Return the report of a validated results document as one self-contained HTML page."""
+    body = "\n".join(part for part in (_block(b) for b in build(results)) if part)
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{esc(_CSP)}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{esc(title(results))}</title>\n<style>{_CSS}</style>\n</head>\n"
+        f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
+    )
+
+
+def _block(block: Block) -> str:
+    if isinstance(block, Heading):
+        return f"<h{block.level}>{esc(block.text)}</h{block.level}>"
+    if isinstance(block, Paragraph):
+        tone = f' class="{block.tone}"' if block.tone else ""
+        return f"<p{tone}>{esc(block.text)}</p>"
+    if isinstance(block, ItemList):
+        tag = "ol" if block.ordered else "ul"
+        items = "".join(f"<li>{esc(item)}</li>" for item in block.items)
+        return f"<{tag}>{items}</{tag}>"
+    if isinstance(block, Table):
+        return _table(block)
+    if isinstance(block, Charts):
+        return _charts(block)
+    raise TypeError(f"Unknown report block {block!r}.")
+
+
+def _cells(tag: str, cells: tuple[str, ...], align: str) -> str:
+    return "".join(
+        f"<{tag}{_RIGHT if a == 'r' else ''}>{esc(c)}</{tag}>"
+        for c, a in zip(cells, align, strict=True)
+    )
+
+
+def _table(block: Table) -> str:
+    caption = f"<caption>{esc(block.caption)}</caption>" if block.caption else ""
+    head = f"<thead><tr>{_cells('th', block.headers, block.align)}</tr></thead>"
+    rows = "".join(f"<tr>{_cells('td', row, block.align)}</tr>" for row in block.rows)
+    return f"<table>{caption}{head}<tbody>{rows}</tbody></table>"
+
+
+def _charts(block: Charts) -> str:
+    effects = records(block.hypothesis, "effects")
+    rows = [
+        (
+            effect_label(e) + (f" [{text(e['class'])}]" if e.get("class") is not None else ""),
+            e.get("estimate"),
+            e.get("ci_low"),
+            e.get("ci_high"),
+        )
+        for e in effects
+    ]
+    charts = [forest_plot(rows, "Effects with 95% confidence intervals (holdout)")] if rows else []
+    charts += [
+        partial_dependence_chart(entry, block.y_label)
+        for entry in records(block.hypothesis, "partial_dependence")
+    ]
+    charts = [chart for chart in charts if chart]
+    return f'<div class="charts">{"".join(charts)}</div>' if charts else ""
