@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.core.duplicate import HashDuplicateElimination
 from pymoo.operators.crossover.pntx import TwoPointCrossover
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
@@ -18,6 +19,13 @@ from greta_core.errors import CancelledError
 from greta_core.hypothesis_search.operators import SparseSampling, SubsetMutation, TermCountRepair
 from greta_core.hypothesis_search.problem import HypothesisProblem, Scored
 from greta_core.stats.linear import Gram
+
+
+def _mask_key(individual) -> bytes:  # noqa: ANN001
+    """Hash key of an individual's mask (pymoo applies it to its own output again)."""
+    if isinstance(individual, bytes):
+        return individual
+    return np.packbits(np.asarray(individual.X, dtype=bool)).tobytes()
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,7 @@ class GeneticAlgorithmOptimizer:
             crossover=TwoPointCrossover(prob=cx_prob),
             mutation=SubsetMutation(prob=mut_prob if mut_prob is not None else 0.9, weights=weights),
             repair=TermCountRepair(max_terms),
-            eliminate_duplicates=True,
+            eliminate_duplicates=HashDuplicateElimination(_mask_key),
         )
         self.algorithm.setup(self.problem, termination=("n_gen", num_generations), seed=seed, verbose=False)
         self.generation = 0

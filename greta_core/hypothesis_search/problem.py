@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from pymoo.core.problem import Problem
 
-from greta_core.stats.linear import Evaluation, Gram, evaluate
+from greta_core.stats.linear import Evaluation, Gram, TermTable, evaluate_terms, terms_of_masks
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class HypothesisProblem(Problem):
     def __init__(self, gram: Gram, term_columns: Sequence[np.ndarray], max_terms: int, alpha: float) -> None:
         super().__init__(n_var=len(term_columns), n_obj=3, n_ieq_constr=1, xl=0, xu=1, vtype=bool)
         self.gram = gram
-        self.term_columns = [np.asarray(c, dtype=int) for c in term_columns]
+        self.table = TermTable.of([np.asarray(c, dtype=int) for c in term_columns])
         self.max_terms = max_terms
         self.log10_alpha_term = float(np.log10(alpha / max(len(term_columns), 1)))
         self.evaluations = 0
@@ -39,9 +39,9 @@ class HypothesisProblem(Problem):
     def score(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray, Evaluation]:
         """Objectives F (P × 3) and constraint G (P × 1) of boolean masks (P × terms)."""
         masks = np.asarray(masks, dtype=bool)
-        chosen = [np.flatnonzero(row) for row in masks]
-        ev = evaluate(self.gram, [[self.term_columns[i] for i in c] for c in chosen])
-        size = masks.sum(axis=1).astype(float)
+        terms = terms_of_masks(masks, self.max_terms)
+        ev = evaluate_terms(self.gram, self.table, terms)
+        size = (terms >= 0).sum(axis=1).astype(float)
         lp = ev.log10_p_terms
         real = np.arange(lp.shape[1])[None, :] < size[:, None]
         lp = np.where(real, np.where(np.isnan(lp), 0.0, lp), -np.inf)
@@ -49,10 +49,10 @@ class HypothesisProblem(Problem):
         g = np.where(size > 0, worst - self.log10_alpha_term, 1.0)
         f = np.column_stack([ev.log10_p, -ev.r2, size])
         self.evaluations += len(masks)
-        for c, fi, gi in zip(chosen, f, g):
-            key = tuple(int(i) for i in c)
+        for c, fi, gi in zip(terms.tolist(), f.tolist(), g.tolist()):
+            key = tuple(i for i in c if i >= 0)
             if key not in self.archive:
-                self.archive[key] = Scored(key, (float(fi[0]), float(fi[1]), float(fi[2])), float(gi))
+                self.archive[key] = Scored(key, (fi[0], fi[1], fi[2]), gi)
         return f, g[:, None], ev
 
     def _evaluate(self, x, out, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003

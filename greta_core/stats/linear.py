@@ -23,7 +23,7 @@ from greta_core.stats.moments import Moments
 from greta_core.stats.pvalues import log10_wilks_p
 
 _RIDGE = 1e-10
-_BUCKETS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
+_BUCKETS = np.array([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096])
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,21 @@ class Gram:
 
 
 @dataclass(frozen=True)
+class TermTable:
+    """The design columns of every candidate term, padded with -1: (terms × widest term)."""
+
+    columns: np.ndarray
+
+    @classmethod
+    def of(cls, term_columns: Sequence[np.ndarray]) -> TermTable:
+        width = max((len(c) for c in term_columns), default=1) or 1
+        table = np.full((max(len(term_columns), 1), width), -1, dtype=np.int64)
+        for i, c in enumerate(term_columns):
+            table[i, : len(c)] = c
+        return cls(table)
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """Tests of P hypotheses: arrays of length P (terms: P × max terms, NaN-padded)."""
 
@@ -67,84 +82,114 @@ class Evaluation:
     partial_r2_terms: np.ndarray
 
 
-def _bucket(k: int) -> int:
-    for b in _BUCKETS:
-        if k <= b:
-            return b
-    return k
+def terms_of_masks(masks: np.ndarray, max_terms: int) -> np.ndarray:
+    """Boolean masks (P × terms) → term indices (P × max_terms), padded with -1."""
+    masks = np.asarray(masks, dtype=bool)
+    order = np.argsort(~masks, axis=1, kind="stable")[:, :max_terms]
+    return np.where(np.take_along_axis(masks, order, axis=1), order, -1)
 
 
 def evaluate(gram: Gram, hypotheses: Sequence[Sequence[np.ndarray]]) -> Evaluation:
-    """Test each hypothesis (a list of design-column index arrays, one per term)."""
-    n_h = len(hypotheses)
+    """Test each hypothesis given as a list of design-column index arrays, one per term."""
+    flat = [c for h in hypotheses for c in h]
     width = max((len(h) for h in hypotheses), default=1) or 1
-    out = Evaluation(
-        r2=np.zeros(n_h),
-        log10_p=np.zeros(n_h),
-        k=np.zeros(n_h, dtype=int),
-        dfe=np.zeros(n_h),
-        log10_p_terms=np.full((n_h, width), np.nan),
-        partial_r2_terms=np.full((n_h, width), np.nan),
-    )
-    layouts = [_layout(gram, h) for h in hypotheses]
-    groups: dict[int, list[int]] = {}
-    for i, (cols, _) in enumerate(layouts):
-        groups.setdefault(_bucket(len(cols)), []).append(i)
-    for size, members in groups.items():
-        _evaluate_bucket(gram, [layouts[i] for i in members], np.array(members), size, width, out)
+    terms = np.full((len(hypotheses), width), -1, dtype=np.int64)
+    start = 0
+    for i, h in enumerate(hypotheses):
+        terms[i, : len(h)] = np.arange(start, start + len(h))
+        start += len(h)
+    return evaluate_terms(gram, TermTable.of(flat), terms)
+
+
+def evaluate_terms(gram: Gram, table: TermTable, terms: np.ndarray) -> Evaluation:
+    """Test hypotheses given as rows of term indices into ``table`` (-1 = no term)."""
+    n_h, width = terms.shape
+    out = Evaluation(np.zeros(n_h), np.zeros(n_h), np.zeros(n_h, dtype=int), np.zeros(n_h),
+                     np.full((n_h, width), np.nan), np.full((n_h, width), np.nan))
+    if n_h == 0:
+        return out
+    idx, slot = _layout(gram, table, terms)
+    k = (slot >= 0).sum(axis=1)
+    bucket = _BUCKETS[np.searchsorted(_BUCKETS, np.maximum(k, 1))]
+    for size in np.unique(bucket):
+        rows = np.flatnonzero(bucket == size)
+        _evaluate_bucket(gram, idx[rows, :size], slot[rows, :size], rows, width, out)
     return out
 
 
-def _layout(gram: Gram, terms: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    cols, slots = [], []
-    for j, c in enumerate(terms):
-        c = np.asarray(c, dtype=int)
-        c = c[gram.valid[c]]
-        cols.append(c)
-        slots.append(np.full(len(c), j))
-    if not cols:
-        return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
-    return np.concatenate(cols), np.concatenate(slots)
+def _layout(gram: Gram, table: TermTable, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices and term slots of each hypothesis, real columns first (-1 after)."""
+    n_h, width = terms.shape
+    cols = np.where(terms[:, :, None] >= 0, table.columns[np.maximum(terms, 0)], -1)
+    real = cols >= 0
+    real &= gram.valid[np.maximum(cols, 0)]
+    slots = np.broadcast_to(np.arange(width)[None, :, None], cols.shape)
+    cols, real, slots = cols.reshape(n_h, -1), real.reshape(n_h, -1), slots.reshape(n_h, -1)
+    order = np.argsort(~real, axis=1, kind="stable")
+    keep = np.take_along_axis(real, order, axis=1)
+    idx = np.where(keep, np.take_along_axis(cols, order, axis=1), 0)
+    slot = np.where(keep, np.take_along_axis(slots, order, axis=1), -1)
+    return idx, slot
 
 
-def _evaluate_bucket(gram, layouts, members, size, width, out) -> None:  # noqa: ANN001
-    n_b, t, q = len(layouts), gram.t, gram.q
-    idx = np.zeros((n_b, size), dtype=int)
-    slot = np.full((n_b, size), -1)
-    for i, (cols, slots) in enumerate(layouts):
-        idx[i, : len(cols)] = cols
-        slot[i, : len(cols)] = slots
+def _logdet(a: np.ndarray) -> np.ndarray:
+    if a.shape[-1] == 1:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(np.maximum(a[:, 0, 0], 1e-300))
+    return np.linalg.slogdet(a)[1]
+
+
+def _evaluate_bucket(gram: Gram, idx: np.ndarray, slot: np.ndarray, rows: np.ndarray,
+                     width: int, out: Evaluation) -> None:
+    t, q = gram.t, gram.q
+    size = idx.shape[1]
     real = slot >= 0
     k = real.sum(axis=1)
     eye = np.eye(size)
     sxx = gram.corr[idx[:, :, None], idx[:, None, :]]
-    both = real[:, :, None] & real[:, None, :]
-    sxx = np.where(both, sxx, eye) + _RIDGE * eye
+    sxx = np.where(real[:, :, None] & real[:, None, :], sxx, eye) + _RIDGE * eye
     sxy = gram.corr[idx, q:] * real[:, :, None]
     syy = gram.corr[q:, q:]
     w = np.linalg.inv(sxx)
     b = w @ sxy
     e = syy - np.swapaxes(sxy, 1, 2) @ b
-    _, ld_e = np.linalg.slogdet(e)
-    _, ld_yy = np.linalg.slogdet(syy)
+    ld_e = _logdet(e)
+    ld_yy = float(np.linalg.slogdet(syy)[1])
     lam = np.exp(np.minimum(ld_e - ld_yy, 0.0))
     dfe = gram.n - 1.0 - k
     ok = (dfe > 0) & (k > 0)
-    out.r2[members] = np.where(ok, 1.0 - lam, 0.0)
-    out.log10_p[members] = np.where(ok, log10_wilks_p(lam, t, np.maximum(k, 1), np.maximum(dfe, 1)), 0.0)
-    out.k[members] = k
-    out.dfe[members] = dfe
+    out.r2[rows] = np.where(ok, 1.0 - lam, 0.0)
+    out.log10_p[rows] = np.where(ok, log10_wilks_p(lam, t, np.maximum(k, 1), np.maximum(dfe, 1)), 0.0)
+    out.k[rows] = k
+    out.dfe[rows] = dfe
     for j in range(width):
         m = slot == j
         d = m.sum(axis=1)
         has = (d > 0) & ok
         if not has.any():
             continue
-        wjj = np.where(m[:, :, None] & m[:, None, :], w, eye)
-        bj = b * m[:, :, None]
-        hj = np.swapaxes(bj, 1, 2) @ np.linalg.solve(wjj, bj)
-        _, ld_eh = np.linalg.slogdet(e + hj)
-        lam_j = np.exp(np.minimum(ld_e - ld_eh, 0.0))
+        hj = _hypothesis_matrix(w, b, m, d, eye)
+        lam_j = np.exp(np.minimum(ld_e - _logdet(e + hj), 0.0))
         lp = log10_wilks_p(lam_j, t, np.maximum(d, 1), np.maximum(dfe, 1))
-        out.log10_p_terms[members, j] = np.where(has, lp, np.nan)
-        out.partial_r2_terms[members, j] = np.where(has, 1.0 - lam_j, np.nan)
+        out.log10_p_terms[rows, j] = np.where(has, lp, np.nan)
+        out.partial_r2_terms[rows, j] = np.where(has, 1.0 - lam_j, np.nan)
+
+
+def _hypothesis_matrix(w: np.ndarray, b: np.ndarray, m: np.ndarray, d: np.ndarray,
+                       eye: np.ndarray) -> np.ndarray:
+    """H = B_j' (W_jj)^-1 B_j for the columns ``m`` of each hypothesis (t × t each)."""
+    n_b, t = b.shape[0], b.shape[2]
+    hj = np.zeros((n_b, t, t))
+    one = d == 1
+    if one.any():
+        c = np.argmax(m[one], axis=1)
+        r = np.flatnonzero(one)
+        bc = b[r, c, :]
+        hj[one] = bc[:, :, None] * bc[:, None, :] / w[r, c, c][:, None, None]
+    many = d > 1
+    if many.any():
+        mm = m[many]
+        wjj = np.where(mm[:, :, None] & mm[:, None, :], w[many], eye)
+        bj = b[many] * mm[:, :, None]
+        hj[many] = np.swapaxes(bj, 1, 2) @ np.linalg.solve(wjj, bj)
+    return hj
