@@ -26,6 +26,7 @@ class AnalysisParams:
     cx_prob: float = 0.9
     mut_prob: float | None = None
     max_terms: int = 5
+    patience: int | None = 20
     seed: int = 0
     # statistics
     alpha: float = 0.05

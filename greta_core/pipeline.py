@@ -54,7 +54,7 @@ def analyze(spec: FileSpec, params: AnalysisParams, progress: Progress | None = 
         opt = GeneticAlgorithmOptimizer(disc, layout.columns, max_terms=params.max_terms,
                                         pop_size=params.pop_size, num_generations=params.num_generations,
                                         cx_prob=params.cx_prob, mut_prob=params.mut_prob,
-                                        alpha=params.alpha, seed=params.seed)
+                                        alpha=params.alpha, seed=params.seed, patience=params.patience)
         found = opt.run(lambda g, n: report("search", g / n, {"generation": g, "generations": n}), cancel)
     with clock.stage("confirm"):
         results = rank(confirm(found.front, layout, disc, hold, summary.holdout, plan.target,

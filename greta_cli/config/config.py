@@ -125,8 +125,11 @@ class HypothesisSearchConfig(_Section):
     num_generations: int = Field(60, ge=1, description="Generations the search runs.")
     cx_prob: float = Field(0.9, ge=0, le=1, description="Probability of crossing two parents.")
     mut_prob: float | None = Field(
-        None, ge=0, le=1, description="Probability of flipping each candidate term of a "
-        "hypothesis; null means 1 / number of candidate terms.")
+        None, ge=0, le=1, description="Probability that a child hypothesis is mutated (one "
+        "term added, dropped or swapped); null means 0.9.")
+    patience: int | None = Field(
+        20, ge=1, description="Stop early once the best hypotheses have not changed for this "
+        "many generations; null always runs every generation.")
     max_terms: int = Field(5, ge=1, le=20, description="Most terms in one hypothesis.")
     seed: int = Field(
         0, ge=0, description="Random seed; the same seed gives the same hypotheses everywhere.")

@@ -35,7 +35,7 @@ def analysis_params(config: GretaConfig) -> Any:
         max_levels=p.max_levels, min_level_fraction=p.min_level_fraction,
         max_design_columns=p.max_design_columns, sample_rows=p.sample_rows, pop_size=h.pop_size,
         num_generations=h.num_generations, cx_prob=h.cx_prob, mut_prob=h.mut_prob,
-        max_terms=h.max_terms, seed=h.seed, alpha=s.alpha, holdout_fraction=s.holdout_fraction,
+        max_terms=h.max_terms, patience=h.patience, seed=h.seed, alpha=s.alpha, holdout_fraction=s.holdout_fraction,
         sample_size=s.sample_size, max_hypotheses=s.max_hypotheses,
         backend=config.scalability.ingestion_backend, workers=h.max_workers,
     )

@@ -6,7 +6,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from greta_core.confirm.holdout import Confirmed
 from greta_core.confirm.layout import Layout
@@ -66,6 +65,8 @@ def rank_checks(c: Confirmed, layout: Layout, sample: np.ndarray, target: Target
 
 
 def _rank_check(term: Term, v: np.ndarray, y: np.ndarray, target: TargetInfo):  # noqa: ANN202
+    from scipy import stats
+
     cat = term.kind == "categorical"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from greta_core.confirm.layout import Layout
 from greta_core.hypothesis_search.problem import Scored
@@ -96,7 +96,7 @@ def effects(m: Moments, layout: Layout, h: Sequence[int], target: TargetInfo,
     cols = np.concatenate([layout.columns[i] for i in h])
     fit = coefficients(m, cols, q)
     dfe = float(fit["dfe"])
-    tcrit = float(stats.t.ppf(0.975, dfe))
+    tcrit = float(special.stdtrit(dfe, 0.975))
     sd = np.sqrt(np.maximum(np.diag(m.m2), 0.0) / max(m.n - 1.0, 1.0))
     rows, r = [], 0
     classes = target.classes[1:] if target.task == "multiclass" else (None,)
@@ -105,7 +105,7 @@ def effects(m: Moments, layout: Layout, h: Sequence[int], target: TargetInfo,
         for k, col in enumerate(layout.columns[i]):
             for c, cls in enumerate(classes):
                 b, se = float(fit["b"][r, c]), float(fit["se"][r, c])
-                p = float(2 * stats.t.sf(abs(b / se), dfe)) if se > 0 else None
+                p = float(2 * special.stdtr(dfe, -abs(b / se))) if se > 0 else None
                 row = {"term": term.name, "column": layout.labels[col],
                        "level": term.levels[k] if term.kind == "categorical" else None,
                        "reference": term.reference, "estimate": b, "std_error": se,

@@ -52,12 +52,13 @@ class SubsetMutation(Mutation):
     """Add, drop or swap one term (each with equal chance) in a share ``prob`` of the masks.
 
     Bit-flip mutation on a long, sparse mask almost always adds a term; subset moves keep the
-    search balanced between growing and pruning hypotheses.
+    search balanced between growing and pruning hypotheses. A term to add is drawn half the
+    time uniformly, half the time in proportion to how strongly it correlates with what the
+    hypothesis leaves unexplained (``problem.residual_scores``), a matching-pursuit step.
     """
 
-    def __init__(self, prob: float = 0.9, weights: np.ndarray | None = None) -> None:
+    def __init__(self, prob: float = 0.9) -> None:
         super().__init__(prob=prob)
-        self.weights = weights
 
     def _do(self, problem, x, random_state=None, **kwargs):  # noqa: ANN001, ANN003
         rng = random_state
@@ -67,16 +68,17 @@ class SubsetMutation(Mutation):
             on, off = np.flatnonzero(row), np.flatnonzero(~row)
             move = rng.integers(0, 3)
             if (move == 0 or len(on) <= 1) and len(off):
-                row[self._pick(rng, off)] = True
+                row[self._pick(rng, problem, on, off)] = True
             elif move == 1 and len(on) > 1:
                 row[rng.choice(on)] = False
             elif len(off) and m > 1:
                 row[rng.choice(on)] = False
-                row[self._pick(rng, off)] = True
+                row[self._pick(rng, problem, on, off)] = True
         return x
 
-    def _pick(self, rng, candidates: np.ndarray) -> int:  # noqa: ANN001
-        if self.weights is None or rng.random() < 0.5:
-            return int(rng.choice(candidates))
-        w = self.weights[candidates]
-        return int(rng.choice(candidates, p=w / w.sum()))
+    @staticmethod
+    def _pick(rng, problem, on: np.ndarray, off: np.ndarray) -> int:  # noqa: ANN001
+        if rng.random() < 0.5 or not hasattr(problem, "residual_scores"):
+            return int(rng.choice(off))
+        w = problem.residual_scores(on)[off] + 1e-12
+        return int(rng.choice(off, p=w / w.sum()))

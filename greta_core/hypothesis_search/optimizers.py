@@ -49,7 +49,8 @@ class GeneticAlgorithmOptimizer:
 
     def __init__(self, gram: Gram, term_columns: Sequence[np.ndarray], *, max_terms: int = 5,
                  pop_size: int = 100, num_generations: int = 60, cx_prob: float = 0.9,
-                 mut_prob: float | None = None, alpha: float = 0.05, seed: int = 0) -> None:
+                 mut_prob: float | None = None, alpha: float = 0.05, seed: int = 0,
+                 patience: int | None = 20) -> None:
         self.problem = HypothesisProblem(gram, term_columns, max_terms, alpha)
         self.num_generations = num_generations
         self.seed = seed
@@ -60,19 +61,26 @@ class GeneticAlgorithmOptimizer:
             pop_size=pop_size,
             sampling=SparseSampling(max_terms, weights),
             crossover=TwoPointCrossover(prob=cx_prob),
-            mutation=SubsetMutation(prob=mut_prob if mut_prob is not None else 0.9, weights=weights),
+            mutation=SubsetMutation(prob=mut_prob if mut_prob is not None else 0.9),
             repair=TermCountRepair(max_terms),
             eliminate_duplicates=HashDuplicateElimination(_mask_key),
         )
         self.algorithm.setup(self.problem, termination=("n_gen", num_generations), seed=seed, verbose=False)
         self.generation = 0
+        self.patience = patience
+        self._front: tuple = ()
+        self._stale = 0
 
     def step(self) -> bool:
-        """Run one generation; False once the search is over."""
-        if not self.algorithm.has_next():
+        """Run one generation; False once the search is over (all generations run, or the
+        front of feasible hypotheses unchanged for ``patience`` generations)."""
+        if not self.algorithm.has_next() or (self.patience and self._stale >= self.patience):
             return False
         self.algorithm.next()
         self.generation += 1
+        front = tuple(s.terms for s in self.result().front)
+        self._stale = self._stale + 1 if front == self._front else 0
+        self._front = front
         return True
 
     def run(self, progress: Callable[[int, int], None] | None = None,
@@ -85,10 +93,15 @@ class GeneticAlgorithmOptimizer:
         return self.result()
 
     def result(self) -> SearchResult:
-        feasible = [s for s in self.problem.archive.values() if s.violation <= 0]
+        feasible = list(self.problem.feasible.values())
         front: list[Scored] = []
         if feasible:
             f = np.array([s.objectives for s in feasible])
             idx = NonDominatedSorting().do(f, only_non_dominated_front=True)
             front = sorted((feasible[i] for i in idx), key=lambda s: (len(s.terms), s.objectives))
         return SearchResult(tuple(front), self.problem.evaluations, self.generation, self.seed)
+
+    @property
+    def progress(self) -> float:
+        """Share of the search done, in [0, 1]."""
+        return min(self.generation / max(self.num_generations, 1), 1.0)

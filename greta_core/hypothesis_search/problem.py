@@ -35,6 +35,7 @@ class HypothesisProblem(Problem):
         self.log10_alpha_term = float(np.log10(alpha / max(len(term_columns), 1)))
         self.evaluations = 0
         self.archive: dict[tuple[int, ...], Scored] = {}
+        self.feasible: dict[tuple[int, ...], Scored] = {}
 
     def score(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray, Evaluation]:
         """Objectives F (P × 3) and constraint G (P × 1) of boolean masks (P × terms)."""
@@ -53,7 +54,24 @@ class HypothesisProblem(Problem):
             key = tuple(i for i in c if i >= 0)
             if key not in self.archive:
                 self.archive[key] = Scored(key, (fi[0], fi[1], fi[2]), gi)
+                if gi <= 0:
+                    self.feasible[key] = self.archive[key]
         return f, g[:, None], ev
+
+    def residual_scores(self, terms: np.ndarray) -> np.ndarray:
+        """For each candidate term, its strongest squared correlation with the part of the
+        targets that ``terms`` leave unexplained (zero for columns without variance)."""
+        g, q = self.gram, self.gram.q
+        cols = self.table.columns[terms].ravel()
+        cols = cols[(cols >= 0)]
+        cols = cols[g.valid[cols]]
+        r = g.corr[:q, q:]
+        if len(cols):
+            sxx = g.corr[np.ix_(cols, cols)] + 1e-10 * np.eye(len(cols))
+            b = np.linalg.solve(sxx, g.corr[cols, q:])
+            r = r - g.corr[:q, cols] @ b
+        col_score = np.concatenate([(r * r).sum(axis=1), [0.0]])
+        return col_score[self.table.columns].max(axis=1)
 
     def _evaluate(self, x, out, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
         f, g, _ = self.score(x)

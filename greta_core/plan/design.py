@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from greta_core.plan.schema import MISSING_LEVEL, OTHER_LEVEL, canonical
+from greta_core.plan.schema import MISSING_LEVEL, OTHER_LEVEL, TargetInfo, canonical
 from greta_core.plan.terms import Plan, Term
 
 _U53 = float(2**-53)
@@ -22,10 +22,10 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)
 class Batch:
     """One batch in design form: only rows with a usable target are kept."""
 
-    x: np.ndarray  # (n, q) design columns of the requested terms
+    xy: np.ndarray  # (n, q + t) design columns of the requested terms, then the target columns
     e: np.ndarray  # (n, m) design columns of the terms to screen
-    y: np.ndarray  # (n, t) target columns
-    holdout: np.ndarray  # (n,) bool
+    t: int
+    n_discovery: int  # rows [0, n_discovery) are discovery rows, the rest holdout rows
     key: np.ndarray  # (n,) uniform in [0, 1): order of the holdout sample
     rows_read: int
     rows_bad_target: int
@@ -34,9 +34,21 @@ class Batch:
 def canonical_frame(plan: Plan, df: pd.DataFrame) -> pd.DataFrame:
     """Columns of the plan (and the target) in canonical types, in plan order."""
     data = {c.name: canonical(df[c.name], c.kind) for c in plan.columns}
-    t = plan.target
-    data[t.name] = canonical(df[t.name], "numeric" if t.task == "regression" else "categorical")
+    data[plan.target.name] = canonical_target(df[plan.target.name], plan.target)
     return pd.DataFrame(data, index=pd.RangeIndex(len(df)))
+
+
+def canonical_target(s: pd.Series, t: TargetInfo) -> pd.Series:
+    """The target as float64 (regression) or as its class names. Numbers and booleans are
+    parsed first, so 1, 1.0 and "1.0" (or True and "true") name the same class whichever way
+    a backend typed the column."""
+    if t.task == "regression":
+        return canonical(s, "numeric")
+    if t.kind == "numeric":
+        return canonical(canonical(s, "numeric"), "categorical")
+    if t.kind == "boolean":
+        return canonical(canonical(s, "boolean").map({0.0: "False", 1.0: "True"}), "categorical")
+    return canonical(s, "categorical")
 
 
 def split_keys(frame: pd.DataFrame, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -58,13 +70,21 @@ class DesignBuilder:
         self.kinds = {c.name: c.kind for c in plan.columns}
 
     def batch(self, df: pd.DataFrame, terms: Sequence[Term], screen: Sequence[Term] = ()) -> Batch:
+        """Design rows of ``df``: discovery rows first, then holdout rows."""
         frame = canonical_frame(self.plan, df)
         y, ok = self.target(frame[self.plan.target.name])
         u1, u2 = split_keys(frame, self.seed)
-        kept = frame[ok].reset_index(drop=True) if not ok.all() else frame
-        x = self.matrix(kept, terms)
+        rows = np.flatnonzero(ok)
+        hold = u1[rows] < self.holdout_fraction
+        order = np.argsort(hold, kind="stable")
+        rows = rows[order]
+        kept = frame.take(rows).reset_index(drop=True)
+        t = y.shape[1]
+        xy = self.matrix(kept, terms, extra=t)
+        xy[:, xy.shape[1] - t :] = y[rows]
         e = self.matrix(kept, screen)
-        return Batch(x, e, y[ok], u1[ok] < self.holdout_fraction, u2[ok], len(df), int((~ok).sum()))
+        n_disc = int(len(rows) - hold.sum())
+        return Batch(xy, e, t, n_disc, u2[rows], len(df), int((~ok).sum()))
 
     def target(self, s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         t = self.plan.target
@@ -79,10 +99,12 @@ class DesignBuilder:
             return (values == t.classes[1]).astype(np.float64)[:, None], ok
         return np.column_stack([(values == c).astype(np.float64) for c in classes[1:]]), ok
 
-    def matrix(self, frame: pd.DataFrame, terms: Sequence[Term]) -> np.ndarray:
+    def matrix(self, frame: pd.DataFrame, terms: Sequence[Term], extra: int = 0) -> np.ndarray:
+        """Design columns of ``terms`` (column-major, so each column is written contiguously),
+        followed by ``extra`` columns left for the caller to fill."""
         n = len(frame)
         width = sum(t.width for t in terms)
-        x = np.empty((n, width), dtype=np.float64)
+        x = np.empty((n, width + extra), dtype=np.float64, order="F")
         filled: dict[str, np.ndarray] = {}
 
         def value(name: str) -> np.ndarray:
@@ -126,4 +148,4 @@ class DesignBuilder:
         out[rows, codes[rows]] = 1.0
 
 
-__all__ = ["Batch", "DesignBuilder", "canonical_frame", "split_keys", "MISSING_LEVEL"]
+__all__ = ["Batch", "DesignBuilder", "canonical_frame", "canonical_target", "split_keys", "MISSING_LEVEL"]

@@ -59,11 +59,23 @@ def canonical(series: pd.Series, kind: str) -> pd.Series:
 
 
 def _levels(series: pd.Series) -> pd.Series:
-    values = series.astype(object)
-    mask = values.isna()
-    out = values.map(_level_text)
+    """Levels as str, missing as MISSING_LEVEL (vectorised: this runs on every batch)."""
+    mask = series.isna().to_numpy()
+    if pd.api.types.is_float_dtype(series.dtype):
+        v = series.to_numpy(np.float64)
+        whole = np.isfinite(v) & (v == np.round(v))
+        if whole[~mask].all():
+            series = pd.Series(np.where(mask, 0, v).astype(np.int64), index=series.index)
+    if series.dtype != object or not _all_str(series):
+        series = series.astype(str)
+    out = series.to_numpy(object).copy()
     out[mask] = MISSING_LEVEL
-    return out.astype(object)
+    return pd.Series(out, index=series.index, dtype=object)
+
+
+def _all_str(series: pd.Series) -> bool:
+    sample = series.dropna().head(50).to_numpy(object)
+    return all(type(v) is str for v in sample)
 
 
 def _level_text(v: Any) -> str:
@@ -91,13 +103,19 @@ def infer_target(sample: pd.DataFrame, target: str) -> TargetInfo:
         msg = f"Target column {target!r} has no values (all missing). Choose another --target."
         raise TargetError(msg)
     is_num = pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
-    levels = sorted(map(_level_text, values.unique()))
+    distinct = values.unique()
+    if is_num and len(distinct) > 2:
+        return TargetInfo(target, "regression", "numeric")
+    levels = sorted(map(_level_text, distinct[: MAX_CLASSES + 1]))
     if len(levels) == 1:
         msg = f"Target column {target!r} is constant (every value is {levels[0]!r}): there is nothing to explain. Choose another --target."
         raise TargetError(msg)
     if len(levels) == 2:
-        pos = next((lv for lv in levels if lv.lower() in _POSITIVE), levels[1])
-        neg = levels[0] if pos == levels[1] else levels[1]
+        if is_num:  # the larger number is the positive class: 0/1 → 1, 1/2 → 2, 9/10 → 10
+            neg, pos = sorted(levels, key=float)
+        else:
+            pos = next((lv for lv in levels if lv.lower() in _POSITIVE), levels[1])
+            neg = levels[0] if pos == levels[1] else levels[1]
         kind = "numeric" if is_num else ("boolean" if pd.api.types.is_bool_dtype(s.dtype) else "categorical")
         return TargetInfo(target, "binary", kind, (neg, pos))
     if is_num:
@@ -106,7 +124,7 @@ def infer_target(sample: pd.DataFrame, target: str) -> TargetInfo:
         numeric = pd.to_numeric(values, errors="coerce")
         if numeric.notna().mean() > 0.98:
             return TargetInfo(target, "regression", "numeric")
-        msg = (f"Target column {target!r} has {len(levels)} distinct text values; Greta explains a numeric "
+        msg = (f"Target column {target!r} has {len(distinct)} distinct text values; Greta explains a numeric "
                f"target or one with at most {MAX_CLASSES} classes. Choose another --target or group its values.")
         raise TargetError(msg)
     counts = _levels(values).value_counts()
@@ -133,15 +151,17 @@ def infer_column(name: str, s: pd.Series, max_levels: int, min_level_fraction: f
         return ColumnInfo(name, "datetime", missing) if values.nunique() > 1 else "constant"
     if pd.api.types.is_numeric_dtype(s.dtype):
         return _numeric(name, values.astype("float64"), missing)
-    text = values.astype(str)
-    if _looks_boolean(text):
-        return _two_valued(name, text, "boolean", missing)
-    numeric = pd.to_numeric(text, errors="coerce")
-    if numeric.notna().mean() >= 0.98:
-        return _numeric(name, numeric.dropna(), True if numeric.isna().any() else missing)
-    if _looks_datetime(text):
+    counts = values.astype(str).value_counts(sort=False)
+    uniq = pd.Series(counts.index, dtype=object)
+    if _looks_boolean(uniq):
+        return _two_valued(name, uniq, "boolean", missing)
+    numeric = pd.to_numeric(uniq, errors="coerce")
+    if counts.to_numpy()[numeric.notna().to_numpy()].sum() >= 0.98 * n:
+        parsed = pd.to_numeric(values.astype(str), errors="coerce")
+        return _numeric(name, parsed.dropna(), True if parsed.isna().any() else missing)
+    if _looks_datetime(uniq):
         return ColumnInfo(name, "datetime", missing)
-    distinct = text.nunique()
+    distinct = len(uniq)
     if distinct == 1 and not missing:
         return "constant"
     if distinct > 50 and distinct >= 0.9 * n:
@@ -153,8 +173,10 @@ def _two_valued(name: str, values: pd.Series, kind: str, missing: bool) -> Colum
     return ColumnInfo(name, kind, missing) if values.nunique() > 1 else "constant"
 
 
-def _looks_boolean(text: pd.Series) -> bool:
-    low = set(text.str.strip().str.lower().unique()[:5])
+def _looks_boolean(uniq: pd.Series) -> bool:
+    if len(uniq) > 4:
+        return False
+    low = {str(v).strip().lower() for v in uniq}
     return 1 < len(low) <= 2 and low <= {"true", "false", "t", "f"}
 
 

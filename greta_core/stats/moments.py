@@ -32,6 +32,15 @@ class Moments:
         xc = x - mean
         return cls(float(n), mean, xc.T @ xc)
 
+    @classmethod
+    def of_block(cls, x: np.ndarray) -> Moments:
+        """Moments of the rows of ``x``, centring ``x`` in place (the caller's scratch)."""
+        if x.shape[0] == 0:
+            return cls.empty(x.shape[1])
+        mean = x.mean(axis=0)
+        x -= mean
+        return cls(float(x.shape[0]), mean, x.T @ x)
+
     def merge(self, other: Moments) -> Moments:
         if other.n == 0:
             return self

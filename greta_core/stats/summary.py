@@ -62,12 +62,20 @@ def summarize(
 ) -> Summary:
     """Summarise one batch of raw rows."""
     b = builder.batch(df, terms, screen_terms)
-    xy = np.concatenate([b.x, b.y], axis=1)
-    hold = b.holdout
-    keys, sample = _smallest(b.key[hold], xy[hold], sample_size)
-    screen = CrossMoments.of(b.e[~hold], b.y[~hold]) if screen_terms else None
-    return Summary(Moments.of(xy[~hold]), Moments.of(xy[hold]), keys, sample, b.rows_read,
-                   b.rows_bad_target, screen, sample_size)
+    xy, nd = b.xy, b.n_discovery
+    keys, pick = _smallest_index(b.key[nd:], sample_size)
+    sample = xy[nd + pick]
+    screen = CrossMoments.of(b.e[:nd], xy[:nd, xy.shape[1] - b.t :]) if screen_terms else None
+    disc, held = Moments.of_block(xy[:nd]), Moments.of_block(xy[nd:])
+    return Summary(disc, held, keys, sample, b.rows_read, b.rows_bad_target, screen, sample_size)
+
+
+def _smallest_index(keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.arange(len(keys))
+    if len(keys) > k:
+        idx = np.argpartition(keys, k - 1)[:k]
+    idx = idx[np.argsort(keys[idx], kind="stable")]
+    return keys[idx], idx
 
 
 def empty_summary(q: int, t: int, n_screen: int, sample_size: int) -> Summary:
