@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Benchmark of the main job. Prints a table; compare figures as ratios within one run.
+
+usage: python bench/main_job.py [--rows 1000000] [--big-rows 5000000] [--small-rows 100000]
+                                [--skip-big] [--out bench/out]
+
+- end to end: `greta run` (a fresh process, imports included) against `pandas.read_csv` of the
+  same file (goal: Greta <= 1.5x the read);
+- search stage time at --small-rows vs --rows (goal: about equal; the search never touches rows);
+- hypothesis evaluations per second on one core, hypotheses of 1-5 terms (goal >= 100,000);
+- peak memory at --rows vs --big-rows (goal: flat, <= 1.2x).
+Data: the planted layout (20 numeric columns, two categoricals, y), about 185 bytes a row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def data_file(out: Path, rows: int) -> Path:
+    path = out / f"planted_{rows}.csv"
+    if not path.exists():
+        from greta_core.datasets import write_planted_csv
+
+        tmp = path.with_suffix(".tmp")
+        write_planted_csv(str(tmp), rows, "regression", 1)
+        tmp.rename(path)
+    return path
+
+
+def read_csv_seconds(path: Path) -> float:
+    code = ("import time, pandas as pd; t = time.perf_counter(); pd.read_csv(%r); "
+            "print(time.perf_counter() - t)" % str(path))
+    return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+
+
+def greta_run(path: Path, out: Path) -> tuple[float, dict]:
+    results = out / f"{path.stem}.results.json"
+    t = time.perf_counter()
+    subprocess.run([str(BIN / "greta"), "run", "--data", str(path), "--target", "y", "--seed", "1",
+                    "--output", str(results), "--quiet"], check=True)
+    return time.perf_counter() - t, json.loads(results.read_text())
+
+
+def evaluations_per_second(pop: int, terms: int = 230) -> float:
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from greta_core.stats.linear import Gram, TermTable, evaluate_terms
+    from greta_core.stats.moments import Moments
+
+    rng = np.random.default_rng(0)
+    g = Gram.from_moments(Moments.of(rng.standard_normal((5000, terms + 1))), 1)
+    table = TermTable.of([np.array([i]) for i in range(terms)])
+    hyp = np.full((pop, 5), -1)
+    for i in range(pop):
+        k = rng.integers(1, 6)
+        hyp[i, :k] = rng.choice(terms, k, replace=False)
+    with threadpool_limits(1):
+        evaluate_terms(g, table, hyp)
+        t, n = time.perf_counter(), 0
+        while time.perf_counter() - t < 2.0:
+            evaluate_terms(g, table, hyp)
+            n += pop
+        return n / (time.perf_counter() - t)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--small-rows", type=int, default=100_000)
+    ap.add_argument("--big-rows", type=int, default=5_000_000)
+    ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("--out", default="bench/out")
+    a = ap.parse_args()
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
+    runs = {}
+    for rows in [a.small_rows, a.rows] + ([] if a.skip_big else [a.big_rows]):
+        path = data_file(out, rows)
+        read = read_csv_seconds(path)
+        wall, res = greta_run(path, out)
+        runs[rows] = (read, wall, res)
+    print("\n| rows | file MB | pandas.read_csv s | greta run s | ratio | statistics s | search s | rows/s | peak MB | confirmed features |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for rows, (read, wall, res) in runs.items():
+        m = res["metrics"]
+        feats = sorted({f for h in res["hypotheses"] if h["confirmed"] for f in h["features"]})
+        mb = (out / f"planted_{rows}.csv").stat().st_size / 1e6
+        print(f"| {rows:,} | {mb:,.0f} | {read:.2f} | {wall:.2f} | {wall / read:.2f} | "
+              f"{m['stages']['statistics']['seconds']:.2f} | {m['stages']['search']['seconds']:.2f} | "
+              f"{m['rows_per_second']:,.0f} | {m['peak_memory_mb']:,.0f} | {', '.join(feats)} |")
+    s_small = runs[a.small_rows][2]["metrics"]["stages"]["search"]["seconds"]
+    s_main = runs[a.rows][2]["metrics"]["stages"]["search"]["seconds"]
+    print(f"\nsearch time {a.rows:,} / {a.small_rows:,} rows: {s_main / s_small:.2f} (goal about 1)")
+    read, wall, _ = runs[a.rows]
+    print(f"greta run / pandas.read_csv at {a.rows:,} rows: {wall / read:.2f} (goal <= 1.5)")
+    if not a.skip_big:
+        ratio = runs[a.big_rows][2]["metrics"]["peak_memory_mb"] / runs[a.rows][2]["metrics"]["peak_memory_mb"]
+        print(f"peak memory {a.big_rows:,} / {a.rows:,} rows: {ratio:.2f} (goal <= 1.2)")
+    print("\n| population | evaluations/s on one core (1-5 terms, 230 candidates) |")
+    print("|---:|---:|")
+    for pop in (100, 1000, 5000):
+        print(f"| {pop:,} | {evaluations_per_second(pop):,.0f} |")
+
+
+if __name__ == "__main__":
+    main()

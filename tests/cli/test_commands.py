@@ -1,0 +1,80 @@
+"""The CLI commands as a user types them: run, init, report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from greta_cli.app import app
+from greta_core.datasets import TRUTH, write_planted_csv
+
+FAST = ["--set", "hypothesis_search.num_generations=25"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "planted.csv"
+    write_planted_csv(str(path), 6000, "regression", 2)
+    return path
+
+
+def test_run_writes_results_and_report(data, tmp_path):
+    out, rep = tmp_path / "r.json", tmp_path / "r.html"
+    res = CliRunner().invoke(app, ["run", "--data", str(data), "--target", "y", "--seed", "2",
+                                   "--output", str(out), "--report", str(rep), "--quiet", *FAST])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    assert doc["schema_version"] == 1 and doc["target"] == "y" and doc["task"] == "regression"
+    assert {f for h in doc["hypotheses"] if h["confirmed"] for f in h["features"]} == set(TRUTH)
+    assert doc["config"]["hypothesis_search"]["seed"] == 2
+    html = rep.read_text()
+    assert html.startswith("<!DOCTYPE html>") or html.lower().startswith("<!doctype html>")
+    assert "<svg" in html and "x5*x7" in html
+
+
+def test_run_piped_without_output_prints_json(data):
+    proc = subprocess.run([sys.executable, "-m", "greta_cli.app", "run", "--data", str(data), "--target", "y",
+                           *FAST], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["hypotheses"][0]["confirmed"]
+
+
+def test_init_then_run_from_config(data, tmp_path):
+    cfg = tmp_path / "greta.yml"
+    res = CliRunner().invoke(app, ["init", "--data", str(data), "--target", "y", "-o", str(cfg)])
+    assert res.exit_code == 0, res.output
+    text = cfg.read_text()
+    assert "cat_a: categorical" in text and "x1: numeric" in text and "target: y" in text
+    again = CliRunner().invoke(app, ["init", "--data", str(data), "--target", "y", "-o", str(cfg)])
+    assert again.exit_code != 0  # refuses to overwrite without --force
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(app, ["run", str(cfg), "--output", str(out), "--quiet", *FAST])
+    assert res.exit_code == 0, res.output
+    assert json.loads(out.read_text())["hypotheses"]
+
+
+def test_report_renders_saved_results(data, tmp_path):
+    out = tmp_path / "r.json"
+    CliRunner().invoke(app, ["run", "--data", str(data), "--target", "y", "--output", str(out), "--quiet", *FAST])
+    md = tmp_path / "r.md"
+    res = CliRunner().invoke(app, ["report", str(out), "-o", str(md)])
+    assert res.exit_code == 0, res.output
+    assert "x1" in md.read_text() and md.read_text().lstrip().startswith("#")
+    res = CliRunner().invoke(app, ["report", str(out), "--format", "text"])
+    assert res.exit_code == 0 and "confirmed" in res.output.lower()
+
+
+def test_same_seed_same_results_json(data, tmp_path):
+    docs = []
+    for i in range(2):
+        out = tmp_path / f"r{i}.json"
+        CliRunner().invoke(app, ["run", "--data", str(data), "--target", "y", "--seed", "9", "--output", str(out), "--quiet", *FAST])
+        doc = json.loads(out.read_text())
+        docs.append([(h["terms"], h["holdout"]["p_value"], h["narrative"]) for h in doc["hypotheses"]])
+    assert docs[0] == docs[1]
