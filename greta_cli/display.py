@@ -7,7 +7,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 _LABELS = {"screening": "Screening terms", "statistics": "Reading & summarising", "search": "Searching hypotheses"}
 
@@ -22,6 +24,7 @@ class StageProgress:
         )
         self.tasks: dict[str, Any] = {}
         self.t0: dict[str, float] = {}
+        self.switched = time.perf_counter()
 
     def __enter__(self) -> StageProgress:
         self.progress.__enter__()
@@ -39,14 +42,17 @@ class StageProgress:
             for task in self.tasks.values():
                 self.progress.update(task, completed=100)
             self.tasks[stage] = self.progress.add_task(_LABELS.get(stage, stage), total=100, detail="")
-            self.t0[stage] = time.perf_counter()
+            self.t0[stage] = self.switched
         detail = ""
         if "rows" in info:
             rate = info["rows"] / max(time.perf_counter() - self.t0[stage], 1e-9)
             detail = f"{info['rows']:,} rows  {rate:,.0f} rows/s"
         elif "generation" in info:
             detail = f"generation {info['generation']}/{info['generations']}"
+            if info.get("stopped_early"):
+                detail += " (best hypotheses stable: stopped)"
         self.progress.update(self.tasks[stage], completed=100 * fraction, detail=detail)
+        self.switched = time.perf_counter()
 
 
 def _q(v: float | None) -> str:
@@ -58,10 +64,10 @@ def _q(v: float | None) -> str:
 def show_results(results: dict[str, Any], saved: list[str]) -> None:
     con = Console()
     con.print()
-    con.print(results["summary"])
+    con.print(Text(results["summary"]))
     hyps = results["hypotheses"]
     if hyps:
-        table = Table(title=f"Hypotheses for {results['target']}", title_justify="left")
+        table = Table(title=f"Hypotheses for {escape(results['target'])}", title_justify="left")
         table.add_column("#", justify="right")
         table.add_column("terms")
         table.add_column("held-out R²", justify="right")
@@ -69,15 +75,21 @@ def show_results(results: dict[str, Any], saved: list[str]) -> None:
         table.add_column("status")
         for h in hyps:
             status = "[green]confirmed[/]" if h["confirmed"] else "[yellow]not confirmed[/]"
-            table.add_row(str(h["rank"]), ", ".join(h["terms"]), f"{h['holdout']['r2']:.3f}",
+            table.add_row(str(h["rank"]), escape(", ".join(h["terms"])), f"{h['holdout']['r2']:.3f}",
                           _q(h["holdout"].get("q_value")), status)
         con.print(table, markup=True)
-    for h in hyps:
-        if h["confirmed"]:
-            con.print(f"[bold]{h['rank']}.[/] ", end="")
-            con.print(h["narrative"], markup=False)
+    best = next((h for h in hyps if h["confirmed"]), None)
+    if best is not None:
+        con.print()
+        con.print(f"[bold]What drives {escape(results['target'])}[/] (hypothesis {best['rank']}):")
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=3, justify="right")
+        grid.add_column()
+        for sentence in best.get("findings") or [best["narrative"]]:
+            grid.add_row("•", Text(sentence))
+        con.print(grid)
     for note in results.get("notes", [])[:3]:
-        con.print(f"[dim]note: {note}[/]", markup=True, highlight=False)
+        con.print(Text(f"note: {note}", style="dim"))
     m = results.get("metrics", {})
     con.print(f"[dim]{m.get('wall_seconds', 0):.1f} s, {m.get('rows_per_second') or 0:,.0f} rows/s, "
               f"peak memory {m.get('peak_memory_mb', 0):,.0f} MB[/]")

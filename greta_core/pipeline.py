@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from greta_core import __version__
-from greta_core.backends import get_backend
+from greta_core.backends import open_backend
 from greta_core.confirm.checks import odds_ratios, partial_dependence, rank_checks
 from greta_core.confirm.holdout import confirm, rank
 from greta_core.confirm.layout import Layout
@@ -41,7 +41,7 @@ def analyze(spec: FileSpec, params: AnalysisParams, progress: Progress | None = 
     clock = StageClock()
     report = progress or (lambda stage, frac, info: None)
     with clock.stage("ingest"):
-        backend = get_backend(params.backend)(spec, workers=params.workers)
+        backend = open_backend(params.backend, spec, params.workers, params.extra)
         sample = _filtered(backend.sample(params.sample_rows), params.row_filter)
         plan = make_plan(sample, backend.columns(), params)
     with clock.stage("statistics"):
@@ -56,6 +56,8 @@ def analyze(spec: FileSpec, params: AnalysisParams, progress: Progress | None = 
                                         cx_prob=params.cx_prob, mut_prob=params.mut_prob,
                                         alpha=params.alpha, seed=params.seed, patience=params.patience)
         found = opt.run(lambda g, n: report("search", g / n, {"generation": g, "generations": n}), cancel)
+        report("search", 1.0, {"generation": found.generations, "generations": params.num_generations,
+                               "stopped_early": found.generations < params.num_generations})
     with clock.stage("confirm"):
         results = rank(confirm(found.front, layout, disc, hold, summary.holdout, plan.target,
                                params.alpha, params.max_hypotheses))
@@ -191,7 +193,7 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
     if t.task == "binary":
         target_info["positive_class"] = t.classes[1]
     data = {
-        "source": spec.path, "format": getattr(backend.reader, "__class__").__name__.replace("Reader", "").lower(),
+        "source": spec.path, "format": getattr(backend, "format", None) or getattr(backend.reader, "__class__").__name__.replace("Reader", "").lower(),
         "backend": backend.name, "rows": s.rows_read, "rows_used": int(s.discovery.n + s.holdout.n),
         "rows_discovery": int(s.discovery.n), "rows_holdout": int(s.holdout.n),
         "columns_used": [{"name": c.name, "kind": c.kind} for c in plan.columns],
@@ -206,7 +208,8 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
              "confirmed": c.confirmed, "discovery": c.discovery, "holdout": c.holdout,
              "term_tests": c.term_tests, "effects": c.effects, "odds_ratios": c.odds_ratios,
              "rank_checks": c.rank_checks, "partial_dependence": c.partial_dependence}
-        h["narrative"] = narrator.hypothesis(h, kinds, sources)
+        h["findings"] = narrator.findings(h, kinds, sources)
+        h["narrative"] = " ".join([narrator.head(h), *h["findings"]])
         hyps.append(h)
     notes = list(notes) + _notes(plan, s, results, params)
     return {

@@ -32,6 +32,11 @@ def pct(v: float) -> str:
     return f"{100 * v:.1f}%"
 
 
+def _join(items: Sequence[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 class Narrator:
     def __init__(self, target: str, task: str, positive: str | None = None) -> None:
         self.y = target
@@ -83,7 +88,21 @@ class Narrator:
                 f"{e['reference']!r} (95% CI {num(lo)} to {num(hi)}); confirmed on held-out data, {q}.")
 
     def hypothesis(self, h: dict[str, Any], kinds: dict[str, str], sources: dict[str, list[str]]) -> str:
-        terms = ", ".join(h["terms"])
+        """The hypothesis' narrative: a head sentence, then one sentence per term."""
+        return " ".join([self.head(h), *self.findings(h, kinds, sources)])
+
+    def findings(self, h: dict[str, Any], kinds: dict[str, str], sources: dict[str, list[str]]) -> list[str]:
+        """One sentence per term of a confirmed hypothesis (none for an unconfirmed one)."""
+        if not h["confirmed"]:
+            return []
+        out = []
+        for t in h["term_tests"]:
+            rows = [e for e in h["effects"] if e["term"] == t["term"]]
+            out.append(self.term_sentence({**t, "sources": sources.get(t["term"], [])}, kinds[t["term"]], rows))
+        return out
+
+    def head(self, h: dict[str, Any]) -> str:
+        terms = _join(h["terms"])
         hold = h["holdout"]
         if not h["confirmed"]:
             failed = [t["term"] for t in h["term_tests"] if not t["confirmed"]]
@@ -91,13 +110,9 @@ class Narrator:
             return (f"Not confirmed: {terms} looked promising in the search, but on held-out data {why} "
                     f"(held-out {qtext(hold.get('q_value'))}).")
         size = "R²" if self.task != "multiclass" else "1 − Wilks' λ"
-        head = (f"Together, {terms} explain {pct(hold['r2'])} of the variation in {self.y} on held-out data "
+        verb = "explains" if len(h["terms"]) == 1 else "together explain"
+        return (f"{terms} {verb} {pct(hold['r2'])} of the variation in {self.y} on held-out data "
                 f"({size} = {num(hold['r2'])}, {qtext(hold.get('q_value'))}).")
-        parts = [head]
-        for t in h["term_tests"]:
-            rows = [e for e in h["effects"] if e["term"] == t["term"]]
-            parts.append(self.term_sentence({**t, "sources": sources.get(t["term"], [])}, kinds[t["term"]], rows))
-        return " ".join(parts)
 
     def summary(self, data: dict[str, Any], hyps: Sequence[dict[str, Any]], evaluations: int) -> str:
         n_conf = sum(h["confirmed"] for h in hyps)
