@@ -67,6 +67,7 @@ def analyze(spec: FileSpec, params: AnalysisParams, progress: Progress | None = 
     with clock.stage("narrate"):
         doc = _document(spec, params, plan, layout, summary, results, found, notes, backend)
     doc["metrics"] = clock.metrics(summary.rows_read, found.evaluations, clock.seconds("search"))
+    doc["metrics"]["search_generations"] = found.generations
     doc["metrics"].update(backend.info())
     report("done", 1.0, {})
     return doc
