@@ -16,30 +16,62 @@ from greta_core.stats.moments import Moments
 
 def partial_dependence(c: Confirmed, layout: Layout, m: Moments, sample: np.ndarray,
                        target: TargetInfo) -> list[dict[str, Any]]:
-    """The predicted target as each term varies, the other columns held at their means."""
+    """The predicted target as each feature varies through every term that uses it (its value,
+    square, log and products), all other columns held at their means."""
     if target.task == "multiclass":
         return []
     q = layout.width
-    by_col = {e["column"]: e["estimate"] for e in c.effects}
+    beta = {e["column"]: e["estimate"] for e in c.effects}
     ybar = float(m.mean[q])
+    terms = [layout.terms[i] for i in c.terms]
+    main = {t.name: layout.columns[i] for i, t in enumerate(layout.terms) if t.kind in ("numeric", "categorical")}
     out = []
-    for i in c.terms:
-        term, cols = layout.terms[i], layout.columns[i]
-        beta = np.array([by_col[layout.labels[j]] for j in cols])
-        if term.kind == "categorical":
-            means = m.mean[cols]
-            ys = [ybar - float(beta @ means)] + [ybar + float(beta[k] - beta @ means) for k in range(len(cols))]
-            out.append({"term": term.name, "kind": "categorical", "x": [term.reference, *term.levels], "y": ys})
+    for feature in sorted({f for t in terms for f in t.sources}):
+        if feature not in main:
             continue
-        v = sample[:, cols[0]]
-        if len(cols) == 2:
-            v = v[sample[:, cols[1]] == 0]
-        if len(v) < 2:
+        main_term = layout.terms[int(np.flatnonzero([t.name == feature for t in layout.terms])[0])]
+        if main_term.kind == "categorical":
+            if main_term.name in {t.name for t in terms}:
+                out.append(_categorical_pd(main_term, main[feature], beta, layout, m, ybar))
             continue
-        grid = np.unique(np.quantile(v, np.linspace(0.05, 0.95, 12)))
-        ys = ybar + beta[0] * (grid - m.mean[cols[0]])
-        out.append({"term": term.name, "kind": "numeric", "x": grid.tolist(), "y": ys.tolist()})
+        grid = _grid(sample, main[feature])
+        if grid is None:
+            continue
+        ys = np.full(len(grid), ybar)
+        for t in terms:
+            if feature in t.sources:
+                col = layout.columns[c.terms[terms.index(t)]][0]
+                ys += beta[layout.labels[col]] * (_value(t, feature, grid, layout, m, main) - m.mean[col])
+        out.append({"term": feature, "kind": "numeric", "x": grid.tolist(), "y": ys.tolist()})
     return out
+
+
+def _grid(sample: np.ndarray, cols: np.ndarray) -> np.ndarray | None:
+    v = sample[:, cols[0]]
+    if len(cols) == 2:
+        v = v[sample[:, cols[1]] == 0]
+    if len(v) < 2:
+        return None
+    return np.unique(np.quantile(v, np.linspace(0.05, 0.95, 15)))
+
+
+def _value(t: Term, feature: str, grid: np.ndarray, layout: Layout, m: Moments, main: dict) -> np.ndarray:
+    """The term's design value when ``feature`` is at each grid point, other features at their means."""
+    if t.kind == "numeric":
+        return grid
+    if t.kind == "square":
+        return grid**2
+    if t.kind == "log":
+        return np.log(np.maximum(grid, 1e-12)) if t.name.startswith("log(") else np.log1p(np.maximum(grid, 0.0))
+    other = t.sources[1] if t.sources[0] == feature else t.sources[0]
+    return grid * m.mean[main[other][0]]
+
+
+def _categorical_pd(term: Term, cols: np.ndarray, beta: dict, layout: Layout, m: Moments, ybar: float) -> dict:
+    b = np.array([beta[layout.labels[j]] for j in cols])
+    means = m.mean[cols]
+    ys = [ybar - float(b @ means)] + [ybar + float(b[k] - b @ means) for k in range(len(cols))]
+    return {"term": term.name, "kind": "categorical", "x": [term.reference, *term.levels], "y": ys}
 
 
 def _term_values(term: Term, cols: np.ndarray, sample: np.ndarray) -> np.ndarray:

@@ -106,9 +106,9 @@ def effects(m: Moments, layout: Layout, h: Sequence[int], target: TargetInfo,
             for c, cls in enumerate(classes):
                 b, se = float(fit["b"][r, c]), float(fit["se"][r, c])
                 p = float(2 * special.stdtr(dfe, -abs(b / se))) if se > 0 else None
-                row = {"term": term.name, "column": layout.labels[col],
-                       "level": term.levels[k] if term.kind == "categorical" else None,
-                       "reference": term.reference, "estimate": b, "std_error": se,
+                level, ref = _level(term, k)
+                row = {"term": term.name, "column": layout.labels[col], "level": level,
+                       "reference": ref, "estimate": b, "std_error": se,
                        "ci_low": b - tcrit * se, "ci_high": b + tcrit * se, "p_value": p,
                        "q_value": term_tests[term.name]["q_value"],
                        "standardized": b * sd[col] / sd[q + c] if sd[q + c] > 0 else None}
@@ -117,6 +117,14 @@ def effects(m: Moments, layout: Layout, h: Sequence[int], target: TargetInfo,
                 rows.append(row)
             r += 1
     return rows
+
+
+def _level(term: Any, k: int) -> tuple[str | None, str | None]:
+    if term.kind == "categorical":
+        return term.levels[k], term.reference
+    if k == 1:  # the missing indicator of a numeric term
+        return "missing", "present"
+    return None, None
 
 
 def rank(results: list[Confirmed]) -> list[Confirmed]:

@@ -129,7 +129,7 @@ def _forest_row(row: ForestRow, y: float, scale: _Scale, label_chars: int) -> st
     return "".join(parts) + "</g>"
 
 
-def forest_plot(rows: Sequence[ForestRow], title: str, width: int = 680) -> str:
+def forest_plot(rows: Sequence[ForestRow], title: str, width: int = 760) -> str:
     """Return a forest plot: each estimate as a dot on its 95% CI bar, with a zero line.
 
     ``rows`` holds (label, estimate, ci_low, ci_high); missing numbers are left out.
@@ -141,7 +141,7 @@ def forest_plot(rows: Sequence[ForestRow], title: str, width: int = 680) -> str:
     label_chars = min(34, max(len(row[0]) for row in rows))
     left = 12 + label_chars * _CHAR_PX
     lo, hi = _domain(numbers, include_zero=True)
-    scale = _Scale(lo, hi, left, width - 170)
+    scale = _Scale(lo, hi, left, width - 250)
     top, step = 28.0, 22.0
     bottom = top + step * len(rows)
     body = [
