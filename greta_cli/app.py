@@ -3,11 +3,17 @@ so ``greta --help`` stays instant."""
 
 from __future__ import annotations
 
+import functools
 import sys
+import warnings
+from collections.abc import Callable
+from typing import Any
 
 import typer
 
+from greta_cli.commands import backends as backends_cmd
 from greta_cli.commands import init as init_cmd
+from greta_cli.commands import jobs as jobs_cmd
 from greta_cli.commands import report as report_cmd
 from greta_cli.commands import run as run_cmd
 
@@ -22,6 +28,37 @@ app = typer.Typer(
 app.command("run")(run_cmd.run)
 app.command("init")(init_cmd.init)
 app.command("report")(report_cmd.report)
+app.command("backends")(backends_cmd.backends)
+app.command("submit")(jobs_cmd.submit)
+app.command("status")(jobs_cmd.status)
+app.command("results")(jobs_cmd.results)
+app.command("cancel")(jobs_cmd.cancel)
+app.command("list")(jobs_cmd.list_)
+app.command("worker")(jobs_cmd.worker)
+
+
+def _user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``command``; a GretaError becomes one line on stderr and exit status 2. Done inside
+    the app (not only in ``main``), so ``CliRunner`` and embedding callers see what users see."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from greta_core.errors import GretaError
+
+        debug = bool(kwargs.get("debug")) or "--debug" in sys.argv
+        try:
+            with warnings.catch_warnings():
+                if not debug:  # numeric noise (overflow in exp, ...) is no news to a user
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                return command(*args, **kwargs)
+        except GretaError as e:
+            fail(str(e), debug)
+
+    return wrapper
+
+
+for _info in app.registered_commands:
+    _info.callback = _user_errors(_info.callback)
 
 
 def fail(message: str, debug: bool = False) -> None:

@@ -28,6 +28,10 @@ class AnalysisParams:
     max_terms: int = 5
     patience: int | None = 20
     seed: int = 0
+    # where the search evaluates populations (``workers`` caps its workers too)
+    distributed_backend: str = "local"  # local | multiprocessing | dask | spark | auto
+    cluster_address: str | None = None  # Dask scheduler or Spark master; None: local workers
+    distributed_fallback: bool = True  # a failed cluster: continue locally (warning) or raise
     # statistics
     alpha: float = 0.05
     holdout_fraction: float = 0.5

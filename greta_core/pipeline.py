@@ -54,7 +54,10 @@ def analyze(spec: FileSpec, params: AnalysisParams, progress: Progress | None = 
         opt = GeneticAlgorithmOptimizer(disc, layout.columns, max_terms=params.max_terms,
                                         pop_size=params.pop_size, num_generations=params.num_generations,
                                         cx_prob=params.cx_prob, mut_prob=params.mut_prob,
-                                        alpha=params.alpha, seed=params.seed, patience=params.patience)
+                                        alpha=params.alpha, seed=params.seed, patience=params.patience,
+                                        distributed_backend=params.distributed_backend,
+                                        cluster_address=params.cluster_address, max_workers=params.workers,
+                                        fallback=params.distributed_fallback)
         found = opt.run(lambda g, n: report("search", g / n, {"generation": g, "generations": n}), cancel)
         report("search", 1.0, {"generation": found.generations, "generations": params.num_generations,
                                "stopped_early": found.generations < params.num_generations})
@@ -69,6 +72,7 @@ def analyze(spec: FileSpec, params: AnalysisParams, progress: Progress | None = 
     doc["metrics"] = clock.metrics(summary.rows_read, found.evaluations, clock.seconds("search"))
     doc["metrics"]["search_generations"] = found.generations
     doc["metrics"].update(backend.info())
+    doc["metrics"]["search_backend"] = opt.backend_info
     report("done", 1.0, {})
     return doc
 
@@ -121,8 +125,11 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
     notes: list[str] = []
     total = backend.estimate_rows() or 0
     source_cols = [c.name for c in plan.columns] + [plan.target.name]
-    kinds = {c.name: c.kind for c in plan.columns}
-    kinds[plan.target.name] = "numeric" if plan.target.task == "regression" else "categorical"
+    # a backend reads "numeric" columns as float64, anything else as text; numbers the sample
+    # held as text (a few cells are not numbers) are read as text and parsed per batch
+    kinds = {c.name: "text" if c.text else c.kind for c in plan.columns}
+    regression = plan.target.task == "regression" and not plan.target.text
+    kinds[plan.target.name] = "numeric" if regression else "categorical"
 
     def run(terms: list, screen: list, label: str) -> Summary:
         lay = Layout.of(terms)
@@ -166,6 +173,14 @@ def _check_rows(s: Summary, layout: Layout, plan: Plan) -> None:
                    "with a target value to search and confirm.")
             raise DataFormatError(msg)
     q = layout.width
+    labels = list(layout.labels) + [plan.target.name] * plan.target.width
+    for m in (s.discovery, s.holdout):
+        bad = np.flatnonzero(~np.isfinite(np.diag(m.m2)))
+        if len(bad):
+            names = ", ".join(repr(n) for n in dict.fromkeys(labels[i] for i in bad[:5]))
+            msg = (f"Values too large to analyse in {names}: their squares or products overflow. "
+                   "Rescale these columns (e.g. divide by 1e6) or leave them out (data.exclude).")
+            raise DataFormatError(msg)
     for name, m in (("discovery", s.discovery), ("holdout", s.holdout)):
         if np.all(np.diag(m.m2)[q:] <= 0):
             msg = f"The target {plan.target.name!r} is constant in the {name} split: there is nothing to explain."

@@ -18,15 +18,15 @@ def init(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
 ) -> None:
     """Inspect DATA and write a commented config for explaining TARGET."""
-    from greta_cli.config import GretaConfig, render_config_yaml
+    from greta_cli.config import config_from_dict, render_config_yaml
     from greta_core.errors import InvalidConfigError
     from greta_core.inspect import inspect_file
 
+    check_writable(output)
     if Path(output).exists() and not force:
         msg = f"{output!r} already exists. Pass --force to overwrite it, or choose another --output."
         raise InvalidConfigError(msg)
-    check_writable(output)
-    cfg = GretaConfig.model_validate({"data": {"path": data, "target": target}})
+    cfg = config_from_dict({"data": {"path": data, "target": target}}, "given to greta init")
     found = inspect_file(data, target, sample_rows=cfg.preprocessing.sample_rows)
     header = [f"Greta configuration for {data}", "", f"Target: {target} ({found['task']})", "Columns:"]
     header += [f"  {c['name']}: {c['kind']}" for c in found["columns"]]

@@ -21,6 +21,9 @@ def report(
     from greta_core.errors import DataFileNotFoundError, DataFormatError
     from greta_core.report import render, validate_results
 
+    if results.is_dir():
+        msg = f"{str(results)!r} is a folder; give the results JSON written by `greta run --output FILE`."
+        raise DataFormatError(msg)
     if not results.is_file():
         msg = f"Results file {str(results)!r} does not exist. Write one with `greta run --output FILE`."
         raise DataFileNotFoundError(msg)

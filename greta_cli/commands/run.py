@@ -22,22 +22,27 @@ def run(
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a config value: section.key=value (repeatable)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
+    async_: bool = typer.Option(False, "--async", help="Queue it as a background job and print the job id (see `greta submit`)."),
 ) -> None:
     """Search, confirm and explain what drives TARGET in DATA."""
-    from greta_cli.config import load_config
     from greta_cli.core_integration.integration import run_analysis_pipeline
 
-    overrides = list(set_)
-    for key, value in (("data.path", data), ("data.target", target), ("output.results", output),
-                       ("output.report", report), ("scalability.ingestion_backend", backend),
-                       ("hypothesis_search.seed", seed)):
+    overrides, flags = list(set_), {}
+    for key, value, flag in (("data.path", data, "--data"), ("data.target", target, "--target"),
+                             ("output.results", output, "--output"), ("output.report", report, "--report"),
+                             ("scalability.ingestion_backend", backend, "--backend"),
+                             ("hypothesis_search.seed", seed, "--seed")):
         if value is not None:
             overrides.append(f"{key}={json.dumps(value) if isinstance(value, str) else value}")
-    cfg = load_config(config, overrides)
+            flags[key] = flag
+    cfg = _load(config, overrides, flags)
+    if (async_ or cfg.scalability.async_processing) and _submitted(cfg):
+        return
     quiet = quiet or cfg.output.quiet
     out, rep = cfg.output.results, cfg.output.report
     check_writable(out)
     check_writable(rep)
+    _check_distinct(cfg.data.path, out, rep)
     rep_fmt = report_format(rep) if rep else None
     with _progress(not quiet and is_tty(_stderr())) as progress:
         results = run_analysis_pipeline(cfg, progress=progress)
@@ -56,6 +61,57 @@ def run(
         show_results(results, saved=list(texts))
     elif not out:
         typer.echo(json.dumps(results, indent=2, allow_nan=False, default=_json_default))
+
+
+def _check_distinct(data: Optional[str], out: Optional[str], rep: Optional[str]) -> None:
+    """Refuse to overwrite the data with the results, or the results with the report."""
+    from greta_core.errors import InvalidConfigError
+
+    def same(a: Optional[str], b: Optional[str]) -> bool:
+        return bool(a and b) and Path(a).resolve() == Path(b).resolve()  # type: ignore[arg-type]
+
+    for path, flag in ((out, "--output / output.results"), (rep, "--report / output.report")):
+        if same(data, path):
+            msg = (f"The output file {path!r} ({flag}) is the data file itself; writing there would "
+                   "destroy the data. Choose another file.")
+            raise InvalidConfigError(msg)
+    if same(out, rep):
+        msg = f"The results and the report would both be written to {out!r}; give them different files."
+        raise InvalidConfigError(msg)
+
+
+def _load(config: Optional[Path], overrides: list[str], flags: dict[str, str]) -> Any:
+    """The configuration; an error about a value given by an option names that option."""
+    from greta_cli.config import load_config
+    from greta_core.errors import InvalidConfigError
+
+    try:
+        return load_config(config, overrides)
+    except InvalidConfigError as e:
+        msg = str(e)
+        for key, flag in flags.items():  # options come after --set, so they set the value
+            msg = msg.replace(f"(from --set {key})", f"(from {flag})")
+        if msg == str(e):
+            raise
+        raise InvalidConfigError(msg) from None
+
+
+def _submitted(cfg: Any) -> bool:
+    """Queue ``cfg`` as a background job and print its id; False (with a warning) when no job
+    engine is usable, so the caller runs the analysis in the foreground instead."""
+    from greta_core.errors import BackendUnavailableError, ScalabilityError
+
+    try:
+        from greta_cli.core_integration.integration import run_analysis_async
+
+        job_id = run_analysis_async(cfg)
+    except (BackendUnavailableError, ScalabilityError) as e:
+        typer.echo(f"greta: warning: {e} Running in the foreground instead.", err=True)
+        return False
+    typer.echo(job_id)
+    typer.echo(f"greta: queued job {job_id}. Watch it: greta status {job_id} --watch; "
+               f"collect it: greta results {job_id} --output results.json", err=True)
+    return True
 
 
 def _json_default(v: Any) -> Any:

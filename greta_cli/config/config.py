@@ -140,6 +140,9 @@ class HypothesisSearchConfig(_Section):
         None, description="Dask scheduler or Spark master address; null uses a local one.")
     max_workers: int | None = Field(
         None, ge=1, description="Most parallel workers; null uses every available core.")
+    distributed_fallback: bool = Field(
+        True, description="If the cluster fails during the search: true continues with local "
+        "evaluation (same results) and a warning; false stops with an error.")
 
 
 class StatisticsConfig(_Section):

@@ -11,9 +11,14 @@ from greta_core.errors import InvalidConfigError
 Progress = Callable[[str, float, dict[str, Any]], None]
 
 
-def file_spec(config: GretaConfig, data_path: str | None = None) -> Any:
+def file_spec(config: GretaConfig, data_path: Any = None) -> Any:
     from greta_core.ingestion.readers import FileSpec
 
+    if data_path is not None and not isinstance(data_path, (str, bytes)) and hasattr(data_path, "columns"):
+        # A Dask or Spark DataFrame from the Python API: the backend uses it as it is.
+        kind = type(data_path).__module__.split(".")[0]
+        return FileSpec(path=f"<{kind} DataFrame>", batch_rows=config.preprocessing.batch_rows,
+                        options={"dataframe": data_path})
     path = data_path or config.data.path
     if not path:
         msg = "No data file given. Pass --data FILE or set data.path in the config."
@@ -38,13 +43,21 @@ def analysis_params(config: GretaConfig) -> Any:
         max_terms=h.max_terms, patience=h.patience, seed=h.seed, alpha=s.alpha, holdout_fraction=s.holdout_fraction,
         sample_size=s.sample_size, max_hypotheses=s.max_hypotheses,
         backend=config.scalability.ingestion_backend, workers=h.max_workers,
+        distributed_backend=h.distributed_backend, cluster_address=h.cluster_address,
+        distributed_fallback=h.distributed_fallback,
+        extra={"dask_config": config.scalability.dask_config.model_dump(),
+               "spark_config": dict(config.scalability.spark_config)},
     )
 
 
-def run_analysis_pipeline(config: GretaConfig, data_path: str | None = None,
+def run_analysis_pipeline(config: GretaConfig, data_path: Any = None,
                           progress: Progress | None = None,
                           cancel: Callable[[], bool] | None = None) -> dict[str, Any]:
-    """Run the main job for ``config`` and return the results document."""
+    """Run the main job for ``config`` and return the results document.
+
+    ``data_path`` is a path (file, glob, directory of parts, URL) or a Dask or Spark DataFrame,
+    which is then analysed where it lives (its engine is the backend).
+    """
     from greta_core.pipeline import analyze
 
     spec = file_spec(config, data_path)
@@ -53,3 +66,22 @@ def run_analysis_pipeline(config: GretaConfig, data_path: str | None = None,
     cfg["data"]["path"] = spec.path
     results["config"] = cfg
     return results
+
+
+def run_analysis_async(config: GretaConfig, data_path: str | None = None) -> str:
+    """Queue the main job for ``config`` as a background job; return its id (a UUID4).
+
+    Jobs go to ``scalability.celery_config`` (or ``GRETA_BROKER_URL``), else to the embedded
+    local broker (see docs/jobs.md). Follow the job with
+    :class:`greta_cli.job_management.job_manager.JobManager`.
+
+    Raises
+    ------
+    BackendUnavailableError
+        Celery is not installed (``pip install "greta[jobs]"``).
+    ScalabilityError
+        The broker or the job registry cannot be reached.
+    """
+    from greta_cli.job_management.job_manager import JobManager
+
+    return JobManager(config).submit_analysis_job(config, data_path).id

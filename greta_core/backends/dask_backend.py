@@ -77,14 +77,16 @@ class DaskBackend:
         if self.frame is None:
             self.source = resolve_source(spec, options.get("storage_options"))
         self.format = self.source.format if self.source else "dask"
-        limit = _parse_bytes(cfg.get("memory_limit"))
-        self.blocksize = int(options.get("blocksize") or (
-            min(DEFAULT_BLOCKSIZE, max(limit // 16, 1 << 20)) if limit else DEFAULT_BLOCKSIZE))
         self.client: Any = None
         self._owned: list[Any] = []
         self.threads = 0
         self.address: str | None = None
+        self.worker_memory = _parse_bytes(cfg.get("memory_limit"))
         self._connect(cfg, workers)
+        # a partition (and the frames made from it) must fit well inside a worker's memory
+        limit = self.worker_memory
+        self.blocksize = int(options.get("blocksize") or (
+            min(DEFAULT_BLOCKSIZE, max(limit // 16, 1 << 20)) if limit else DEFAULT_BLOCKSIZE))
         self.partitions = 0
         self.rows = 0
         self.seconds = 0.0
@@ -105,8 +107,12 @@ class DaskBackend:
                                            else os.cpu_count() or 1)
                 return
         info = self.client.scheduler_info(n_workers=-1) if _takes_n_workers(self.client) else self.client.scheduler_info()
-        self.threads = sum(w.get("nthreads", 1) for w in info.get("workers", {}).values())
+        workers_info = list(info.get("workers", {}).values())
+        self.threads = sum(w.get("nthreads", 1) for w in workers_info)
         self.address = self.address or info.get("address")
+        limits = [int(w["memory_limit"]) for w in workers_info if w.get("memory_limit")]
+        if limits:
+            self.worker_memory = min(limits)
 
     def _client(self, address: str) -> Any:
         from distributed import Client
@@ -123,12 +129,17 @@ class DaskBackend:
     def _local_cluster(self, cfg: dict[str, Any], workers: int | None) -> Any:
         from distributed import Client, LocalCluster
 
-        cluster = LocalCluster(
-            n_workers=cfg.get("n_workers") or workers or min(os.cpu_count() or 1, 4),
-            threads_per_worker=cfg.get("threads_per_worker") or 1, processes=True,
-            memory_limit=cfg.get("memory_limit") or "auto", host="127.0.0.1",
-            dashboard_address=None, silence_logs=logging.WARNING,
-        )
+        # The statistics pass holds no data between tasks: spilling is useless, and a paused
+        # worker would wait forever. Above the limit the nanny restarts the worker instead.
+        memory = {"distributed.worker.memory.target": False, "distributed.worker.memory.spill": False,
+                  "distributed.worker.memory.pause": False}
+        with dask.config.set(memory):
+            cluster = LocalCluster(
+                n_workers=cfg.get("n_workers") or workers or min(os.cpu_count() or 1, 4),
+                threads_per_worker=cfg.get("threads_per_worker") or 1, processes=True,
+                memory_limit=cfg.get("memory_limit") or "auto", host="127.0.0.1",
+                dashboard_address=None, silence_logs=logging.ERROR,
+            )
         self._owned.append(cluster)
         client = Client(cluster, set_as_default=False)
         self._owned.insert(0, client)
@@ -158,7 +169,8 @@ class DaskBackend:
         so = src.storage_options or None
         if src.format == "parquet":
             return dd.read_parquet(list(src.files), columns=columns, storage_options=so,
-                                   blocksize=self.blocksize, parquet_file_extension=None)
+                                   blocksize=self.blocksize, split_row_groups="adaptive",
+                                   parquet_file_extension=None)
         dtype = {c: "float64" if kinds.get(c) == "numeric" else "object" for c in columns}
         return dd.read_csv(list(src.files), sep=src.delimiter, usecols=columns, dtype=dtype,
                            na_values=NULL_VALUES, keep_default_na=False, engine="pyarrow",
@@ -236,7 +248,7 @@ class DaskBackend:
                      for a, b in ranges]
         root = level[0]
         n = len(futures)
-        pending = as_completed(futures)
+        pending = as_completed(futures, loop=client.loop)
         del futures, level
         done = 0
         try:

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from pymoo.algorithms.moo.nsga2 import NSGA2
 from pymoo.core.duplicate import HashDuplicateElimination
+from pymoo.core.population import Population
 from pymoo.operators.crossover.pntx import TwoPointCrossover
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from greta_core.errors import CancelledError
 from greta_core.hypothesis_search.operators import SparseSampling, SubsetMutation, TermCountRepair
+from greta_core.hypothesis_search.placement import Placement
 from greta_core.hypothesis_search.problem import HypothesisProblem, Scored
 from greta_core.stats.linear import Gram
 
@@ -26,6 +29,11 @@ def _mask_key(individual) -> bytes:  # noqa: ANN001
     if isinstance(individual, bytes):
         return individual
     return np.packbits(np.asarray(individual.X, dtype=bool)).tobytes()
+
+
+def _masks(population: Any) -> np.ndarray:
+    x = population.get("X") if isinstance(population, Population) else population
+    return np.atleast_2d(np.asarray(x, dtype=bool))
 
 
 @dataclass(frozen=True)
@@ -45,13 +53,32 @@ class GeneticAlgorithmOptimizer:
         Discovery statistics.
     term_columns : sequence of int arrays
         The design columns of each candidate term.
+    distributed_backend : {"auto", "local", "multiprocessing", "dask", "spark"}
+        Where populations are evaluated. ``auto`` times the first population here and
+        distributes only if that saves time (``backend_info`` says what was chosen and why).
+        Every backend gives exactly the local result.
+    use_spark : bool
+        Shorthand for ``distributed_backend="spark"``.
+    cluster_address : str, optional
+        Dask scheduler (``tcp://host:port``) or Spark master (``spark://host:port``,
+        ``local[N]``); None starts local workers (or uses the active Spark session).
+    max_workers : int, optional
+        Most workers (processes, Dask threads, Spark cores) to use; None uses all.
+    fallback : bool
+        When the cluster fails: True continues with local evaluation and a warning; False
+        raises :class:`~greta_core.errors.DistributedComputationError`.
     """
 
     def __init__(self, gram: Gram, term_columns: Sequence[np.ndarray], *, max_terms: int = 5,
                  pop_size: int = 100, num_generations: int = 60, cx_prob: float = 0.9,
                  mut_prob: float | None = None, alpha: float = 0.05, seed: int = 0,
-                 patience: int | None = 20) -> None:
+                 patience: int | None = 20, use_spark: bool = False, distributed_backend: str = "auto",
+                 cluster_address: str | None = None, max_workers: int | None = None,
+                 fallback: bool = True) -> None:
         self.problem = HypothesisProblem(gram, term_columns, max_terms, alpha)
+        backend = "spark" if use_spark else distributed_backend
+        self.placement = Placement(self.problem.stats, backend, cluster_address, max_workers, fallback,
+                                   num_generations)
         self.num_generations = num_generations
         self.seed = seed
         m = len(term_columns)
@@ -70,6 +97,45 @@ class GeneticAlgorithmOptimizer:
         self.patience = patience
         self._front: tuple = ()
         self._stale = 0
+        if backend != "local" and m > 0:
+            self.problem.evaluator = self.placement
+
+    @property
+    def backend_info(self) -> dict[str, Any]:
+        """Where populations are evaluated: ``backend``, ``reason``, ``workers`` (and more)."""
+        return dict(self.placement.info)
+
+    def evaluate_locally(self, population: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Fitness (F: P × 3, G: P × 1) of a population (boolean masks or a pymoo Population)."""
+        _, f, g = self.problem.stats.score_masks(_masks(population))
+        return f, g[:, None]
+
+    def evaluate_with_multiprocessing(self, population: Any) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`evaluate_locally`, on a pool of worker processes."""
+        return self._evaluate_on("multiprocessing", population)
+
+    def evaluate_with_dask_distributed(self, population: Any) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`evaluate_locally`, on the Dask cluster at ``cluster_address`` (or a local one)."""
+        return self._evaluate_on("dask", population)
+
+    def evaluate_with_spark(self, population: Any) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`evaluate_locally`, on Spark (the master at ``cluster_address``, the active
+        session, or ``local[*]``)."""
+        return self._evaluate_on("spark", population)
+
+    def _evaluate_on(self, name: str, population: Any) -> tuple[np.ndarray, np.ndarray]:
+        _, f, g = self.placement.evaluator(name).evaluate(_masks(population))
+        return f, g[:, None]
+
+    def close(self) -> None:
+        """Stop the workers and clusters this optimizer started (``run`` does it at the end)."""
+        self.placement.close()
+
+    def __enter__(self) -> GeneticAlgorithmOptimizer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def step(self) -> bool:
         """Run one generation; False once the search is over (all generations run, or the
@@ -85,11 +151,14 @@ class GeneticAlgorithmOptimizer:
 
     def run(self, progress: Callable[[int, int], None] | None = None,
             cancel: Callable[[], bool] | None = None) -> SearchResult:
-        while self.step():
-            if progress:
-                progress(self.generation, self.num_generations)
-            if cancel and cancel():
-                raise CancelledError("The analysis was cancelled.")
+        try:
+            while self.step():
+                if progress:
+                    progress(self.generation, self.num_generations)
+                if cancel and cancel():
+                    raise CancelledError("The analysis was cancelled.")
+        finally:
+            self.close()
         return self.result()
 
     def result(self) -> SearchResult:

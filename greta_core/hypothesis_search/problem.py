@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from pymoo.core.problem import Problem
@@ -26,29 +27,67 @@ class Scored:
     violation: float
 
 
+@dataclass(frozen=True)
+class SearchStats:
+    """Everything a hypothesis' fitness depends on: the small discovery statistics.
+
+    This is what distributed evaluation ships to the workers once per run (scatter /
+    broadcast); afterwards only masks travel. It pickles cheaply (a few numpy arrays).
+    """
+
+    gram: Gram
+    table: TermTable
+    max_terms: int
+    log10_alpha_term: float
+
+    def objectives(self, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray, Evaluation]:
+        """Objectives F (P × 3) and constraint g (P,) of hypotheses given as term indices."""
+        ev = evaluate_terms(self.gram, self.table, terms)
+        size = (terms >= 0).sum(axis=1).astype(float)
+        lp = ev.log10_p_terms
+        real = np.arange(lp.shape[1])[None, :] < size[:, None]
+        lp = np.where(real, np.where(np.isnan(lp), 0.0, lp), -np.inf)
+        worst = lp.max(axis=1) if lp.shape[1] else np.zeros(len(terms))
+        g = np.where(size > 0, worst - self.log10_alpha_term, 1.0)
+        f = np.column_stack([ev.log10_p, -ev.r2, size])
+        return f, g, ev
+
+    def score_masks(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Term indices (P × max_terms), F (P × 3) and g (P,) of boolean masks (P × terms)."""
+        terms = terms_of_masks(np.asarray(masks, dtype=bool), self.max_terms)
+        f, g, _ = self.objectives(terms)
+        return terms, f, g
+
+
 class HypothesisProblem(Problem):
+    """The search problem. ``evaluator`` (None: this process) computes the fitness of a
+    population elsewhere; the archive of evaluated and feasible hypotheses is always kept
+    here, in the driver process."""
+
     def __init__(self, gram: Gram, term_columns: Sequence[np.ndarray], max_terms: int, alpha: float) -> None:
         super().__init__(n_var=len(term_columns), n_obj=3, n_ieq_constr=1, xl=0, xu=1, vtype=bool)
         self.gram = gram
         self.table = TermTable.of([np.asarray(c, dtype=int) for c in term_columns])
         self.max_terms = max_terms
         self.log10_alpha_term = float(np.log10(alpha / max(len(term_columns), 1)))
+        self.stats = SearchStats(gram, self.table, max_terms, self.log10_alpha_term)
+        self.evaluator: Any = None  # has .evaluate(masks) -> (terms, F, g); see evaluators.py
         self.evaluations = 0
         self.archive: dict[tuple[int, ...], Scored] = {}
         self.feasible: dict[tuple[int, ...], Scored] = {}
 
-    def score(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray, Evaluation]:
-        """Objectives F (P × 3) and constraint G (P × 1) of boolean masks (P × terms)."""
+    def score(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray, Evaluation | None]:
+        """Objectives F (P × 3) and constraint G (P × 1) of boolean masks (P × terms).
+
+        The third value is the full :class:`Evaluation` when evaluated here, else None.
+        """
         masks = np.asarray(masks, dtype=bool)
-        terms = terms_of_masks(masks, self.max_terms)
-        ev = evaluate_terms(self.gram, self.table, terms)
-        size = (terms >= 0).sum(axis=1).astype(float)
-        lp = ev.log10_p_terms
-        real = np.arange(lp.shape[1])[None, :] < size[:, None]
-        lp = np.where(real, np.where(np.isnan(lp), 0.0, lp), -np.inf)
-        worst = lp.max(axis=1) if lp.shape[1] else np.zeros(len(masks))
-        g = np.where(size > 0, worst - self.log10_alpha_term, 1.0)
-        f = np.column_stack([ev.log10_p, -ev.r2, size])
+        ev: Evaluation | None = None
+        if self.evaluator is None:
+            terms = terms_of_masks(masks, self.max_terms)
+            f, g, ev = self.stats.objectives(terms)
+        else:
+            terms, f, g = self.evaluator.evaluate(masks)
         self.evaluations += len(masks)
         for c, fi, gi in zip(terms.tolist(), f.tolist(), g.tolist()):
             key = tuple(i for i in c if i >= 0)

@@ -197,29 +197,41 @@ def _csv_header(path: str, delimiter: str | None, so: dict[str, Any]) -> tuple[s
 # ------------------------------------------------------------------------- reading on the driver
 def iter_arrow_batches(source: Source, columns: list[str] | None = None,
                        types: dict[str, Any] | None = None, batch_rows: int = 65536) -> Iterator[Any]:
-    """Arrow record batches of every part in order, read as the pandas backend reads a file."""
+    """Arrow record batches of every part in order, read as the pandas backend reads a file.
+
+    Local parts go through the pandas backend's own readers; remote parts through pyarrow with
+    the same options, on an fsspec file.
+    """
+    from greta_core.ingestion.readers import open_reader
+
+    for path in source.files:
+        if not source.remote:
+            spec = FileSpec(path=local_path(path), format=source.format, delimiter=source.delimiter,
+                            batch_rows=batch_rows)
+            yield from open_reader(spec).iter_batches(columns, types)
+            continue
+        yield from _remote_batches(source, path, columns, types, batch_rows)
+
+
+def _remote_batches(source: Source, path: str, columns: list[str] | None,
+                    types: dict[str, Any] | None, batch_rows: int) -> Iterator[Any]:
     import pyarrow as pa
     import pyarrow.parquet as pq
     from pyarrow import csv as pcsv
 
-    for path in source.files:
-        try:
+    try:
+        with open_binary(path, source.storage_options) as f:
             if source.format == "parquet":
-                with open_binary(path, source.storage_options) as f:
-                    yield from pq.ParquetFile(f).iter_batches(batch_size=batch_rows, columns=columns)
-                continue
-            opts = {"read_options": pcsv.ReadOptions(use_threads=True, block_size=1 << 22, encoding="utf8"),
-                    "parse_options": pcsv.ParseOptions(delimiter=source.delimiter),
-                    "convert_options": pcsv.ConvertOptions(null_values=NULL_VALUES, strings_can_be_null=True,
-                                                           include_columns=columns, column_types=types or {})}
-            if source.remote:
-                with open_binary(path, source.storage_options) as f:
-                    yield from pcsv.open_csv(f, **opts)
-            else:
-                yield from pcsv.open_csv(local_path(path), **opts)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as e:
-            msg = f"Cannot read {path!r}: {' '.join(str(e).split())[:240]}."
-            raise DataFormatError(msg) from None
+                yield from pq.ParquetFile(f).iter_batches(batch_size=batch_rows, columns=columns)
+                return
+            yield from pcsv.open_csv(
+                f, read_options=pcsv.ReadOptions(use_threads=True, block_size=1 << 22, encoding="utf8"),
+                parse_options=pcsv.ParseOptions(delimiter=source.delimiter),
+                convert_options=pcsv.ConvertOptions(null_values=NULL_VALUES, strings_can_be_null=True,
+                                                    include_columns=columns, column_types=types or {}))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as e:
+        msg = f"Cannot read {path!r}: {' '.join(str(e).split())[:240]}."
+        raise DataFormatError(msg) from None
 
 
 def sample_frame(source: Source, n: int, batch_rows: int = 65536) -> Any:
@@ -280,12 +292,10 @@ def summarize_partition(fn: Callable[[Any], Any], empty: Any, df: Any, batch_row
     """
     if pin_blas:
         pin_blas_once()
-    df = df.reset_index(drop=True)
-    if text_columns:
-        df = nulls_to_none(df, list(text_columns))
     acc = empty
-    for start in range(0, len(df), batch_rows):
-        acc = acc.merge(fn(df.iloc[start:start + batch_rows].reset_index(drop=True)))
+    for start in range(0, len(df), batch_rows):  # slices, not one copy of the whole partition
+        part = df.iloc[start:start + batch_rows].reset_index(drop=True)
+        acc = acc.merge(fn(nulls_to_none(part, list(text_columns)) if text_columns else part))
     return acc
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,22 +101,71 @@ class CsvReader:
         return header
 
     def iter_batches(self, columns: list[str] | None, types: dict[str, Any] | None) -> Iterator:
+        """Batches of at most ``batch_rows`` rows. A column typed as numbers (by ``types`` or
+        by pyarrow's guess from the first block) that holds text further down is read again
+        as text from there on: its batches then hold strings, which the plan parses per batch."""
         import pyarrow as pa
+
+        types = dict(types or {})
+        done = 0  # rows already yielded: a restart skips them
+        while True:
+            try:
+                for batch in self._batches(columns, types, done):
+                    yield batch
+                    done += batch.num_rows
+                return
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+                if "Empty CSV file" in str(e):  # a header line and no newline after it: no rows
+                    return
+                name = self._mistyped(e, types)
+                if name is None:
+                    raise DataFormatError(_arrow_message(self.spec.path, e, self.columns)) from None
+                types[name] = pa.string()
+
+    def _batches(self, columns: list[str] | None, types: dict[str, Any], skip: int) -> Iterator:
         from pyarrow import csv as pcsv
 
         read = pcsv.ReadOptions(use_threads=True, block_size=1 << 22, encoding="utf8")
         parse = pcsv.ParseOptions(delimiter=self.delimiter)
         conv = pcsv.ConvertOptions(
             null_values=NULL_VALUES, strings_can_be_null=True, include_columns=columns,
-            column_types=types or {},
+            column_types=types,
         )
-        try:
-            reader = pcsv.open_csv(self.spec.path, read_options=read, parse_options=parse,
-                                   convert_options=conv)
-            for batch in reader:
-                yield batch
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-            raise DataFormatError(_arrow_message(self.spec.path, e)) from None
+        seen = 0
+        for batch in pcsv.open_csv(self.spec.path, read_options=read, parse_options=parse,
+                                   convert_options=conv):
+            start = max(skip - seen, 0)
+            seen += batch.num_rows
+            if start < batch.num_rows:
+                yield from _slices(batch.slice(start) if start else batch, self.spec.batch_rows)
+
+    def _mistyped(self, err: Exception, types: dict[str, Any]) -> str | None:
+        """The column whose cell could not be converted to its (guessed) type, if it is not
+        read as text yet."""
+        import pyarrow as pa
+
+        m = re.match(r"In CSV column #(\d+): CSV conversion error to ", " ".join(str(err).split()))
+        if not m or int(m.group(1)) >= len(self.columns):
+            return None
+        name = self.columns[int(m.group(1))]
+        return None if types.get(name) == pa.string() else name
+
+
+def _slices(batch: Any, rows: int) -> Iterator[Any]:
+    """An Arrow batch cut into batches of at most ``rows`` rows (zero-copy)."""
+    if batch.num_rows <= rows:
+        yield batch
+        return
+    for start in range(0, batch.num_rows, rows):
+        yield batch.slice(start, rows)
+
+
+def _text(err: Exception, limit: int = 200) -> str:
+    """An error's text on one line, cut to ``limit`` characters, without a final period."""
+    text = " ".join(str(err).split()).rstrip(".")
+    if len(text) > limit:
+        text = text[: limit - 3].rstrip() + "..."
+    return text or type(err).__name__
 
 
 def _sniff_delimiter(lines: list[str]) -> str:
@@ -138,12 +188,24 @@ def _check_names(header: list[str], path: str) -> None:
         raise DataFormatError(msg)
 
 
-def _arrow_message(path: str, err: Exception) -> str:
-    text = " ".join(str(err).split())
-    if "quote" in text.lower() or "expected" in text.lower() and "columns" in text.lower():
-        return (f"Cannot parse {path!r}: {text[:200]}. Check for unbalanced quotes or rows "
+def _arrow_message(path: str, err: Exception, names: list[str] | None = None) -> str:
+    text = _text(err, 1000)
+    conv = re.match(r"In CSV column #(\d+): CSV conversion error to \w+: invalid value '(.*)'$", text)
+    if conv and names and int(conv.group(1)) < len(names):
+        value = conv.group(2) if len(conv.group(2)) <= 40 else conv.group(2)[:37] + "..."
+        return (f"Cannot read {path!r}: column {names[int(conv.group(1))]!r} holds numbers but "
+                f"also {value!r}. Leave such cells empty (missing) or correct them.")
+    fields = re.match(r"CSV parse error: Expected (\d+) columns, got (\d+): (.*)", text)
+    if fields:
+        want, got, row = fields.groups()
+        row = row if len(row) <= 60 else row[:57] + "..."
+        return (f"Cannot parse {path!r}: a row has {got} fields where the header has {want} "
+                f"(near {row!r}). Check for unbalanced quotes or rows with a different number of "
+                "fields.")
+    if "quote" in text.lower():
+        return (f"Cannot parse {path!r}: {_text(err)}. Check for unbalanced quotes or rows "
                 "with a different number of fields.")
-    return f"Cannot read {path!r}: {text[:240]}."
+    return f"Cannot read {path!r}: {_text(err, 240)}."
 
 
 class ParquetReader:
@@ -153,8 +215,9 @@ class ParquetReader:
         self.spec = spec
         try:
             self._file = pq.ParquetFile(spec.path)
-        except Exception as e:  # pyarrow raises several types for a broken file
-            msg = f"Cannot read {spec.path!r} as Parquet: {' '.join(str(e).split())[:200]}."
+        except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a broken file
+            msg = (f"Cannot read {spec.path!r} as Parquet: {_text(e)}. Write it again, or export "
+                   "CSV.")
             raise DataFormatError(msg) from None
         self.columns = list(self._file.schema_arrow.names)
         _check_names(self.columns, spec.path)
@@ -162,8 +225,9 @@ class ParquetReader:
     def iter_batches(self, columns: list[str] | None, types: dict[str, Any] | None) -> Iterator:
         try:
             yield from self._file.iter_batches(batch_size=self.spec.batch_rows, columns=columns)
-        except OSError as e:
-            msg = f"Cannot read {self.spec.path!r} as Parquet: {' '.join(str(e).split())[:200]}."
+        except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
+            msg = (f"Cannot read {self.spec.path!r} as Parquet: {_text(e)}. Write it again, or "
+                   "export CSV.")
             raise DataFormatError(msg) from None
 
 
@@ -183,10 +247,10 @@ class JsonLinesReader:
         try:
             reader = pjson.open_json(self.spec.path, read_options=pjson.ReadOptions(block_size=1 << 22))
             for batch in reader:
-                yield batch.select(columns) if columns else batch
+                yield from _slices(batch.select(columns) if columns else batch, self.spec.batch_rows)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError) as e:
             msg = (f"Cannot read {self.spec.path!r} as JSON Lines (one JSON object per line): "
-                   f"{' '.join(str(e).split())[:200]}.")
+                   f"{_text(e)}.")
             raise DataFormatError(msg) from None
 
 
@@ -204,15 +268,13 @@ class ExcelReader:
         _check_names(self.columns, spec.path)
 
     def _rows(self) -> Iterator[tuple]:
-        import zipfile
-
         from openpyxl import load_workbook
 
         try:
             wb = load_workbook(self.spec.path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, OSError, KeyError, ValueError) as e:
+        except Exception as e:  # noqa: BLE001 - BadZipFile, KeyError, InvalidFileException, XML errors
             msg = (f"Cannot read {self.spec.path!r} as an Excel workbook ({type(e).__name__}: "
-                   f"{str(e)[:120]}). Save it again as .xlsx, or export CSV.")
+                   f"{_text(e, 160)}). Save it again as .xlsx, or export CSV.")
             raise DataFormatError(msg) from None
         sheet = self.spec.sheet
         names = wb.sheetnames
@@ -230,7 +292,17 @@ class ExcelReader:
             msg = f"Sheet {sheet!r} is not in {self.spec.path!r}. Sheets: {names}."
             raise DataFormatError(msg)
         self._sheet_name = ws.title
-        return ws.iter_rows(values_only=True)
+        return self._guarded(ws.iter_rows(values_only=True))
+
+    def _guarded(self, rows: Iterator[tuple]) -> Iterator[tuple]:
+        """The sheet's rows; a damaged sheet (bad XML, bad zip entry) is a one-line error."""
+        try:
+            yield from rows
+        except Exception as e:  # noqa: BLE001 - openpyxl/zipfile/XML raise many types
+            msg = (f"Cannot read sheet {self._sheet_name!r} of {self.spec.path!r}: the workbook "
+                   f"is damaged ({type(e).__name__}: {_text(e, 120)}). Save it again as .xlsx, "
+                   "or export CSV.")
+            raise DataFormatError(msg) from None
 
     def iter_batches(self, columns: list[str] | None, types: dict[str, Any] | None) -> Iterator:
         import pandas as pd

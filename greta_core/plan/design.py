@@ -31,11 +31,17 @@ class Batch:
     rows_bad_target: int
 
 
-def canonical_frame(plan: Plan, df: pd.DataFrame) -> pd.DataFrame:
-    """Columns of the plan (and the target) in canonical types, in plan order."""
+def canonical_features(plan: Plan, df: pd.DataFrame) -> pd.DataFrame:
+    """The feature columns of the plan in canonical types, in plan order."""
     data = {c.name: canonical(df[c.name], c.kind) for c in plan.columns}
-    data[plan.target.name] = canonical_target(df[plan.target.name], plan.target)
     return pd.DataFrame(data, index=pd.RangeIndex(len(df)))
+
+
+def canonical_frame(plan: Plan, df: pd.DataFrame) -> pd.DataFrame:
+    """Columns of the plan (and the target, last) in canonical types, in plan order."""
+    frame = canonical_features(plan, df)
+    frame[plan.target.name] = canonical_target(df[plan.target.name], plan.target).to_numpy()
+    return frame
 
 
 def canonical_target(s: pd.Series, t: TargetInfo) -> pd.Series:
@@ -52,7 +58,9 @@ def canonical_target(s: pd.Series, t: TargetInfo) -> pd.Series:
 
 
 def split_keys(frame: pd.DataFrame, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Two independent uniforms per row from a hash of the row's own values and the seed."""
+    """Two independent uniforms per row from a hash of the row's own values and the seed.
+
+    Pass the feature columns only: a split that depends on the target biases both splits."""
     key = f"greta{seed:011d}"[-16:]
     h = pd.util.hash_pandas_object(frame, index=False, hash_key=key).to_numpy(np.uint64)
     u1 = (h >> np.uint64(11)).astype(np.float64) * _U53
@@ -71,8 +79,11 @@ class DesignBuilder:
 
     def batch(self, df: pd.DataFrame, terms: Sequence[Term], screen: Sequence[Term] = ()) -> Batch:
         """Design rows of ``df``: discovery rows first, then holdout rows."""
-        frame = canonical_frame(self.plan, df)
-        y, ok = self.target(frame[self.plan.target.name])
+        frame = canonical_features(self.plan, df)
+        y, ok = self.target(canonical_target(df[self.plan.target.name], self.plan.target))
+        # The hash sees the feature values only, never the target: identical rows land in the
+        # same split, and were the target hashed too, each split would tie the target to the
+        # features (on low-cardinality data, confirmed "findings" on pure noise).
         u1, u2 = split_keys(frame, self.seed)
         rows = np.flatnonzero(ok)
         hold = u1[rows] < self.holdout_fraction
@@ -148,4 +159,5 @@ class DesignBuilder:
         out[rows, codes[rows]] = 1.0
 
 
-__all__ = ["Batch", "DesignBuilder", "canonical_frame", "canonical_target", "split_keys", "MISSING_LEVEL"]
+__all__ = ["Batch", "DesignBuilder", "canonical_features", "canonical_frame", "canonical_target",
+           "split_keys", "MISSING_LEVEL"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ class ColumnInfo:
     positive: bool = False  # numeric with strictly positive sample values
     skewed: bool = False
     nonnegative: bool = False
+    text: bool = False  # numbers the sample held as text (some cells are not numbers): read as text
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class TargetInfo:
     task: str  # regression | binary | multiclass
     kind: str  # numeric | boolean | categorical
     classes: tuple[str, ...] = ()  # reference class first; binary: (negative, positive)
+    text: bool = False  # numbers the sample held as text (some cells are not numbers): read as text
 
     @property
     def width(self) -> int:
@@ -43,10 +45,8 @@ def canonical(series: pd.Series, kind: str) -> pd.Series:
     """A column in the form every backend agrees on: float64 numbers or str levels."""
     if kind in ("numeric",):
         if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-            return pd.to_numeric(series, errors="coerce").astype("float64")
-        if pd.api.types.is_bool_dtype(series.dtype):
-            return series.astype("float64")
-        return series.astype("float64")
+            return _finite(pd.to_numeric(series, errors="coerce").astype("float64"))
+        return _finite(series.astype("float64"))
     if kind == "boolean":
         return _booleans(series)
     if kind == "datetime":
@@ -56,6 +56,12 @@ def canonical(series: pd.Series, kind: str) -> pd.Series:
         days = (ts - pd.Timestamp("1970-01-01", tz="UTC")) / pd.Timedelta(days=365.25)
         return (days + 1970.0).astype("float64")
     return _levels(series)
+
+
+def _finite(v: pd.Series) -> pd.Series:
+    """±inf is no usable value: it counts as missing (0 plus the missing indicator)."""
+    inf = np.isinf(v.to_numpy())
+    return v.where(~inf) if inf.any() else v
 
 
 def _levels(series: pd.Series) -> pd.Series:
@@ -123,7 +129,7 @@ def infer_target(sample: pd.DataFrame, target: str) -> TargetInfo:
     if len(levels) > MAX_CLASSES:
         numeric = pd.to_numeric(values, errors="coerce")
         if numeric.notna().mean() > 0.98:
-            return TargetInfo(target, "regression", "numeric")
+            return TargetInfo(target, "regression", "numeric", text=True)
         msg = (f"Target column {target!r} has {len(distinct)} distinct text values; Greta explains a numeric "
                f"target or one with at most {MAX_CLASSES} classes. Choose another --target or group its values.")
         raise TargetError(msg)
@@ -150,15 +156,18 @@ def infer_column(name: str, s: pd.Series, max_levels: int, min_level_fraction: f
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         return ColumnInfo(name, "datetime", missing) if values.nunique() > 1 else "constant"
     if pd.api.types.is_numeric_dtype(s.dtype):
-        return _numeric(name, values.astype("float64"), missing)
+        v = values.astype("float64")
+        inf = np.isinf(v.to_numpy())
+        return _numeric(name, v[~inf], missing or bool(inf.any()))
     counts = values.astype(str).value_counts(sort=False)
     uniq = pd.Series(counts.index, dtype=object)
     if _looks_boolean(uniq):
         return _two_valued(name, uniq, "boolean", missing)
     numeric = pd.to_numeric(uniq, errors="coerce")
     if counts.to_numpy()[numeric.notna().to_numpy()].sum() >= 0.98 * n:
-        parsed = pd.to_numeric(values.astype(str), errors="coerce")
-        return _numeric(name, parsed.dropna(), True if parsed.isna().any() else missing)
+        parsed = _finite(pd.to_numeric(values.astype(str), errors="coerce"))
+        info = _numeric(name, parsed.dropna(), True if parsed.isna().any() else missing)
+        return replace(info, text=True) if isinstance(info, ColumnInfo) else info
     if _looks_datetime(uniq):
         return ColumnInfo(name, "datetime", missing)
     distinct = len(uniq)

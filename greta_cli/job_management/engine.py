@@ -1,0 +1,99 @@
+"""Where jobs go: the broker, the result store and the job registry, from the configuration.
+
+``scalability.celery_config.broker_url`` (or ``GRETA_BROKER_URL``) names the broker. With
+none, jobs use the embedded default under ``$GRETA_HOME`` (or the platform's user data
+folder): Celery's filesystem transport (made safe for several processes), a SQLite result store and a SQLite job registry, so
+``greta submit`` works on a laptop with no server. A Redis broker (or result store) also
+holds the job registry, so every machine that shares it sees the same jobs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from greta_cli.config import GretaConfig, redact_url
+
+EMBEDDED_BROKER = "gretafs://localhost/"  # the filesystem transport, see fs_transport.py
+_REDIS = ("redis://", "rediss://")
+
+
+def greta_home() -> Path:
+    """Greta's data folder: ``$GRETA_HOME``, else the platform's user data folder."""
+    env = os.environ.get("GRETA_HOME", "").strip()
+    if env:
+        return Path(env).expanduser().resolve()
+    home = Path.home()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    return base / "greta"
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The resolved job settings: URLs (with secrets; never print them unredacted)."""
+
+    broker_url: str
+    result_backend: str
+    queue: str
+    visibility_timeout: int
+    home: Path
+    registry_url: str  # a redis:// URL, or sqlite:///path for the embedded registry
+
+    @property
+    def embedded(self) -> bool:
+        return self.broker_url.startswith(("gretafs://", "filesystem://"))
+
+    @property
+    def uses_redis(self) -> bool:
+        return self.broker_url.startswith(_REDIS)
+
+    def folder(self, *parts: str) -> Path:
+        path = self.home.joinpath(*parts)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def describe(self) -> str:
+        """The broker for messages: its URL with the password hidden, or 'embedded (...)'."""
+        if self.embedded:
+            return f"the embedded broker in {self.home}"
+        return redact_url(self.broker_url)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"broker_url": self.broker_url, "result_backend": self.result_backend,
+                "queue": self.queue, "visibility_timeout": self.visibility_timeout,
+                "home": str(self.home), "registry_url": self.registry_url}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Engine:
+        return cls(**{**data, "home": Path(data["home"])})
+
+
+def engine_from_config(config: GretaConfig | None = None) -> Engine:
+    """Resolve where jobs go from ``config`` (default: the defaults plus the environment)."""
+    if config is None:
+        from greta_cli.config import load_config
+
+        config = load_config(None)
+    c = config.scalability.celery_config
+    home = greta_home()
+    broker = (c.broker_url or "").strip() or EMBEDDED_BROKER
+    local_results = f"db+sqlite:///{home / 'results.db'}"
+    backend = (c.result_backend or "").strip()
+    if not backend:
+        backend = broker if broker.startswith(_REDIS) else local_results
+    if broker.startswith(_REDIS):
+        registry = broker
+    elif backend.startswith(_REDIS):
+        registry = backend
+    else:
+        registry = f"sqlite:///{home / 'jobs.db'}"
+    return Engine(broker_url=broker, result_backend=backend, queue=c.queue,
+                  visibility_timeout=c.visibility_timeout, home=home, registry_url=registry)

@@ -1,0 +1,167 @@
+"""The worker's monitor thread and the rules for jobs whose worker died.
+
+In every worker's main process a thread, every heartbeat interval:
+
+- records the worker as alive in the registry (``greta submit`` reads it to decide whether to
+  start a local worker);
+- finds ``running`` jobs whose process died (on this machine: the process is gone;
+  elsewhere: no heartbeat for ``stale_after`` seconds) and queues them again — or, once they
+  used ``GRETA_JOB_MAX_ATTEMPTS`` attempts, marks them ``failed`` with the reason. This
+  covers what brokers do not: the embedded broker never redelivers the job of a killed
+  worker, and Redis only after the visibility timeout;
+- tidies the embedded broker's folder (stale remote-control messages);
+- stops the worker after ``--idle-timeout`` seconds with no queued or running job.
+
+Clients apply :func:`reap` when they read a job, with double the patience, so a job is never
+``running`` forever even when no worker is left to recover it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from greta_cli.job_management.models import Job, JobState, Timing, dead_reason
+from greta_cli.job_management.registry import JobRegistry
+
+log = logging.getLogger("greta.jobs")
+
+
+def reap(registry: JobRegistry, job: Job, timing: Timing, now: float | None = None) -> Job:
+    """Mark ``job`` failed if it is ``running`` but its worker is dead (client side)."""
+    now = time.time() if now is None else now
+    silent = now - (job.heartbeat_at or job.started_at or job.submitted_at)
+    reason = dead_reason(job, now, timing, patience=2.0)
+    if reason is None or silent <= timing.stale_after:
+        return job
+    error = (f"The job stopped: {reason}, and no worker re-ran it. Submit it again with "
+             "`greta submit`.")
+    if registry.update(job.id, {"state": JobState.FAILED, "finished_at": now, "error": error},
+                       {"state": "running", "owner": job.owner or ""}):
+        log.warning("job %s marked failed: %s", job.id, reason)
+    return registry.get(job.id) or job
+
+
+def recover(registry: JobRegistry, timing: Timing, publish: Any, now: float | None = None
+            ) -> list[tuple[str, str]]:
+    """Requeue (or fail) every ``running`` job whose worker died; return (id, action) pairs."""
+    now = time.time() if now is None else now
+    done = []
+    for job in registry.list(JobState.RUNNING):
+        reason = dead_reason(job, now, timing)
+        if reason is None:
+            continue
+        expect = {"state": "running", "owner": job.owner or ""}
+        if job.attempts < timing.max_attempts:
+            payload = registry.payload(job.id)
+            changes = {"state": JobState.QUEUED, "owner": None, "stage": "requeued",
+                       "percent": 0.0, "progress": {"reason": reason}}
+            if payload and registry.update(job.id, changes, expect):
+                log.warning("job %s: %s; queued again (attempt %d of %d)", job.id, reason,
+                            job.attempts + 1, timing.max_attempts)
+                publish(job.id, payload, job.queue)
+                done.append((job.id, "requeued"))
+                continue
+        error = (f"The job failed after {job.attempts} attempt(s): {reason}. Submit it again; "
+                 "if it keeps dying, give it more memory or lower preprocessing.batch_rows.")
+        if registry.update(job.id, {"state": JobState.FAILED, "finished_at": now,
+                                    "error": error}, expect):
+            log.warning("job %s marked failed: %s", job.id, reason)
+            done.append((job.id, "failed"))
+    return done
+
+
+def alive_workers(registry: JobRegistry, timing: Timing, queue: str | None = None
+                  ) -> list[dict[str, Any]]:
+    """Worker records seen within three heartbeats (and whose process exists, if local)."""
+    from greta_cli.job_management.models import local_owner_alive
+
+    now, out = time.time(), []
+    for w in registry.workers():
+        if now - float(w.get("last_seen", 0)) > 3 * timing.heartbeat + 2:
+            continue
+        if local_owner_alive(f"{w.get('host')}:{w.get('pid')}") is False:
+            continue
+        if queue is None or queue in w.get("queues", []):
+            out.append(w)
+    return out
+
+
+class WorkerMonitor:
+    """The monitor thread of one worker (started on Celery's ``worker_ready`` signal)."""
+
+    def __init__(self, app: Any, consumer: Any = None) -> None:
+        from greta_cli.job_management.celery_app import app_engine, publish, registry_for
+
+        self.app = app
+        self.engine = app_engine(app)
+        self.registry = registry_for(self.engine)
+        self.timing = Timing.from_env()
+        self.idle_timeout = float(app.conf.get("greta_idle_timeout") or 0)
+        self.name = getattr(consumer, "hostname", None) or f"greta-{os.getpid()}@{socket.gethostname()}"
+        queues = getattr(getattr(consumer, "task_consumer", None), "queues", None) or []
+        self.info = {"name": self.name, "host": socket.gethostname(), "pid": os.getpid(),
+                     "queues": [q.name for q in queues] or [self.engine.queue],
+                     "started_at": time.time()}
+        self._publish = lambda job_id, payload, queue: publish(app, job_id, payload,
+                                                               queue or self.engine.queue)
+        self._stop = threading.Event()
+        self._busy_at = time.monotonic()
+        self._tidied_at = 0.0
+        self._thread = threading.Thread(target=self._loop, name="greta-monitor", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        try:
+            self.registry.drop_worker(self.name)
+        except Exception as e:  # noqa: BLE001 - shutting down anyway
+            log.debug("could not unregister worker %s: %s", self.name, e)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception as e:  # noqa: BLE001 - keep monitoring through registry hiccups
+                log.warning("greta monitor: %s", e)
+            self._stop.wait(min(self.timing.heartbeat, 5.0))
+
+    def tick(self) -> None:
+        self.registry.beat_worker(self.name, {**self.info, "last_seen": time.time()})
+        recover(self.registry, self.timing, self._publish)
+        if self.engine.embedded and time.monotonic() - self._tidied_at > 60:
+            self._tidied_at = time.monotonic()
+            tidy_broker_folder(self.engine.home / "broker")
+        if self.idle_timeout > 0:
+            self._check_idle()
+
+    def _check_idle(self) -> None:
+        busy = self.registry.list(JobState.RUNNING) or self.registry.list(JobState.QUEUED)
+        if busy:
+            self._busy_at = time.monotonic()
+        elif time.monotonic() - self._busy_at > self.idle_timeout:
+            log.info("greta worker idle for %.0f s: stopping", self.idle_timeout)
+            self._stop.set()
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def tidy_broker_folder(folder: Path, max_age: float = 600.0) -> int:
+    """Delete stale remote-control messages and half-taken files of the embedded broker."""
+    now, removed = time.time(), 0
+    for path in [*folder.joinpath("queue").glob("*.msg"), *folder.joinpath("claimed").glob("*")]:
+        control = ".pidbox.msg" in path.name or path.parent.name == "claimed"
+        try:
+            if control and now - path.stat().st_mtime > max_age:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed

@@ -1,0 +1,206 @@
+"""The Spark backend: the statistics pass runs on the executors.
+
+Each partition goes through ``mapInArrow``: its Arrow batches become pandas batches, the same
+per-batch function as the pandas backend summarises them, and the partition's merged summary
+leaves the Python worker as one pickled value. ``treeReduce`` merges those summaries on the
+executors; only the final (small) summary reaches the driver.
+
+CSV is read with an explicit schema from the plan (numbers as doubles, everything else as
+text), never with ``inferSchema``. The driver reads its type-inference sample with pyarrow,
+exactly as the pandas backend does, so every backend builds the same plan.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from greta_core.errors import CancelledError, DistributedComputationError
+from greta_core.ingestion.distributed_utils import (
+    Source,
+    dumps,
+    estimate_rows,
+    loads,
+    resolve_source,
+    sample_frame,
+    summarize_partition,
+)
+from greta_core.ingestion.readers import FileSpec
+from greta_core.ingestion.spark_connector import SparkConnector, quoted
+from greta_core.metrics import peak_memory_mb
+from greta_core.stats.summary import Summary
+
+
+class SparkBackend:
+    """Rows held by Spark (``local[N]`` or the master in ``spark_config``)."""
+
+    name = "spark"
+
+    def __init__(self, spec: FileSpec, workers: int | None = None, **options: Any) -> None:
+        self.spec = spec
+        self.batch_rows = spec.batch_rows
+        self.frame = spec.options.get("dataframe") if spec.options else None
+        self.source: Source | None = None
+        if self.frame is None:
+            self.source = resolve_source(spec, options.get("storage_options"))
+        self.format = self.source.format if self.source else "spark"
+        self.connector = SparkConnector(options.get("spark_config"), workers=workers)
+        if self.frame is not None:
+            self.spark = self.frame.sparkSession
+            self.connector.spark = self.spark
+        else:
+            self.spark = self.connector.initialize_spark_session(self.batch_rows)
+        self.partitions = 0
+        self.rows = 0
+        self.seconds = 0.0
+
+    # ----------------------------------------------------------------------------- the data
+    def columns(self) -> list[str]:
+        return list(self.frame.columns) if self.frame is not None else list(self.source.columns)  # type: ignore[union-attr]
+
+    def sample(self, n: int) -> Any:
+        if self.frame is not None:
+            head = self.frame.limit(n)
+            return head.toArrow().to_pandas() if hasattr(head, "toArrow") else head.toPandas()
+        return sample_frame(self.source, n, self.batch_rows)  # type: ignore[arg-type]
+
+    def estimate_rows(self) -> int | None:
+        return estimate_rows(self.source) if self.source is not None else None
+
+    def _read(self, columns: list[str], kinds: dict[str, str]) -> Any:
+        from pyspark.sql import types as T
+
+        if self.frame is not None:
+            df = self.frame.select(*[quoted(c) for c in columns])
+            decimal = [f.name for f in df.schema.fields if isinstance(f.dataType, T.DecimalType)]
+            for c in decimal:
+                df = df.withColumn(c, quoted(c).cast("double"))
+            return df
+        src = self.source
+        assert src is not None
+        if src.format == "parquet":
+            return self.connector.load_data(list(src.files), format="parquet", columns=columns)
+        schema = T.StructType([
+            T.StructField(c, T.DoubleType() if kinds.get(c) == "numeric" else T.StringType())
+            for c in src.columns])
+        return self.connector.load_data(list(src.files), format="csv", schema=schema,
+                                        delimiter=src.delimiter, columns=columns)
+
+    # ------------------------------------------------------------------------ the statistics
+    def reduce(self, fn: Callable[[Any], Summary], empty: Summary, columns: list[str],
+               kinds: dict[str, str], progress: Callable[[int], None] | None = None,
+               cancel: Callable[[], bool] | None = None) -> Summary:
+        t0 = time.perf_counter()
+        if cancel and cancel():
+            raise CancelledError("The analysis was cancelled.")
+        df = self._read(columns, kinds)
+        text = [c for c in columns if kinds.get(c) != "numeric"] if self.source and self.source.is_csv else []
+        batch_rows = self.batch_rows
+
+        def per_partition(batches: Any) -> Any:
+            import pyarrow as pa
+
+            acc = empty
+            for b in batches:
+                if b.num_rows:
+                    part = b.to_pandas(split_blocks=True, self_destruct=False)
+                    acc = acc.merge(summarize_partition(fn, empty, part, batch_rows, text, True))
+            yield pa.RecordBatch.from_arrays([pa.array([dumps(acc)], pa.binary())], names=["summary"])
+
+        summaries = df.mapInArrow(per_partition, "summary binary").rdd.map(_unpickle_row)
+        self.partitions += summaries.getNumPartitions()
+        result = self._run(lambda: summaries.treeReduce(_merge, depth=2), empty, progress, cancel)
+        self.rows += result.rows_read
+        self.seconds += time.perf_counter() - t0
+        if progress:
+            progress(result.rows_read)
+        return result
+
+    def _run(self, action: Callable[[], Summary], empty: Summary, progress: Callable[[int], None] | None,
+             cancel: Callable[[], bool] | None) -> Summary:
+        sc = self.spark.sparkContext
+        group = f"greta-{uuid.uuid4().hex[:12]}"
+        sc.setJobGroup(group, "Greta statistics pass", interruptOnCancel=True)
+        stop, cancelled = threading.Event(), threading.Event()
+        total = self.estimate_rows() or 0
+
+        def watch() -> None:
+            while not stop.wait(0.25):
+                if cancel and cancel():
+                    cancelled.set()
+                    sc.cancelJobGroup(group)
+                    return
+                if progress and total:
+                    done, tasks = _task_counts(sc, group)
+                    if tasks:
+                        progress(int(total * done / tasks))
+
+        watcher = threading.Thread(target=watch, name="greta-spark-watch", daemon=True)
+        watcher.start()
+        try:
+            return action()
+        except ValueError as e:
+            if "empty RDD" in str(e):
+                return empty
+            raise
+        except Exception as e:  # noqa: BLE001 - py4j/pyspark raise many types
+            if cancelled.is_set():
+                raise CancelledError("The analysis was cancelled.") from None
+            msg = f"The Spark job failed: {_last_line(e)}"
+            raise DistributedComputationError(msg) from e
+        finally:
+            stop.set()
+            watcher.join()
+            sc.setLocalProperty("spark.jobGroup.id", None)
+
+    def info(self) -> dict[str, Any]:
+        sc = self.spark.sparkContext
+        return {
+            "backend": self.name, "partitions": self.partitions, "workers": sc.defaultParallelism,
+            "cluster": sc.master, "statistics_seconds": self.seconds,
+            "statistics_rows_per_second": self.rows / self.seconds if self.seconds > 0 else None,
+            "driver_peak_memory_mb": peak_memory_mb(),
+            "driver_jvm_memory_mb": _jvm_rss_mb(),
+        }
+
+
+def _unpickle_row(row: Any) -> Any:
+    return loads(row[0])
+
+
+def _merge(a: Summary, b: Summary) -> Summary:
+    return a.merge(b)
+
+
+def _task_counts(sc: Any, group: str) -> tuple[int, int]:
+    st = sc.statusTracker()
+    done = tasks = 0
+    for job in st.getJobIdsForGroup(group):
+        info = st.getJobInfo(job)
+        for sid in (info.stageIds if info else []):
+            stage = st.getStageInfo(sid)
+            if stage:
+                done, tasks = done + stage.numCompletedTasks, tasks + stage.numTasks
+    return done, tasks
+
+
+def _last_line(e: Exception) -> str:
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    useful = [ln for ln in lines if "Error" in ln or "Exception" in ln] or lines or [type(e).__name__]
+    return " ".join(useful[-1].split())[:300]
+
+
+def _jvm_rss_mb() -> float | None:
+    try:
+        import psutil
+
+        kids = psutil.Process().children(recursive=True)
+        return sum(p.memory_info().rss for p in kids if "java" in p.name()) / 2**20 or None
+    except Exception:  # noqa: BLE001 - best effort
+        return None
+
+
+__all__ = ["SparkBackend"]

@@ -1,0 +1,82 @@
+"""The job commands as a user types them, for what needs no running service: one-line
+errors with exit 2, `greta run --async` falling back to the foreground, lazy imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from greta_cli.job_management.models import new_job_id
+
+BLOCK_CELERY = ("import sys; sys.modules['celery'] = None; sys.modules['kombu'] = None; "
+                "from greta_cli.app import main; sys.argv = ['greta'] + sys.argv[1:]; main()")
+
+
+def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("greta: error: "), proc.stderr
+    assert "Traceback" not in proc.stderr
+    return lines[0]
+
+
+def test_app_import_stays_light() -> None:
+    code = ("import sys, greta_cli.app; heavy = [m for m in ('celery', 'kombu', 'redis', "
+            "'sqlalchemy', 'pandas', 'numpy', 'greta_cli.job_management.celery_app') "
+            "if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_bad_ids_states_and_unknown_jobs(jobs_factory: Any) -> None:
+    jobs = jobs_factory()
+    assert "is not a job id" in one_line_error(jobs.greta("status", "not-an-id"))
+    unknown = new_job_id()
+    line = one_line_error(jobs.greta("results", unknown))
+    assert f"No job with id '{unknown}'" in line and "greta list" in line
+    assert "Allowed: queued, running" in one_line_error(jobs.greta("list", "--state", "done"))
+    assert "No job" in one_line_error(jobs.greta("cancel", unknown))
+    empty = jobs.greta("list")
+    assert empty.returncode == 0 and "No jobs" in empty.stdout
+    listed = jobs.greta("list", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []
+
+
+def test_submit_user_errors(jobs_factory: Any, data_csv: Path, kit: Any) -> None:
+    jobs = jobs_factory()
+    line = one_line_error(jobs.greta("submit", "--data", "missing.csv", "--target", "y"))
+    assert "missing.csv" in line and "does not exist" in line
+    line = one_line_error(jobs.greta("submit", "--data", str(data_csv)))
+    assert "No target column" in line
+    port = kit.free_port()
+    line = one_line_error(jobs.greta("submit", "--data", str(data_csv), "--target", "y",
+                                     GRETA_BROKER_URL=f"redis://:s3cret@127.0.0.1:{port}/0"))
+    assert f"redis://:***@127.0.0.1:{port}/0" in line and "s3cret" not in line
+
+
+def test_without_celery(jobs_factory: Any, data_csv: Path, kit: Any) -> None:
+    jobs = jobs_factory()
+    line = one_line_error(subprocess.run(
+        [sys.executable, "-c", BLOCK_CELERY, "submit", "--data", str(data_csv), "--target", "y"],
+        env=jobs.env, capture_output=True, text=True, check=False, timeout=120))
+    assert 'pip install "greta[jobs]"' in line
+    run = subprocess.run([sys.executable, "-c", BLOCK_CELERY, "run", "--data", str(data_csv),
+                          "--target", "y", "--seed", "1", "--async", *kit.sets(kit.FAST)],
+                         env=jobs.env, capture_output=True, text=True, check=False, timeout=180)
+    assert run.returncode == 0, run.stderr
+    assert "greta: warning:" in run.stderr and "Running in the foreground instead" in run.stderr
+    assert json.loads(run.stdout)["hypotheses"][0]["terms"] == ["x1"]
+
+
+def test_run_async_with_no_usable_broker_runs_in_the_foreground(
+        jobs_factory: Any, data_csv: Path, kit: Any, reference_results: dict[str, Any]) -> None:
+    jobs = jobs_factory()
+    url = f"redis://:s3cret@127.0.0.1:{kit.free_port()}/0"
+    run = jobs.greta("run", "--data", str(data_csv), "--target", "y", "--seed", "1", "--async",
+                     *kit.sets(kit.MEDIUM), GRETA_BROKER_URL=url)
+    assert run.returncode == 0, run.stderr
+    assert "Cannot reach the job broker" in run.stderr and "s3cret" not in run.stderr
+    assert kit.essentials(json.loads(run.stdout)) == kit.essentials(reference_results)

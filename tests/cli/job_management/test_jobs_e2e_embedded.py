@@ -1,0 +1,81 @@
+"""The embedded default, as on a laptop with no server: `greta submit` starts a local worker by
+itself (filesystem broker + SQLite under GRETA_HOME), the job runs, is listed, cancelled."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from greta_cli.job_management.models import JobState, pid_alive
+
+pytestmark = [pytest.mark.services, pytest.mark.timeout(240)]
+
+
+@pytest.fixture
+def laptop(jobs_factory: Any) -> Any:
+    jobs = jobs_factory(None)
+    jobs.env.update(GRETA_AUTOSTART_WORKER="1", GRETA_WORKER_IDLE_TIMEOUT="120")
+    yield jobs
+    pidfile = jobs.home / "run" / "worker.pid"
+    if pidfile.exists():  # stop the worker that `greta submit` started
+        pid = int(float(pidfile.read_text().split()[0]))
+        try:
+            os.killpg(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 20
+            while pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if pid_alive(pid):
+                os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_embedded_default_end_to_end(laptop: Any, kit: Any, data_csv: Path,
+                                     reference_results: dict[str, Any]) -> None:
+    t0 = time.perf_counter()
+    sub = laptop.greta("submit", "--data", str(data_csv), "--target", "y", "--seed", "1",
+                       *kit.sets(kit.MEDIUM), "--json")
+    elapsed = time.perf_counter() - t0
+    assert sub.returncode == 0, sub.stderr
+    job_id = json.loads(sub.stdout)["id"]
+    print(f"\nCLI `greta submit` (embedded, starting a worker) took {elapsed:.2f} s")
+    assert (laptop.home / "jobs.db").exists() and (laptop.home / "run" / "worker.pid").exists()
+    manager = laptop.manager(autostart=False)
+    seen = kit.watch(manager, job_id, 150)
+    states = [s for s, _, _ in seen]
+    assert states[-1] == "succeeded", seen
+    running = [p for s, p, _ in seen if s == "running"]
+    assert len(set(running)) >= 3 and running == sorted(running), seen
+    assert states.index("running") < states.index("succeeded")
+    log = (laptop.home / "logs" / "worker.log").read_text()
+    assert "gretafs://" in log and f"job {job_id}: attempt 1 started" in log
+
+    got = laptop.greta("results", job_id)
+    assert got.returncode == 0, got.stderr
+    assert kit.essentials(json.loads(got.stdout)) == kit.essentials(reference_results)
+    listed = laptop.greta("list")
+    assert job_id in listed.stdout and "succeeded" in listed.stdout
+
+    # A second submit finds the worker alive and starts no other.
+    pid_before = (laptop.home / "run" / "worker.pid").read_text()
+    long_job = manager.submit_analysis_job(laptop.config(data_csv, **kit.LONG))
+    assert (laptop.home / "run" / "worker.pid").read_text() == pid_before
+    kit.watch(manager, long_job.id, 120, until=lambda j: j.progress.stage == "search")
+    t1 = time.monotonic()
+    out = laptop.greta("cancel", long_job.id)
+    assert "Cancelled job" in out.stdout, (out.stdout, out.stderr)
+    assert manager.get_job_status(long_job.id).state is JobState.CANCELLED
+    assert time.monotonic() - t1 < 10
+    # `greta run --async` queues on the same embedded broker.
+    run = laptop.greta("run", "--data", str(data_csv), "--target", "y", *kit.sets(kit.FAST),
+                       "--async")
+    assert run.returncode == 0, run.stderr
+    run_id = run.stdout.strip()
+    assert kit.watch(manager, run_id, 60)[-1][0] == "succeeded"
+    assert manager.get_job_result(run_id)["hypotheses"][0]["terms"] == ["x1"]

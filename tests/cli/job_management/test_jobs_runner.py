@@ -1,0 +1,140 @@
+"""What a worker does with a job, run in this process (no Celery): the real analysis on small
+data, progress and heartbeat into a SQLite registry, cancellation, errors, duplicates."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from greta_cli.config import load_config
+from greta_cli.core_integration.integration import run_analysis_pipeline
+from greta_cli.job_management.job_manager import prepare_job
+from greta_cli.job_management.models import JobState, Timing
+from greta_cli.job_management.registry import SQLiteRegistry
+from greta_cli.job_management.runner import execute_job
+from greta_core.errors import DataFileNotFoundError, InvalidConfigError
+
+T = Timing(heartbeat=0.2, stale_after=2.0, max_attempts=2)
+
+
+class Recording(SQLiteRegistry):
+    """A registry that remembers every progress write."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.percents: list[float] = []
+
+    def update(self, job_id: str, changes: Any, expect: Any = None, result: Any = None) -> bool:
+        if "percent" in changes:
+            self.percents.append(float(changes["percent"]))
+        return super().update(job_id, changes, expect, result)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Any:
+    reg = Recording(tmp_path / "jobs.db")
+    yield reg
+    reg.close()
+
+
+def make_job(registry: Any, data: Path, kit: Any, **values: Any) -> tuple[str, str, Any]:
+    overrides = [f"{k}={v}" for k, v in {**kit.FAST, **values}.items()]
+    cfg = load_config(None, [f"data.path={data}", "data.target=y", "hypothesis_search.seed=1",
+                             *overrides], env={})
+    job, payload = prepare_job(cfg, None, "greta")
+    registry.create(job, payload)
+    return job.id, payload, cfg
+
+
+def test_success_matches_a_direct_run(registry: Any, data_csv: Path, kit: Any) -> None:
+    job_id, payload, cfg = make_job(registry, data_csv, kit)
+    assert "broker_url" in payload and json.loads(payload)["data"]["path"] == str(data_csv)
+    out = execute_job(job_id, payload, registry, T)
+    assert out["state"] == "succeeded" and out["ran"]
+    job = registry.get(job_id)
+    assert job.state is JobState.SUCCEEDED and job.attempts == 1 and job.error is None
+    assert job.progress.percent == 100.0 and job.started_at <= job.finished_at
+    assert job.owner == f"{socket.gethostname()}:{os.getpid()}"
+    assert registry.percents == sorted(registry.percents) and len(set(registry.percents)) > 2
+    got = json.loads(registry.result(job_id))
+    assert kit.essentials(got) == kit.essentials(run_analysis_pipeline(cfg))
+    assert got["hypotheses"][0]["terms"] == ["x1"]
+    again = execute_job(job_id, payload, registry, T)  # a duplicate delivery
+    assert again == {"job_id": job_id, "state": "succeeded", "ran": False, "reason": "skip"}
+
+
+def test_cancel_flag_stops_a_running_job(registry: Any, data_csv: Path, kit: Any) -> None:
+    job_id, payload, _ = make_job(registry, data_csv, kit, **kit.LONG)
+
+    def cancel_when_searching() -> None:
+        kit.wait_for(lambda: (registry.get(job_id).progress.stage == "search"), 60,
+                     what="the search stage")
+        registry.update(job_id, {"cancel_requested": True}, {"state": "running"})
+
+    t = threading.Thread(target=cancel_when_searching)
+    t.start()
+    t0 = time.monotonic()
+    out = execute_job(job_id, payload, registry, T)
+    t.join()
+    assert out["state"] == "cancelled"
+    job = registry.get(job_id)
+    assert job.state is JobState.CANCELLED and "Cancelled by the user during search" in job.error
+    assert registry.result(job_id) is None and time.monotonic() - t0 < 60
+
+
+def test_a_job_that_lost_ownership_writes_nothing(registry: Any, data_csv: Path, kit: Any) -> None:
+    job_id, payload, _ = make_job(registry, data_csv, kit, **kit.LONG)
+
+    def take_over() -> None:
+        kit.wait_for(lambda: registry.get(job_id).progress.stage == "search", 60, what="search")
+        registry.update(job_id, {"owner": "other-host:1"})
+
+    t = threading.Thread(target=take_over)
+    t.start()
+    out = execute_job(job_id, payload, registry, T)
+    t.join()
+    assert out["state"] == "lost"
+    job = registry.get(job_id)
+    assert job.state is JobState.RUNNING and job.owner == "other-host:1"
+
+
+def test_user_error_fails_the_job_with_its_message(registry: Any, data_csv: Path, kit: Any) -> None:
+    job_id, payload, _ = make_job(registry, data_csv, kit)
+    bad = json.loads(payload)
+    bad["data"]["target"] = "yy"
+    out = execute_job(job_id, json.dumps(bad), registry, T)
+    assert out["state"] == "failed"
+    job = registry.get(job_id)
+    assert job.state is JobState.FAILED and "'yy'" in job.error and "\n" not in job.error
+
+
+def test_unknown_and_forged_ids_are_not_run(registry: Any, data_csv: Path, kit: Any) -> None:
+    _, payload, _ = make_job(registry, data_csv, kit)
+    from greta_cli.job_management.models import new_job_id
+
+    out = execute_job(new_job_id(), payload, registry, T)
+    assert out["ran"] is False and out["state"] == "unknown"
+    from greta_cli.job_management.errors import JobNotFoundError
+
+    with pytest.raises(JobNotFoundError):
+        execute_job("../../etc/passwd", payload, registry, T)
+
+
+def test_prepare_job_checks_before_queueing(tmp_path: Path, data_csv: Path) -> None:
+    with pytest.raises(DataFileNotFoundError, match="does not exist"):
+        prepare_job(load_config(None, ["data.path=/no/such.csv", "data.target=y"], env={}),
+                    None, "greta")
+    with pytest.raises(InvalidConfigError, match="No target column"):
+        prepare_job(load_config(None, [f"data.path={data_csv}"], env={}), None, "greta")
+    cfg = load_config(None, ["data.target=y"], env={
+        "GRETA_BROKER_URL": "redis://:s3cret@127.0.0.1:1/0"})
+    job, payload = prepare_job(cfg, str(data_csv), "q")
+    assert "s3cret" not in payload and "s3cret" not in json.dumps(job.to_dict())
+    assert job.config["scalability"]["celery_config"]["broker_url"] == "redis://:***@127.0.0.1:1/0"

@@ -1,0 +1,160 @@
+"""Shared by the backend tests (a plain module: test modules cannot import conftest), and the
+script a subprocess runs against a Spark standalone cluster (one Spark session per process).
+
+    python backends_kit.py SPARK_MASTER OUT.json [executor_memory] INPUT...
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROWS = 20_000
+# A small search with a fixed number of generations (no early stop): every backend does the
+# same work, and any difference in the statistics would show in the hypotheses.
+SEARCH = {"pop_size": 60, "num_generations": 15, "patience": None, "seed": 3, "max_terms": 4}
+REL = 1e-9
+BIG_ROWS = 12_000_000  # × 10 float64 columns = 960 MB in memory
+DASK_WORKER_LIMIT = "300MiB"  # each Dask worker's memory limit (its nanny restarts it above 95%)
+SPARK_EXECUTOR_MEMORY = "256m"  # the Spark executor's JVM heap on the standalone cluster
+
+
+def unavailable(message: str) -> None:
+    """Skip a test whose engine is missing; fail it on CI (``CI=true``)."""
+    if os.environ.get("CI", "").strip().lower() == "true":
+        pytest.fail(f"{message} (CI=true: a missing Dask/Spark/Java is a failure)")
+    pytest.skip(message)
+
+
+def need(module: str, extra: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        unavailable(f'{module} is not installed (pip install "greta[{extra}]")')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ----------------------------------------------------------------------------------- the data
+def planted_frame(rows: int = ROWS, seed: int = 20) -> Any:
+    """y = 2*x1 - 1.5*x3 + x5*x7 + 0.8*[segment = south] + noise (sd 12), with a few missing
+    values: effects strong enough to confirm, p-values far from 0 so they can be compared."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, 8))
+    df = pd.DataFrame(x, columns=[f"x{i}" for i in range(1, 9)])
+    seg = rng.choice(np.array(["north", "south", "east", "west"], dtype=object), size=rows, p=[0.4, 0.3, 0.2, 0.1])
+    df["segment"] = seg
+    df["y"] = 2 * df.x1 - 1.5 * df.x3 + df.x5 * df.x7 + 0.8 * (seg == "south") + rng.normal(scale=12, size=rows)
+    df.loc[rng.random(rows) < 0.02, "segment"] = None
+    df.loc[rng.random(rows) < 0.01, "x2"] = np.nan
+    return df
+
+
+def write_planted(root: Path, parts: int = 4) -> dict[str, str]:
+    """The same rows as one CSV file, a directory of CSV parts and one of Parquet parts."""
+    import numpy as np
+
+    df = planted_frame()
+    root.mkdir(parents=True, exist_ok=True)
+    single = root / "planted.csv"
+    df.to_csv(single, index=False)
+    csv_dir, pq_dir = root / "csv_parts", root / "parquet_parts"
+    csv_dir.mkdir(exist_ok=True)
+    pq_dir.mkdir(exist_ok=True)
+    for i, idx in enumerate(np.array_split(np.arange(len(df)), parts)):
+        part = df.iloc[idx]
+        part.to_csv(csv_dir / f"part-{i:05d}.csv", index=False)
+        part.to_parquet(pq_dir / f"part-{i:05d}.parquet", index=False)
+    (csv_dir / "_SUCCESS").write_text("")  # what Spark writes: must be skipped
+    (pq_dir / "_SUCCESS").write_text("")
+    return {"csv-file": str(single), "csv-parts": str(csv_dir), "parquet-parts": str(pq_dir)}
+
+
+def write_big_parquet(root: Path, rows: int, per_file: int = 1_000_000) -> int:
+    """``rows`` × 10 float64 columns as uncompressed Parquet parts; returns the in-memory bytes."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(9)
+    for k, start in enumerate(range(0, rows, per_file)):
+        n = min(per_file, rows - start)
+        cols = {f"x{i}": rng.standard_normal(n) for i in range(1, 10)}
+        cols["y"] = 2 * cols["x1"] - 1.5 * cols["x3"] + cols["x5"] * cols["x7"] + rng.standard_normal(n)
+        pq.write_table(pa.table(cols), root / f"part-{k:05d}.parquet", row_group_size=131072,
+                       compression="none", use_dictionary=False)
+    return rows * 10 * 8
+
+
+# ---------------------------------------------------------------------------- the comparison
+def params(backend: str, extra: dict[str, Any] | None = None, **kw: Any) -> Any:
+    from greta_core.params import AnalysisParams
+
+    return AnalysisParams(target="y", backend=backend, extra=extra or {}, **{**SEARCH, **kw})
+
+
+def analyze(path: str, backend: str, extra: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+    from greta_core.ingestion.readers import FileSpec
+    from greta_core.pipeline import analyze as run
+
+    return run(FileSpec(path), params(backend, extra, **kw))
+
+
+def key(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """What must agree across backends: each hypothesis, confirmed or not, and its holdout tests."""
+    out = []
+    for h in doc["hypotheses"]:
+        ho = h["holdout"]
+        out.append({"terms": h["terms"], "confirmed": h["confirmed"],
+                    "numbers": [ho["p_value"], ho["log10_p"], ho["f_statistic"], ho["r2"], ho["n"]]
+                    + [t["p_value"] for t in h["term_tests"]]})
+    return out
+
+
+def assert_same(got: dict[str, Any] | list[Any], want: dict[str, Any] | list[Any], label: str) -> None:
+    a = key(got) if isinstance(got, dict) else got
+    b = key(want) if isinstance(want, dict) else want
+    assert [(h["terms"], h["confirmed"]) for h in a] == [(h["terms"], h["confirmed"]) for h in b], label
+    assert any(h["confirmed"] for h in b), "the planted effects must be confirmed"
+    for ha, hb in zip(a, b):
+        for x, y in zip(ha["numbers"], hb["numbers"]):
+            if x is None or y is None:
+                assert x == y, (label, ha["terms"])
+                continue
+            assert math.isclose(x, y, rel_tol=REL, abs_tol=0.0) or x == y, (label, ha["terms"], x, y)
+
+
+# ------------------------------------------------- run in a subprocess against a Spark master
+def main(argv: list[str]) -> None:
+    master, out, executor_memory, *inputs = argv
+    spark_config = {"spark.master": master, "spark.executor.memory": executor_memory,
+                    # Spark refuses executors under 450 MB unless its reserve is lifted
+                    "spark.testing.reservedMemory": "0", "spark.cores.max": "2",
+                    "spark.task.maxFailures": "1"}  # a task lost to memory fails the run
+    results = {}
+    for path in inputs:
+        big = "big" in Path(path).name
+        kw = {"interactions": False, "squares": False, "logs": False, "pop_size": 20,
+              "num_generations": 3} if big else {}
+        doc = analyze(path, "spark", {"spark_config": spark_config}, **kw)
+        results[path] = {"key": key(doc), "rows": doc["data"]["rows"], "metrics": doc["metrics"]}
+    Path(out).write_text(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,152 @@
+"""The ``auto`` decision, its fallbacks (each a warning naming what is missing and how to
+install it), explicit requests that cannot be met, and that a small file stays on the plain
+pandas path without importing dask or pyspark."""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import greta_core.backends as registry
+from greta_core.backends import choose_backend, decide, open_backend
+from greta_core.errors import (
+    BackendUnavailableError,
+    DistributedComputationError,
+    InvalidConfigError,
+    ScalabilityError,
+    SparkUnavailableError,
+)
+from greta_core.ingestion import should_use_spark
+from greta_core.ingestion.readers import FileSpec
+from backends_kit import free_port
+
+BIG = {"auto_threshold_bytes": 1}  # any file counts as larger than the available memory
+
+
+@pytest.fixture
+def big_file(planted: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(registry, "SMALL_FILE_BYTES", 0)
+    return planted["csv-file"]
+
+
+def _missing(monkeypatch: pytest.MonkeyPatch, *modules: str) -> None:
+    import greta_core.ingestion.distributed_utils as du
+
+    real = du.module_version
+    monkeypatch.setattr(du, "module_version", lambda name: None if name in modules else real(name))
+
+
+def test_small_file_is_pandas(planted: dict[str, str]) -> None:
+    d = decide(planted["csv-file"], {})
+    assert d.backend == "pandas" and not d.warnings
+    assert not should_use_spark(planted["csv-file"])
+
+
+def test_directory_glob_and_url_need_dask_or_spark(planted: dict[str, str]) -> None:
+    assert decide(planted["parquet-parts"], {}).backend == "dask"
+    assert decide(planted["csv-parts"] + "/part-*.csv", {}).backend == "dask"
+
+
+def test_big_file_goes_to_spark_when_usable(big_file: str) -> None:
+    from greta_core.ingestion.spark_connector import spark_problem
+
+    if spark_problem("local[*]"):
+        pytest.skip("Spark is not usable here; the fallbacks are tested below")
+    assert decide(big_file, BIG).backend == "spark"
+    assert should_use_spark(big_file, options=BIG)
+    assert should_use_spark(big_file, estimated_rows=10**12, options={})
+
+
+def test_fallback_spark_to_dask_warns_with_install_command(big_file: str, monkeypatch: pytest.MonkeyPatch,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    _missing(monkeypatch, "pyspark")
+    with caplog.at_level(logging.WARNING, logger="greta"):
+        assert choose_backend("auto", FileSpec(big_file), dict(BIG)) == "dask"
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert "pyspark is not installed" in warning and 'pip install "greta[spark]"' in warning
+    assert "falling back to dask" in warning
+
+
+def test_fallback_to_pandas_warns_twice(big_file: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _missing(monkeypatch, "pyspark", "dask")
+    d = decide(big_file, BIG)
+    assert d.backend == "pandas" and len(d.warnings) == 2
+    assert 'pip install "greta[spark]"' in d.warnings[0] and 'pip install "greta[dask]"' in d.warnings[1]
+    assert "dask is not installed" in d.warnings[1]
+
+
+def test_missing_java_is_a_fallback_reason(big_file: str, monkeypatch: pytest.MonkeyPatch,
+                                          tmp_path: Path) -> None:
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-jdk"))
+    d = decide(big_file, BIG)
+    assert d.backend == "dask" and "Java not found" in d.warnings[0]
+
+
+def test_parts_with_nothing_installed_is_a_clear_error(planted: dict[str, str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    _missing(monkeypatch, "pyspark", "dask")
+    with pytest.raises(BackendUnavailableError, match=r'pip install "greta\[dask\]"'):
+        decide(planted["csv-parts"], {})
+
+
+def test_configured_cluster_is_preferred(planted: dict[str, str], dask_cluster: Any) -> None:
+    d = decide(planted["csv-file"], {"dask_config": {"address": dask_cluster.address}})
+    assert d.backend == "dask" and "scheduler is configured" in d.reason
+    dead = f"tcp://127.0.0.1:{free_port()}"
+    d = decide(planted["csv-file"], {"dask_config": {"address": dead}})
+    assert d.backend == "pandas" and "not reachable" in d.warnings[0]
+
+
+def test_spark_requested_with_a_bad_master_raises(planted: dict[str, str]) -> None:
+    master = f"spark://127.0.0.1:{free_port()}"
+    with pytest.raises(SparkUnavailableError, match="not reachable") as info:
+        open_backend("spark", FileSpec(planted["csv-file"]), options={"spark_config": {"spark.master": master}})
+    assert isinstance(info.value, ScalabilityError)
+    assert pickle.loads(pickle.dumps(info.value)).message == info.value.message
+
+
+def test_spark_requested_without_java_raises(planted: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-jdk"))
+    with pytest.raises(SparkUnavailableError, match="Java not found"):
+        open_backend("spark", FileSpec(planted["csv-file"]), options={"spark_config": {"spark.master": "local[1]"}})
+
+
+def test_unreachable_dask_scheduler_raises(planted: dict[str, str]) -> None:
+    pytest.importorskip("distributed")
+    with pytest.raises(DistributedComputationError, match="Cannot reach the Dask scheduler"):
+        open_backend("dask", FileSpec(planted["csv-file"]),
+                     options={"dask_config": {"address": f"tcp://127.0.0.1:{free_port()}"}})
+
+
+def test_unknown_backend_and_wrong_frame(planted: dict[str, str]) -> None:
+    with pytest.raises(BackendUnavailableError, match="Allowed: pandas, dask, spark, auto"):
+        choose_backend("polars", FileSpec(planted["csv-file"]))
+    import pandas as pd
+
+    with pytest.raises(InvalidConfigError, match="Dask DataFrame or a Spark DataFrame"):
+        choose_backend("auto", FileSpec("<frame>", options={"dataframe": pd.DataFrame({"a": [1]})}))
+
+
+def test_auto_on_a_small_file_imports_neither_dask_nor_pyspark(planted: dict[str, str], tmp_path: Path) -> None:
+    """``greta run`` exactly as a user types it, with scalability enabled and ``auto``."""
+    out = tmp_path / "r.json"
+    argv = ["greta", "run", "--data", planted["csv-file"], "--target", "y", "--output", str(out), "-q",
+            "--backend", "auto", "--set", "scalability.enabled=true",
+            "--set", "hypothesis_search.num_generations=3", "--set", "hypothesis_search.pop_size=20"]
+    code = (f"import sys, json\nsys.argv = {argv!r}\nfrom greta_cli.app import main\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'pyspark', 'py4j'))\n"
+            "print(json.dumps(heavy))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+    doc = json.loads(out.read_text())
+    assert doc["data"]["backend"] == "pandas" and doc["metrics"]["backend"] == "pandas"

@@ -1,0 +1,145 @@
+"""Faults during distributed evaluation: a lost worker's chunks are retried and the answer is
+unchanged; a gone cluster raises DistributedComputationError, or (the default) the search
+continues locally with a warning and still gives exactly the local answer."""
+
+from __future__ import annotations
+
+import os
+import signal
+import warnings
+
+import pytest
+from search_kit import SEARCH, free_port, need, outcome
+
+from greta_core.errors import DistributedComputationError, GretaWarning
+from greta_core.hypothesis_search.optimizers import GeneticAlgorithmOptimizer
+
+
+def optimizer(planted, **kwargs):
+    gram, cols = planted["regression"]
+    return GeneticAlgorithmOptimizer(gram, cols, **{**SEARCH, **kwargs})
+
+
+def on_call(evaluator, n, action):
+    """Run ``action(futures)`` once, right after the chunks of the ``n``-th population were sent."""
+    calls = {"n": 0}
+
+    def hook(futures):
+        calls["n"] += 1
+        if calls["n"] == n:
+            action(futures)
+
+    evaluator.on_submitted = hook
+    return calls
+
+
+def test_killed_dask_worker_mid_search_gives_the_same_answer(planted, reference, dask_cluster):
+    from distributed import wait
+
+    cluster = dask_cluster(2)
+    opt = optimizer(planted, distributed_backend="dask", cluster_address=cluster.address, fallback=False)
+    ev = opt.placement.evaluator("dask")
+    ev.chunks_per_worker, ev.min_chunk = 3, 1  # several chunks on each worker
+    lost = {}
+
+    def kill_the_busiest_worker(futures):
+        """Once the 4th generation's chunks are computed but not yet gathered, SIGKILL the worker
+        that holds most of them: their results are gone and must be computed again."""
+        with ev.client.as_current():
+            wait(futures, timeout=60)
+        holders = [a for addrs in ev.client.who_has(futures).values() for a in addrs]
+        busiest = max(set(holders), key=holders.count)
+        lost["chunks"] = holders.count(busiest)
+        name = ev.client.scheduler_info()["workers"][busiest]["name"]
+        lost["worker"] = int(str(name).lstrip("w"))
+        cluster.kill_worker(lost["worker"])
+
+    calls = on_call(ev, 4, kill_the_busiest_worker)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GretaWarning)  # no fallback: the cluster did the work
+        got = outcome(opt, opt.run())
+    assert calls["n"] >= SEARCH["num_generations"]  # one population per generation (the first: initial)
+    assert lost["chunks"] >= 3  # half of the 6 chunks, or more, were on the killed worker
+    assert got == reference
+    assert opt.backend_info["backend"] == "dask" and not opt.backend_info.get("fallback")
+    assert cluster.workers[lost["worker"]].poll() is not None and cluster.alive_workers() == 1
+
+
+def test_killed_pool_process_is_replaced_and_its_chunks_sent_again(planted, reference):
+    opt = optimizer(planted, distributed_backend="multiprocessing", max_workers=2, fallback=False)
+    ev = opt.placement.evaluator("multiprocessing")
+    ev.min_chunk = 8
+
+    def kill_one(futures):
+        pid = next(iter(ev._pool._processes))  # noqa: SLF001 - the test plays the OOM killer
+        os.kill(pid, signal.SIGKILL)
+
+    on_call(ev, 3, kill_one)
+    got = outcome(opt, opt.run())
+    assert got == reference
+    assert opt.backend_info["backend"] == "multiprocessing"
+    assert opt.backend_info["retried_chunks"] > 0
+
+
+def test_dead_cluster_address_fails_cleanly_without_fallback(planted):
+    dead = f"tcp://127.0.0.1:{free_port()}"
+    opt = optimizer(planted, distributed_backend="dask", cluster_address=dead, fallback=False)
+    with pytest.raises(DistributedComputationError, match=f"{dead}.*cannot be reached.*cluster_address"):
+        opt.run()
+    with pytest.raises(DistributedComputationError, match="cannot be reached"):
+        opt.evaluate_with_dask_distributed(planted_population(planted))
+
+
+def planted_population(planted):
+    import numpy as np
+
+    m = len(planted["regression"][1])
+    return np.eye(m, dtype=bool)[:10]
+
+
+def test_dead_cluster_address_falls_back_to_local_with_a_warning(planted, reference):
+    dead = f"tcp://127.0.0.1:{free_port()}"
+    opt = optimizer(planted, distributed_backend="dask", cluster_address=dead)  # fallback by default
+    with pytest.warns(GretaWarning, match="continues with local evaluation.*cannot be reached"):
+        got = outcome(opt, opt.run())
+    assert got == reference
+    info = opt.backend_info
+    assert info["backend"] == "local" and info["fallback"] is True and "fell back from dask" in info["reason"]
+
+
+def test_dead_spark_master_fails_cleanly_without_fallback(planted):
+    need("pyspark", "spark")
+    dead = f"spark://127.0.0.1:{free_port()}"
+    opt = optimizer(planted, use_spark=True, cluster_address=dead, fallback=False)
+    with pytest.raises(DistributedComputationError, match="Spark master.*cannot be reached|already runs"):
+        opt.run()
+
+
+def test_scheduler_gone_mid_search_falls_back_with_the_same_answer(planted, reference, dask_cluster):
+    cluster = dask_cluster(1)
+    opt = optimizer(planted, distributed_backend="dask", cluster_address=cluster.address)
+    ev = opt.placement.evaluator("dask")
+    ev.no_worker_timeout = 5
+    on_call(ev, 3, lambda futures: cluster.kill_scheduler())
+    with pytest.warns(GretaWarning, match="continues with local evaluation"):
+        got = outcome(opt, opt.run())
+    assert got == reference
+    assert opt.backend_info["backend"] == "local" and opt.backend_info["fallback"] is True
+
+
+def test_scheduler_gone_mid_search_raises_without_fallback(planted, dask_cluster):
+    cluster = dask_cluster(1)
+    opt = optimizer(planted, distributed_backend="dask", cluster_address=cluster.address, fallback=False)
+    ev = opt.placement.evaluator("dask")
+    ev.no_worker_timeout = 5
+    on_call(ev, 2, lambda futures: cluster.kill_scheduler())
+    with pytest.raises(DistributedComputationError, match="gone|no worker|could not"):
+        opt.run()
+    assert opt.generation <= 2
+
+
+def test_the_error_pickles():
+    import pickle
+
+    e = DistributedComputationError("The Dask scheduler 'tcp://x:1' is gone.")
+    assert str(pickle.loads(pickle.dumps(e))) == str(e)

@@ -1,0 +1,242 @@
+"""Tests of greta_core.ingestion.readers: every format reads to the same frame, in batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from greta_core.backends.pandas_backend import to_pandas
+from greta_core.errors import DataFileNotFoundError, DataFormatError
+from greta_core.ingestion.readers import FileSpec, detect_format, open_reader
+
+N = 1500
+
+
+def _frame(n: int = N) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=n).round(6)
+    x[rng.random(n) < 0.1] = np.nan
+    city = rng.choice(["Oslo", "Lima", "Pune", "Graz"], n).astype(object)
+    city[rng.random(n) < 0.1] = None
+    return pd.DataFrame({
+        "id": np.arange(n, dtype=np.int64),
+        "x": x,
+        "city": city,
+        "flag": rng.choice([True, False], n),
+        "température_°C": rng.normal(20, 5, n).round(3),
+    })
+
+
+def _normal(df: pd.DataFrame) -> pd.DataFrame:
+    """Types that every format agrees on: float64 numbers, bool flags, object text (None)."""
+    out = df.copy()
+    for c in out.columns:
+        if c in ("city",):
+            out[c] = out[c].astype(object).where(out[c].notna(), None)
+        elif c == "flag":
+            out[c] = out[c].astype(bool)
+        else:
+            out[c] = out[c].astype("float64")
+    return out.reset_index(drop=True)
+
+
+def _read(path: Path, **kw: object) -> tuple[list[str], list[pd.DataFrame]]:
+    reader = open_reader(FileSpec(str(path), **kw))  # type: ignore[arg-type]
+    return list(reader.columns), [to_pandas(b) for b in reader.iter_batches(None, None)]
+
+
+def _write(df: pd.DataFrame, path: Path, fmt: str) -> Path:
+    if fmt == "csv":
+        df.to_csv(path, index=False)
+    elif fmt == "tsv":
+        df.to_csv(path, index=False, sep="\t")
+    elif fmt == "semicolon":
+        df.to_csv(path, index=False, sep=";")
+    elif fmt == "parquet":
+        df.to_parquet(path, index=False, engine="pyarrow", row_group_size=500)
+    elif fmt == "excel":
+        with pd.ExcelWriter(path, engine="openpyxl") as w:
+            pd.DataFrame({"note": ["not this sheet"]}).to_excel(w, sheet_name="About", index=False)
+            df.to_excel(w, sheet_name="Data", index=False)
+    elif fmt == "jsonl":
+        df.to_json(path, orient="records", lines=True, force_ascii=False)
+    return path
+
+
+FORMATS = {"csv": "d.csv", "tsv": "d.tsv", "semicolon": "d.csv", "parquet": "d.parquet",
+           "excel": "d.xlsx", "jsonl": "d.jsonl"}
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_every_format_reads_to_the_same_frame(tmp_path: Path, fmt: str) -> None:
+    df = _frame()
+    path = _write(df, tmp_path / FORMATS[fmt], fmt)
+    kw = {"sheet": "Data"} if fmt == "excel" else {}
+    columns, batches = _read(path, **kw)
+    assert columns == list(df.columns)
+    got = pd.concat(batches, ignore_index=True)
+    pd.testing.assert_frame_equal(_normal(got), _normal(df), check_exact=False, rtol=1e-12)
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("batch_rows", [100, 1000])
+def test_batches_respect_batch_rows(tmp_path: Path, fmt: str, batch_rows: int) -> None:
+    df = _frame()
+    path = _write(df, tmp_path / FORMATS[fmt], fmt)
+    kw = {"sheet": "Data"} if fmt == "excel" else {}
+    _, batches = _read(path, batch_rows=batch_rows, **kw)
+    sizes = [len(b) for b in batches]
+    assert sum(sizes) == N
+    assert max(sizes) <= batch_rows
+    assert len(batches) >= -(-N // batch_rows)
+
+
+def test_excel_sheet_by_position_and_default(tmp_path: Path) -> None:
+    df = _frame(50)
+    path = _write(df, tmp_path / "d.xlsx", "excel")
+    cols, _ = _read(path, sheet=1)
+    assert cols == list(df.columns)
+    cols, _ = _read(path, sheet="1")
+    assert cols == list(df.columns)
+    cols, _ = _read(path)  # the first sheet
+    assert cols == ["note"]
+    with pytest.raises(DataFormatError, match="'Sales' is not in .* Sheets: \\['About', 'Data'\\]"):
+        _read(path, sheet="Sales")
+    with pytest.raises(DataFormatError, match="out of range"):
+        _read(path, sheet=5)
+
+
+@pytest.mark.parametrize(("name", "head", "fmt"), [
+    ("a.csv", b"x,y\n", "csv"), ("a.tsv", b"x\ty\n", "tsv"), ("a.bin", b"PAR1", "parquet"),
+    ("a.dat", b"PK\x03\x04", "excel"), ("a.jsonl", b"{}", "jsonl"), ("a.ndjson", b"{}", "jsonl"),
+])
+def test_detect_format(tmp_path: Path, name: str, head: bytes, fmt: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(head)
+    assert detect_format(str(path)) == fmt
+
+
+def test_delimiter_is_detected_and_can_be_given(tmp_path: Path) -> None:
+    path = tmp_path / "d.txt"
+    path.write_text("a|b|y\n" + "".join(f"{i}|{i % 3}|{i * 2}\n" for i in range(50)))
+    cols, _ = _read(path)
+    assert cols == ["a", "b", "y"]
+    cols, batches = _read(path, delimiter="|")
+    assert cols == ["a", "b", "y"] and len(pd.concat(batches)) == 50
+
+
+def test_csv_with_bom_and_crlf(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_bytes("\ufeffa,b\r\n1,x\r\n2,y\r\n".encode())
+    cols, batches = _read(path)
+    assert cols == ["a", "b"]
+    assert pd.concat(batches)["b"].tolist() == ["x", "y"]
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(DataFileNotFoundError, match="does not exist"):
+        open_reader(FileSpec(str(tmp_path / "nope.csv")))
+    with pytest.raises(DataFormatError, match="directory"):
+        open_reader(FileSpec(str(tmp_path)))
+
+
+@pytest.mark.parametrize(("content", "match"), [
+    (b"", "empty"),
+    (b"\n\n\n", "no header"),
+    (bytes(range(256)) * 4, "not a text file"),
+    ("a,b\n1,é\n".encode("latin-1") * 3, "not UTF-8"),
+    (b"a,a,b\n1,2,3\n", "duplicate column names: 'a'"),
+    (b"a,,b\n1,2,3\n", "without a name"),
+])
+def test_unreadable_text_files(tmp_path: Path, content: bytes, match: str) -> None:
+    path = tmp_path / "d.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataFormatError, match=match) as info:
+        _read(path)
+    assert "\n" not in str(info.value)
+
+
+def test_header_only_csv_has_no_rows(tmp_path: Path) -> None:
+    for text in ("a,b,y\n", "a,b,y"):
+        path = tmp_path / "d.csv"
+        path.write_text(text)
+        cols, batches = _read(path)
+        assert cols == ["a", "b", "y"]
+        assert sum(len(b) for b in batches) == 0
+
+
+def test_unbalanced_quote_is_a_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    rows = ["a,b,y"] + [f"{i},x{i % 4},{i % 3}" for i in range(300)]
+    rows[120] = '119,"x1,2'
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataFormatError, match="unbalanced quotes") as info:
+        _read(path)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 400
+
+
+@pytest.mark.parametrize(("name", "content", "match"), [
+    ("d.xlsx", b"not a zip at all", "Excel"),
+    ("d.parquet", b"PAR1" + bytes(range(200)), "Parquet"),
+    ("d.jsonl", b'{"a": 1}\n{"a": \n', "JSON Lines"),
+])
+def test_broken_binary_formats(tmp_path: Path, name: str, content: bytes, match: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DataFormatError, match=match) as info:
+        _read(path)
+    message = str(info.value)
+    assert "\n" not in message and ".." not in message
+
+
+def test_damaged_workbooks_are_one_line_errors(tmp_path: Path) -> None:
+    import zipfile
+
+    good = tmp_path / "good.xlsx"
+    _frame(200).to_excel(good, index=False)
+    cut = tmp_path / "cut.xlsx"  # the sheet's XML cut in half
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(cut, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            zout.writestr(item.filename, data[: len(data) // 2] if "worksheets/" in item.filename else data)
+    other = tmp_path / "data.zip"  # a zip that is no workbook
+    with zipfile.ZipFile(other, "w") as z:
+        z.writestr("data.csv", "a,b\n1,2\n")
+    for path, match in ((cut, "damaged"), (other, "Excel"), (tmp_path / "other.xlsx", "Excel")):
+        if path.name == "other.xlsx":
+            path.write_bytes(other.read_bytes())
+        with pytest.raises(DataFormatError, match=match) as info:
+            _read(path)
+        assert "\n" not in str(info.value)
+
+
+def _late_text_csv(path: Path, n: int, bad_rows: list[int]) -> np.ndarray:
+    """A CSV whose column x holds numbers, but text in ``bad_rows``; returns x (NaN there)."""
+    rng = np.random.default_rng(5)
+    x = rng.integers(-10**6, 10**6, n) / 1000.0
+    cells = [f"{v:.3f}" for v in x]
+    for i in bad_rows:
+        cells[i], x[i] = "unknown", np.nan
+    path.write_text("x,k\n" + "".join(f"{c},{i % 7}\n" for i, c in enumerate(cells)))
+    return x
+
+
+def test_text_in_a_numeric_column_further_down_is_read_as_text(tmp_path: Path) -> None:
+    """pyarrow guesses types from the first 4 MB block (and the plan may type x as numbers);
+    text in a later block must not end the run: from there on x is read as text."""
+    import pyarrow as pa
+
+    path = tmp_path / "d.csv"
+    n = 400_000  # ~5 MB: the text sits in the second block
+    x = _late_text_csv(path, n, [390_000, 390_001])
+    reader = open_reader(FileSpec(str(path), batch_rows=100_000))
+    for types in (None, {"x": pa.float64(), "k": pa.float64()}):  # guessed, then typed by a plan
+        batches = [to_pandas(b) for b in reader.iter_batches(None, types)]
+        assert sum(len(b) for b in batches) == n and max(len(b) for b in batches) <= 100_000
+        got = pd.to_numeric(pd.concat([b["x"] for b in batches], ignore_index=True).astype(object),
+                            errors="coerce").to_numpy(float)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(x))
+        np.testing.assert_allclose(got[~np.isnan(x)], x[~np.isnan(x)])

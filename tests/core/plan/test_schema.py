@@ -1,0 +1,257 @@
+"""Tests of greta_core.plan.schema: what each column is, which are dropped, and the task."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from greta_core.errors import ColumnNotFoundError, GretaError, TargetError
+from greta_core.plan.schema import (
+    MAX_CLASSES,
+    MISSING_LEVEL,
+    OTHER_LEVEL,
+    ColumnInfo,
+    canonical,
+    infer_column,
+    infer_target,
+)
+
+N = 1000
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+def _infer(s: pd.Series, max_levels: int = 20, min_fraction: float = 0.005) -> ColumnInfo | str:
+    return infer_column("col", s, max_levels, min_fraction)
+
+
+def _kind(s: pd.Series, **kw: float) -> str:
+    info = _infer(s, **kw)
+    assert isinstance(info, ColumnInfo), info
+    return info.kind
+
+
+# ---------------------------------------------------------------------------------- features
+def test_numeric(rng: np.random.Generator) -> None:
+    info = _infer(pd.Series(rng.normal(size=N)))
+    assert isinstance(info, ColumnInfo) and info.kind == "numeric" and not info.has_missing
+    with_missing = pd.Series(np.where(rng.random(N) < 0.1, np.nan, rng.normal(size=N)))
+    info = _infer(with_missing)
+    assert isinstance(info, ColumnInfo) and info.kind == "numeric" and info.has_missing
+
+
+def test_numeric_text_and_skew(rng: np.random.Generator) -> None:
+    assert _kind(pd.Series([f"{v:.4f}" for v in rng.normal(size=N)], dtype=object)) == "numeric"
+    income = _infer(pd.Series(rng.lognormal(10, 1, size=N)))
+    assert isinstance(income, ColumnInfo) and income.skewed and income.positive
+
+
+@pytest.mark.parametrize("values", [["True", "False"], ["true", "false"], ["T", "F"]])
+def test_boolean_text(rng: np.random.Generator, values: list[str]) -> None:
+    s = pd.Series(rng.choice(values, N), dtype=object)
+    assert _kind(s) == "boolean"
+    np.testing.assert_array_equal(canonical(s, "boolean"), (s == values[0]).astype(float))
+
+
+def test_boolean_dtype(rng: np.random.Generator) -> None:
+    assert _kind(pd.Series(rng.choice([True, False], N))) == "boolean"
+
+
+def test_categorical_pools_rare_levels_into_other(rng: np.random.Generator) -> None:
+    s = pd.Series(rng.choice(["a", "b", "c", "rare1", "rare2"], N, p=[0.5, 0.3, 0.196, 0.002, 0.002]))
+    info = _infer(s)
+    assert isinstance(info, ColumnInfo) and info.kind == "categorical"
+    assert info.levels[0] == "a"  # the most common level is the reference
+    assert set(info.levels) == {"a", "b", "c", OTHER_LEVEL}
+    assert info.levels[-1] == OTHER_LEVEL
+
+
+def test_categorical_keeps_at_most_max_levels(rng: np.random.Generator) -> None:
+    s = pd.Series(rng.choice([f"L{i}" for i in range(30)], N))
+    info = _infer(s, max_levels=5)
+    assert isinstance(info, ColumnInfo)
+    assert len(info.levels) == 6 and info.levels[-1] == OTHER_LEVEL
+
+
+def test_categorical_with_missing_values(rng: np.random.Generator) -> None:
+    s = pd.Series(rng.choice(["a", "b", None], N, p=[0.5, 0.4, 0.1]), dtype=object)
+    info = _infer(s)
+    assert isinstance(info, ColumnInfo) and info.kind == "categorical" and info.has_missing
+    assert MISSING_LEVEL in info.levels
+    assert (canonical(s, "categorical")[s.isna()] == MISSING_LEVEL).all()
+
+
+@pytest.mark.parametrize("fmt", ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"])
+def test_datetime_strings(fmt: str) -> None:
+    stamps = pd.date_range("2019-03-01", periods=N, freq="7h")
+    s = pd.Series(stamps.strftime(fmt), dtype=object)
+    assert _kind(s) == "datetime"
+    years = canonical(s, "datetime")
+    assert years.dtype == np.float64 and years.notna().all()
+    assert 2019 < years.min() < years.max() < 2020.5
+    assert years.is_monotonic_increasing
+
+
+def test_datetime_dtype() -> None:
+    s = pd.Series(pd.date_range("2020-01-01", periods=N, freq="D"))
+    assert _kind(s) == "datetime"
+    assert canonical(s, "datetime").iloc[0] == pytest.approx(2020.0, abs=0.01)
+
+
+def test_id_like_text_is_dropped(rng: np.random.Generator) -> None:
+    s = pd.Series([f"cust-{i:06d}" for i in rng.permutation(N)], dtype=object)
+    reason = _infer(s)
+    assert isinstance(reason, str) and reason.startswith("ID-like")
+
+
+@pytest.mark.parametrize("start", [0, 1, 1001])
+@pytest.mark.parametrize("dtype", ["int64", "float64"])
+def test_integer_row_numbers_are_dropped(start: int, dtype: str) -> None:
+    reason = _infer(pd.Series(np.arange(start, start + N), dtype=dtype))
+    assert isinstance(reason, str) and reason.startswith("ID-like")
+
+
+def test_measured_numeric_with_unique_values_is_kept(rng: np.random.Generator) -> None:
+    """DESIGN §3: a measured numeric column is never dropped for having unique values."""
+    heights = pd.Series(np.round(rng.normal(170, 10, N), 6))
+    assert heights.nunique() == N and _kind(heights) == "numeric"
+    counts = pd.Series(np.sort(rng.choice(10**6, N, replace=False)))  # unique, sorted, with gaps
+    assert _kind(counts) == "numeric"
+    amounts = pd.Series(rng.choice(10**6, N, replace=False))  # unique integers, unordered
+    assert _kind(amounts) == "numeric"
+
+
+@pytest.mark.parametrize(
+    "s",
+    [
+        pd.Series(np.full(N, 3.0)),
+        pd.Series(["same"] * N, dtype=object),
+        pd.Series([True] * N),
+        pd.Series(["true"] * N, dtype=object),
+    ],
+    ids=["number", "text", "bool", "bool-text"],
+)
+def test_constant_is_dropped(s: pd.Series) -> None:
+    assert _infer(s) == "constant"
+
+
+@pytest.mark.parametrize(
+    "s",
+    [pd.Series([np.nan] * N), pd.Series([None] * N, dtype=object)],
+    ids=["float", "object"],
+)
+def test_all_missing_is_dropped(s: pd.Series) -> None:
+    assert _infer(s) == "all values missing"
+
+
+# ------------------------------------------------------------------------------------ target
+def _frame(rng: np.random.Generator, target: object) -> pd.DataFrame:
+    return pd.DataFrame({"x": rng.normal(size=N), "y": target})
+
+
+def test_regression_target(rng: np.random.Generator) -> None:
+    t = infer_target(_frame(rng, rng.normal(size=N)), "y")
+    assert (t.task, t.kind, t.width) == ("regression", "numeric", 1)
+
+
+def test_numeric_text_target_with_many_values_is_regression(rng: np.random.Generator) -> None:
+    t = infer_target(_frame(rng, [f"{v:.3f}" for v in rng.normal(size=N)]), "y")
+    assert t.task == "regression"
+
+
+@pytest.mark.parametrize("dtype", ["int64", "float64"])
+def test_binary_numeric_target(rng: np.random.Generator, dtype: str) -> None:
+    t = infer_target(_frame(rng, rng.integers(0, 2, N).astype(dtype)), "y")
+    assert (t.task, t.kind, t.classes, t.width) == ("binary", "numeric", ("0", "1"), 1)
+
+
+def test_binary_numeric_target_positive_is_the_larger_number(rng: np.random.Generator) -> None:
+    assert infer_target(_frame(rng, rng.choice([1, 2], N)), "y").classes == ("1", "2")
+    assert infer_target(_frame(rng, rng.choice([9, 10], N)), "y").classes == ("9", "10")
+    assert infer_target(_frame(rng, rng.choice([-1, 1], N)), "y").classes == ("-1", "1")
+
+
+@pytest.mark.parametrize(("values", "positive"), [(["yes", "no"], "yes"), (["No", "Yes"], "Yes"),
+                                                   (["pos", "neg"], "pos"), (["y", "n"], "y")])
+def test_binary_text_target(rng: np.random.Generator, values: list[str], positive: str) -> None:
+    t = infer_target(_frame(rng, rng.choice(values, N)), "y")
+    assert (t.task, t.kind) == ("binary", "categorical")
+    assert t.classes[1] == positive and set(t.classes) == set(values)
+
+
+def test_binary_text_target_with_missing_values(rng: np.random.Generator) -> None:
+    y = pd.Series(rng.choice(["yes", "no", None], N), dtype=object)
+    t = infer_target(_frame(rng, y), "y")
+    assert t.task == "binary" and t.classes == ("no", "yes")
+
+
+def test_boolean_target(rng: np.random.Generator) -> None:
+    t = infer_target(_frame(rng, rng.choice([True, False], N)), "y")
+    assert (t.task, t.kind, t.classes) == ("binary", "boolean", ("False", "True"))
+
+
+def test_multiclass_target(rng: np.random.Generator) -> None:
+    y = rng.choice(["red", "green", "blue"], N, p=[0.2, 0.5, 0.3])
+    t = infer_target(_frame(rng, y), "y")
+    assert (t.task, t.kind) == ("multiclass", "categorical")
+    assert t.classes == ("green", "blue", "red")  # the most common class is the reference
+    assert t.width == 2
+
+
+def test_constant_target_is_an_error(rng: np.random.Generator) -> None:
+    for y in (np.full(N, 7.0), ["a"] * N):
+        with pytest.raises(TargetError, match="constant") as info:
+            infer_target(_frame(rng, y), "y")
+        assert "--target" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_all_missing_target_is_an_error(rng: np.random.Generator) -> None:
+    for y in ([np.nan] * N, pd.Series([None] * N, dtype=object)):
+        with pytest.raises(TargetError, match="all missing"):
+            infer_target(_frame(rng, y), "y")
+
+
+def test_too_many_classes_is_an_error(rng: np.random.Generator) -> None:
+    y = [f"class {i % (MAX_CLASSES + 5)}" for i in range(N)]
+    with pytest.raises(TargetError, match=f"at most {MAX_CLASSES} classes") as info:
+        infer_target(_frame(rng, y), "y")
+    assert str(MAX_CLASSES + 5) in str(info.value)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, GretaError)
+
+
+def test_unknown_target_suggests_the_close_name(rng: np.random.Generator) -> None:
+    df = pd.DataFrame({"income": rng.normal(size=N), "age": rng.normal(size=N)})
+    with pytest.raises(ColumnNotFoundError) as info:
+        infer_target(df, "incme")
+    assert "'income'" in str(info.value) and "Did you mean" in str(info.value)
+    assert isinstance(info.value, KeyError)
+
+
+def test_infinite_values_count_as_missing(rng: np.random.Generator) -> None:
+    v = rng.normal(size=N)
+    v[[3, 30]] = [np.inf, -np.inf]
+    info = _infer(pd.Series(v))
+    assert isinstance(info, ColumnInfo) and info.kind == "numeric" and info.has_missing
+    text = pd.Series([str(x) for x in v], dtype=object)
+    info = _infer(text)
+    assert isinstance(info, ColumnInfo) and info.kind == "numeric" and info.has_missing
+    for s in (pd.Series(v), text):
+        c = canonical(s, "numeric")
+        assert c.isna().sum() == 2 and np.isfinite(c.dropna()).all()
+
+
+def test_numbers_held_as_text_are_flagged_so_backends_read_them_as_text(rng: np.random.Generator) -> None:
+    cells = pd.Series([f"{v:.3f}" for v in rng.normal(size=N)], dtype=object)
+    cells[::200] = "n.a."  # 0.5% of cells are not numbers
+    info = _infer(cells)
+    assert isinstance(info, ColumnInfo) and info.kind == "numeric" and info.text and info.has_missing
+    clean = _infer(pd.Series(rng.normal(size=N)))
+    assert isinstance(clean, ColumnInfo) and not clean.text
+    y = pd.Series([f"{v:.3f}" for v in rng.normal(size=N)], dtype=object)
+    y[::300] = "?!"
+    t = infer_target(_frame(rng, y), "y")
+    assert t.task == "regression" and t.text
