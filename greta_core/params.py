@@ -26,7 +26,7 @@ class AnalysisParams:
     cx_prob: float = 0.9
     mut_prob: float | None = None
     max_terms: int = 5
-    patience: int | None = 20
+    patience: int | None = None
     seed: int = 0
     # where the search evaluates populations (``workers`` caps its workers too)
     distributed_backend: str = "local"  # local | multiprocessing | dask | spark | auto

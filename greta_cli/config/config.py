@@ -128,8 +128,8 @@ class HypothesisSearchConfig(_Section):
         None, ge=0, le=1, description="Probability that a child hypothesis is mutated (one "
         "term added, dropped or swapped); null means 0.9.")
     patience: int | None = Field(
-        20, ge=1, description="Stop early once the best hypotheses have not changed for this "
-        "many generations; null always runs every generation.")
+        None, ge=1, description="Stop early once the best hypotheses have not changed for this "
+        "many generations (faster, but weak effects may be missed); null runs every generation.")
     max_terms: int = Field(5, ge=1, le=20, description="Most terms in one hypothesis.")
     seed: int = Field(
         0, ge=0, description="Random seed; the same seed gives the same hypotheses everywhere.")

@@ -72,7 +72,7 @@ class GeneticAlgorithmOptimizer:
     def __init__(self, gram: Gram, term_columns: Sequence[np.ndarray], *, max_terms: int = 5,
                  pop_size: int = 100, num_generations: int = 60, cx_prob: float = 0.9,
                  mut_prob: float | None = None, alpha: float = 0.05, seed: int = 0,
-                 patience: int | None = 20, use_spark: bool = False, distributed_backend: str = "auto",
+                 patience: int | None = None, use_spark: bool = False, distributed_backend: str = "auto",
                  cluster_address: str | None = None, max_workers: int | None = None,
                  fallback: bool = True) -> None:
         self.problem = HypothesisProblem(gram, term_columns, max_terms, alpha)
