@@ -68,10 +68,11 @@ def _value(t: Term, feature: str, grid: np.ndarray, layout: Layout, m: Moments, 
 
 
 def _categorical_pd(term: Term, cols: np.ndarray, beta: dict, layout: Layout, m: Moments, ybar: float) -> dict:
-    b = np.array([beta[layout.labels[j]] for j in cols])
-    means = m.mean[cols]
-    ys = [ybar - float(b @ means)] + [ybar + float(b[k] - b @ means) for k in range(len(cols))]
-    return {"term": term.name, "kind": "categorical", "x": [term.reference, *term.levels], "y": ys}
+    seen = [k for k, j in enumerate(cols) if layout.labels[j] in beta]
+    b = np.array([beta[layout.labels[cols[k]]] for k in seen])
+    means = m.mean[cols[seen]]
+    ys = [ybar - float(b @ means)] + [ybar + float(b[i] - b @ means) for i in range(len(seen))]
+    return {"term": term.name, "kind": "categorical", "x": [term.reference, *(term.levels[k] for k in seen)], "y": ys}
 
 
 def _term_values(term: Term, cols: np.ndarray, sample: np.ndarray) -> np.ndarray:

@@ -103,6 +103,9 @@ def effects(m: Moments, layout: Layout, h: Sequence[int], target: TargetInfo,
     for i in h:
         term = layout.terms[i]
         for k, col in enumerate(layout.columns[i]):
+            if m.m2[col, col] <= 0:  # a level or indicator never seen in the holdout rows
+                r += 1
+                continue
             for c, cls in enumerate(classes):
                 b, se = float(fit["b"][r, c]), float(fit["se"][r, c])
                 p = float(2 * special.stdtr(dfe, -abs(b / se))) if se > 0 else None

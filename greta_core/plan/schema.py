@@ -218,7 +218,9 @@ def _categorical(name: str, s: pd.Series, max_levels: int, min_fraction: float) 
     keep = [lv for lv, c in counts.items() if c >= max(min_fraction * len(s), 5)][:max_levels]
     if len(keep) < 2 and len(counts) >= 2:
         keep = list(counts.index[:2])
-    levels = tuple(keep) + ((OTHER_LEVEL,) if len(keep) < len(counts) else ())
-    if len(levels) < 2:
+    # "(other)" also catches levels first seen after the sample; unused, it has no variance and
+    # drops out of the tests.
+    if len(counts) < 2:
         return "constant"
+    levels = tuple(keep) + (OTHER_LEVEL,)
     return ColumnInfo(name, "categorical", MISSING_LEVEL in counts.index, levels=levels)

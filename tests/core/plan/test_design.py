@@ -187,10 +187,6 @@ def test_unseen_and_pooled_levels_go_to_other() -> None:
     assert x[5, levels.index("c")] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="A categorical column whose sample held no rare level has "
-                   "no '(other)' dummy, so a level first seen later in the file is counted as the "
-                   "reference level. Needs an '(other)' level whenever the sample is not the "
-                   "whole file (greta_core/pipeline.make_plan).")
 def test_unseen_level_without_pooled_levels_is_not_the_reference() -> None:
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"x1": rng.normal(size=300), "cat": rng.choice(["a", "b", "c"], 300),
