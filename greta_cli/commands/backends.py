@@ -4,15 +4,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
 
 def backends(
-    config: Optional[Path] = typer.Argument(None, help="YAML config file whose cluster settings to check."),
+    config: Path | None = typer.Argument(None, help="YAML config file whose cluster settings to check."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a config value: section.key=value (repeatable)."),
-    data: Optional[str] = typer.Option(None, "--data", "-d", help="Also say which backend `auto` picks for this data."),
+    data: str | None = typer.Option(None, "--data", "-d", help="Also say which backend `auto` picks for this data."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
 ) -> None:
     """Show which backends are installed and which clusters are reachable."""
@@ -48,8 +48,8 @@ def checks(cfg: Any) -> list[tuple[str, bool | None, str]]:
     )
 
     sc = cfg.scalability
-    rows: list[tuple[str, bool | None, str]] = [("pandas backend", True, f"pandas {module_version('pandas')}, "
-                                                 f"pyarrow {module_version('pyarrow')} (built in)")]
+    versions = f"pandas {module_version('pandas')}, pyarrow {module_version('pyarrow')} (built in)"
+    rows: list[tuple[str, bool | None, str]] = [("pandas backend", True, versions)]
     for mod, hint in (("dask", DASK_INSTALL), ("distributed", DASK_INSTALL), ("pyspark", SPARK_INSTALL)):
         version = module_version(mod)
         rows.append((mod, version is not None, version or f"not installed: {hint}"))
@@ -76,8 +76,9 @@ def _spark_row(spark_config: dict[str, Any], java_ok: bool, reachable: Any) -> t
 
 def _dask_row(address: str | None, reachable: Any) -> tuple[str, bool | None, str]:
     if not address:
-        return ("Dask scheduler", None, "none configured: a local threaded scheduler (or a LocalCluster "
-                "with scalability.dask_config.processes) is used")
+        local = ("none configured: a local threaded scheduler (or a LocalCluster with "
+                 "scalability.dask_config.processes) is used")
+        return ("Dask scheduler", None, local)
     ok, detail = reachable(address, 8786)
     if ok:
         detail += _dask_workers(address)

@@ -82,15 +82,15 @@ class DaskBackend:
         self.threads = 0
         self.address: str | None = None
         self.worker_memory = _parse_bytes(cfg.get("memory_limit"))
+        self._finalizer = weakref.finalize(self, _close_all, self._owned)
         self._connect(cfg, workers)
         # a partition (and the frames made from it) must fit well inside a worker's memory
         limit = self.worker_memory
         self.blocksize = int(options.get("blocksize") or (
-            min(DEFAULT_BLOCKSIZE, max(limit // 16, 1 << 20)) if limit else DEFAULT_BLOCKSIZE))
+            min(DEFAULT_BLOCKSIZE, max(limit // 32, 1 << 20)) if limit else DEFAULT_BLOCKSIZE))
         self.partitions = 0
         self.rows = 0
         self.seconds = 0.0
-        self._finalizer = weakref.finalize(self, _close_all, self._owned)
 
     # ---------------------------------------------------------------------------- the cluster
     def _connect(self, cfg: dict[str, Any], workers: int | None) -> None:
@@ -117,6 +117,13 @@ class DaskBackend:
     def _client(self, address: str) -> Any:
         from distributed import Client
 
+        from greta_core.ingestion.distributed_utils import tcp_reachable
+
+        reachable, detail = tcp_reachable(address, 8786)
+        if not reachable:
+            msg = (f"Cannot reach the Dask scheduler at {address}: {detail}. Start it (dask scheduler) or "
+                   "fix scalability.dask_config.address (null starts a local cluster).")
+            raise DistributedComputationError(msg)
         try:
             client = Client(address, timeout="10s", set_as_default=False)
         except (OSError, TimeoutError) as e:
@@ -202,7 +209,7 @@ class DaskBackend:
                 result = self._distributed(leaves, token, total, progress, cancel)
         except GretaError:
             raise
-        except Exception as e:  # noqa: BLE001 - anything a worker raised
+        except Exception as e:
             msg = f"The Dask computation failed: {type(e).__name__}: {' '.join(str(e).split())[:300]}"
             raise DistributedComputationError(msg) from e
         self.rows += result.rows_read
@@ -302,7 +309,7 @@ def _close_all(owned: list[Any]) -> None:
     for thing in owned:
         try:
             thing.close()
-        except Exception:  # noqa: BLE001 - closing is best effort
+        except Exception:
             log.debug("closing %r failed", thing, exc_info=True)
     owned.clear()
 

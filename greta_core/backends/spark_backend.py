@@ -110,9 +110,14 @@ class SparkBackend:
                     acc = acc.merge(summarize_partition(fn, empty, part, batch_rows, text, True))
             yield pa.RecordBatch.from_arrays([pa.array([dumps(acc)], pa.binary())], names=["summary"])
 
-        summaries = df.mapInArrow(per_partition, "summary binary").rdd.map(_unpickle_row)
-        self.partitions += summaries.getNumPartitions()
-        result = self._run(lambda: summaries.treeReduce(_merge, depth=2), empty, progress, cancel)
+        out = df.mapInArrow(per_partition, "summary binary")
+        if type(out).__module__.startswith("pyspark.sql.connect"):
+            # Spark Connect has no RDDs: the per-partition summaries (small) merge on the driver
+            result = self._run(lambda: _merge_rows(out.collect(), empty), empty, progress, cancel)
+        else:
+            summaries = out.rdd.map(_unpickle_row)
+            self.partitions += summaries.getNumPartitions()
+            result = self._run(lambda: summaries.treeReduce(_merge, depth=2), empty, progress, cancel)
         self.rows += result.rows_read
         self.seconds += time.perf_counter() - t0
         if progress:
@@ -121,7 +126,9 @@ class SparkBackend:
 
     def _run(self, action: Callable[[], Summary], empty: Summary, progress: Callable[[int], None] | None,
              cancel: Callable[[], bool] | None) -> Summary:
-        sc = self.spark.sparkContext
+        sc = _context(self.spark)
+        if sc is None:  # Spark Connect: no job groups or status tracker here
+            return action()
         group = f"greta-{uuid.uuid4().hex[:12]}"
         sc.setJobGroup(group, "Greta statistics pass", interruptOnCancel=True)
         stop, cancelled = threading.Event(), threading.Event()
@@ -146,7 +153,7 @@ class SparkBackend:
             if "empty RDD" in str(e):
                 return empty
             raise
-        except Exception as e:  # noqa: BLE001 - py4j/pyspark raise many types
+        except Exception as e:
             if cancelled.is_set():
                 raise CancelledError("The analysis was cancelled.") from None
             msg = f"The Spark job failed: {_last_line(e)}"
@@ -157,14 +164,22 @@ class SparkBackend:
             sc.setLocalProperty("spark.jobGroup.id", None)
 
     def info(self) -> dict[str, Any]:
-        sc = self.spark.sparkContext
+        sc = _context(self.spark)
         return {
-            "backend": self.name, "partitions": self.partitions, "workers": sc.defaultParallelism,
-            "cluster": sc.master, "statistics_seconds": self.seconds,
+            "backend": self.name, "partitions": self.partitions,
+            "workers": sc.defaultParallelism if sc else None,
+            "cluster": sc.master if sc else "spark connect", "statistics_seconds": self.seconds,
             "statistics_rows_per_second": self.rows / self.seconds if self.seconds > 0 else None,
             "driver_peak_memory_mb": peak_memory_mb(),
             "driver_jvm_memory_mb": _jvm_rss_mb(),
         }
+
+
+def _context(spark: Any) -> Any:
+    try:
+        return spark.sparkContext
+    except Exception:  # noqa: BLE001 - Spark Connect sessions have none
+        return None
 
 
 def _unpickle_row(row: Any) -> Any:
@@ -173,6 +188,13 @@ def _unpickle_row(row: Any) -> Any:
 
 def _merge(a: Summary, b: Summary) -> Summary:
     return a.merge(b)
+
+
+def _merge_rows(rows: list[Any], empty: Summary) -> Summary:
+    acc = empty
+    for row in rows:
+        acc = acc.merge(loads(row[0]))
+    return acc
 
 
 def _task_counts(sc: Any, group: str) -> tuple[int, int]:

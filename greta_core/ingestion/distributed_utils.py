@@ -64,7 +64,7 @@ def is_url(path: str) -> bool:
 
 
 def local_path(path: str) -> str:
-    return path[len("file://"):] if path.startswith("file://") else path
+    return path.removeprefix("file://")
 
 
 def is_multi(path: str) -> bool:
@@ -222,7 +222,8 @@ def _remote_batches(source: Source, path: str, columns: list[str] | None,
     try:
         with open_binary(path, source.storage_options) as f:
             if source.format == "parquet":
-                yield from pq.ParquetFile(f).iter_batches(batch_size=batch_rows, columns=columns)
+                # pre_buffer=False: with it, pyarrow keeps every row group read so far (memory grows)
+                yield from pq.ParquetFile(f, pre_buffer=False).iter_batches(batch_size=batch_rows, columns=columns)
                 return
             yield from pcsv.open_csv(
                 f, read_options=pcsv.ReadOptions(use_threads=True, block_size=1 << 22, encoding="utf8"),
@@ -352,7 +353,7 @@ def java_status(timeout: float = 15.0) -> tuple[bool, str]:
         where = f"JAVA_HOME={home} has no bin/java" if home else "no `java` on PATH and JAVA_HOME is not set"
         return False, f"Java not found ({where}); install a JDK 17 or later (e.g. apt-get install openjdk-17-jre-headless)"
     try:
-        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=timeout)
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=timeout, check=False)
     except (OSError, subprocess.TimeoutExpired) as e:
         return False, f"{java} -version failed: {e}"
     text = (out.stderr or out.stdout).strip().splitlines()

@@ -214,7 +214,7 @@ class ParquetReader:
 
         self.spec = spec
         try:
-            self._file = pq.ParquetFile(spec.path)
+            self._file = pq.ParquetFile(spec.path, pre_buffer=False)
         except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a broken file
             msg = (f"Cannot read {spec.path!r} as Parquet: {_text(e)}. Write it again, or export "
                    "CSV.")

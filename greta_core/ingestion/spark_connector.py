@@ -171,7 +171,7 @@ class SparkConnector:
             self.spark = None
 
     # -------------------------------------------------------------------------------- reading
-    def load_data(self, file_path: str | list[str], format: str = "auto", schema: Any = None,  # noqa: A002
+    def load_data(self, file_path: str | list[str], format: str = "auto", schema: Any = None,
                   delimiter: str | None = None, columns: list[str] | None = None, **options: Any) -> Any:
         """A Spark DataFrame of a file, a glob, a directory of parts or a list of files.
 

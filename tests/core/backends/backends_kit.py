@@ -21,8 +21,8 @@ ROWS = 20_000
 # same work, and any difference in the statistics would show in the hypotheses.
 SEARCH = {"pop_size": 60, "num_generations": 15, "patience": None, "seed": 3, "max_terms": 4}
 REL = 1e-9
-BIG_ROWS = 12_000_000  # × 10 float64 columns = 960 MB in memory
-DASK_WORKER_LIMIT = "300MiB"  # each Dask worker's memory limit (its nanny restarts it above 95%)
+BIG_ROWS = 15_200_000  # × 10 float64 columns = 1216 MB (1160 MiB) in memory
+DASK_WORKER_LIMIT = "384MiB"  # each Dask worker's memory limit (its nanny restarts it above 95%)
 SPARK_EXECUTOR_MEMORY = "256m"  # the Spark executor's JVM heap on the standalone cluster
 
 
@@ -153,6 +153,10 @@ def main(argv: list[str]) -> None:
               "num_generations": 3} if big else {}
         doc = analyze(path, "spark", {"spark_config": spark_config}, **kw)
         results[path] = {"key": key(doc), "rows": doc["data"]["rows"], "metrics": doc["metrics"]}
+    from pyspark.sql import SparkSession
+
+    conf = SparkSession.getActiveSession().sparkContext.getConf()
+    results["_conf"] = {k: conf.get(k) for k in ("spark.master", "spark.executor.memory", "spark.task.maxFailures")}
     Path(out).write_text(json.dumps(results))
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from backends_kit import (
     BIG_ROWS,
     DASK_WORKER_LIMIT,
@@ -228,12 +227,18 @@ def spark_standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Spark
 
 # ------------------------------------------------------------- out of core, and the standalone run
 @pytest.fixture(scope="session")
-def big_parquet(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int]:
-    """A directory of Parquet parts at least 3× larger (in memory) than any worker may use."""
+def big_parquet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A directory of Parquet parts at least 3× larger (in memory) than any worker may use;
+    deleted afterwards (1.2 GB)."""
+    import shutil
+
     from backends_kit import write_big_parquet
 
     root = tmp_path_factory.mktemp("big") / "big_parquet"
-    return str(root), write_big_parquet(root, BIG_ROWS)
+    try:
+        yield str(root), write_big_parquet(root, BIG_ROWS)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -248,6 +253,6 @@ def standalone_results(spark_standalone: Any, planted: dict[str, str], big_parqu
     inputs = [planted["csv-file"], planted["csv-parts"], planted["parquet-parts"], big_parquet[0]]
     env = {**os.environ, **QUIET_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     proc = subprocess.run([sys.executable, str(kit), spark_standalone.master, str(out), SPARK_EXECUTOR_MEMORY,
-                           *inputs], capture_output=True, text=True, env=env, timeout=600)
+                           *inputs], capture_output=True, text=True, env=env, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return {"results": json.loads(out.read_text()), "stderr": proc.stderr}

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backends_kit import free_port, need, unavailable
 
 import greta_core.backends as registry
 from greta_core.backends import choose_backend, decide, open_backend
@@ -25,7 +26,6 @@ from greta_core.errors import (
 )
 from greta_core.ingestion import should_use_spark
 from greta_core.ingestion.readers import FileSpec
-from backends_kit import free_port
 
 BIG = {"auto_threshold_bytes": 1}  # any file counts as larger than the available memory
 
@@ -38,9 +38,12 @@ def big_file(planted: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:
 
 def _missing(monkeypatch: pytest.MonkeyPatch, *modules: str) -> None:
     import greta_core.ingestion.distributed_utils as du
+    import greta_core.ingestion.spark_connector as sc
 
     real = du.module_version
-    monkeypatch.setattr(du, "module_version", lambda name: None if name in modules else real(name))
+    fake = lambda name: None if name in modules else real(name)
+    monkeypatch.setattr(du, "module_version", fake)
+    monkeypatch.setattr(sc, "module_version", fake)
 
 
 def test_small_file_is_pandas(planted: dict[str, str]) -> None:
@@ -57,8 +60,9 @@ def test_directory_glob_and_url_need_dask_or_spark(planted: dict[str, str]) -> N
 def test_big_file_goes_to_spark_when_usable(big_file: str) -> None:
     from greta_core.ingestion.spark_connector import spark_problem
 
-    if spark_problem("local[*]"):
-        pytest.skip("Spark is not usable here; the fallbacks are tested below")
+    problem = spark_problem("local[*]")
+    if problem:
+        unavailable(f"Spark is not usable here: {problem}")
     assert decide(big_file, BIG).backend == "spark"
     assert should_use_spark(big_file, options=BIG)
     assert should_use_spark(big_file, estimated_rows=10**12, options={})
@@ -120,7 +124,7 @@ def test_spark_requested_without_java_raises(planted: dict[str, str], monkeypatc
 
 
 def test_unreachable_dask_scheduler_raises(planted: dict[str, str]) -> None:
-    pytest.importorskip("distributed")
+    need("distributed", "dask")
     with pytest.raises(DistributedComputationError, match="Cannot reach the Dask scheduler"):
         open_backend("dask", FileSpec(planted["csv-file"]),
                      options={"dask_config": {"address": f"tcp://127.0.0.1:{free_port()}"}})
@@ -145,7 +149,7 @@ def test_auto_on_a_small_file_imports_neither_dask_nor_pyspark(planted: dict[str
             "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
             "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'pyspark', 'py4j'))\n"
             "print(json.dumps(heavy))\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
     doc = json.loads(out.read_text())

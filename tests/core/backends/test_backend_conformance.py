@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from backends_kit import ROWS, analyze, assert_same
 
 LAYOUTS = ("csv-file", "csv-parts", "parquet-parts")
@@ -47,6 +46,7 @@ def test_spark_standalone_cluster_gives_the_pandas_answer(standalone_results: di
                                                           reference: dict[str, Any],
                                                           spark_standalone: Any) -> None:
     results = standalone_results["results"]
+    assert results["_conf"]["spark.master"] == spark_standalone.master
     for layout in LAYOUTS:
         got = results[planted[layout]]
         assert got["rows"] == ROWS

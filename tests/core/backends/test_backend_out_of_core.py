@@ -1,0 +1,42 @@
+"""Out of core: a data set at least 3× larger (in memory) than what each worker may use
+completes — Dask workers capped by their memory limit (the nanny restarts a worker above 95%
+of it: the test checks none was), a Spark executor capped by its heap (a lost task fails the
+run: spark.task.maxFailures=1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from backends_kit import BIG_ROWS, DASK_WORKER_LIMIT, SPARK_EXECUTOR_MEMORY, analyze
+
+LEAN = {"interactions": False, "squares": False, "logs": False, "pop_size": 20, "num_generations": 3}
+
+
+def _bytes(text: str) -> int:
+    from dask.utils import parse_bytes
+
+    return int(parse_bytes(text.replace("m", "MiB") if text.endswith("m") else text))
+
+
+@pytest.mark.slow
+def test_dask_workers_never_exceed_their_limit(big_parquet: tuple[str, int], dask_cluster: Any) -> None:
+    path, nbytes = big_parquet
+    assert nbytes >= 3 * _bytes(DASK_WORKER_LIMIT)
+    before = dask_cluster.worker_pids()
+    doc = analyze(path, "dask", {"dask_config": {"address": dask_cluster.address}}, **LEAN)
+    assert doc["data"]["rows"] == BIG_ROWS
+    assert dask_cluster.worker_pids() == before, "a worker was restarted: it went over its memory limit"
+    assert doc["hypotheses"] and doc["hypotheses"][0]["confirmed"]
+
+
+@pytest.mark.slow
+def test_spark_executor_heap_is_a_third_of_the_data(big_parquet: tuple[str, int],
+                                                   standalone_results: dict[str, Any]) -> None:
+    path, nbytes = big_parquet
+    assert nbytes >= 3 * _bytes(SPARK_EXECUTOR_MEMORY)
+    conf = standalone_results["results"]["_conf"]
+    assert conf["spark.executor.memory"] == SPARK_EXECUTOR_MEMORY and conf["spark.master"].startswith("spark://")
+    got = standalone_results["results"][path]
+    assert got["rows"] == BIG_ROWS
+    assert got["key"] and got["key"][0]["confirmed"]
