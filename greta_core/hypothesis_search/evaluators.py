@@ -14,6 +14,7 @@ then fails or falls back to local evaluation. The Spark evaluator lives in
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import logging
 import os
@@ -75,7 +76,7 @@ def reachable(address: str, default_port: int, timeout: float = 2.0) -> str | No
         return f"{host}:{port} does not accept connections ({e.strerror or e})"
 
 
-class ChunkedEvaluator:
+class ChunkedEvaluator(abc.ABC):
     """Common part: split, pack, send, gather, check. Subclasses implement ``_run``.
 
     A population becomes ``workers * chunks_per_worker`` chunks of at least ``min_chunk``
@@ -114,8 +115,9 @@ class ChunkedEvaluator:
         check_scores(masks, scores, self.stats.max_terms)  # type: ignore[arg-type]
         return scores  # type: ignore[return-value]
 
+    @abc.abstractmethod
     def _run(self, chunks: list[Chunk], n_var: int) -> dict[int, Scores]:
-        raise NotImplementedError
+        """Score every chunk where the subclass evaluates; a dict from chunk index to scores."""
 
     def _submitted(self, handles: list[Any]) -> None:
         """Hook for diagnostics and fault tests: the futures (or jobs) of the chunks sent."""
