@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engines import free_port, unavailable
 
 ROOT = Path(__file__).resolve().parents[3]
 try:
@@ -37,19 +37,6 @@ LONG = {"hypothesis_search.pop_size": 60, "hypothesis_search.num_generations": 1
 TIMING_ENV = {"GRETA_JOB_HEARTBEAT": "0.5", "GRETA_JOB_STALE_AFTER": "4",
               "GRETA_AUTOSTART_WORKER": "0", "OPENBLAS_NUM_THREADS": "1",
               "PYTHONUNBUFFERED": "1"}
-
-
-def unavailable(message: str) -> None:
-    """Skip a test whose service cannot start; fail it on CI (``CI=true``)."""
-    if os.environ.get("CI", "").strip().lower() == "true":
-        pytest.fail(f"{message} (CI=true: a service that cannot start is a failure)")
-    pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def sets(values: dict[str, Any]) -> list[str]:

@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 ROWS = 20_000
 # A small search with a fixed number of generations (no early stop): every backend does the
@@ -24,26 +22,6 @@ REL = 1e-9
 BIG_ROWS = 15_200_000  # × 10 float64 columns = 1216 MB (1160 MiB) in memory
 DASK_WORKER_LIMIT = "384MiB"  # each Dask worker's memory limit (its nanny restarts it above 95%)
 SPARK_EXECUTOR_MEMORY = "256m"  # the Spark executor's JVM heap on the standalone cluster
-
-
-def unavailable(message: str) -> None:
-    """Skip a test whose engine is missing; fail it on CI (``CI=true``)."""
-    if os.environ.get("CI", "").strip().lower() == "true":
-        pytest.fail(f"{message} (CI=true: a missing Dask/Spark/Java is a failure)")
-    pytest.skip(message)
-
-
-def need(module: str, extra: str) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec(module) is None:
-        unavailable(f'{module} is not installed (pip install "greta[{extra}]")')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ----------------------------------------------------------------------------------- the data
@@ -99,6 +77,101 @@ def write_big_parquet(root: Path, rows: int, per_file: int = 1_000_000) -> int:
         pq.write_table(pa.table(cols), root / f"part-{k:05d}.parquet", row_group_size=131072,
                        compression="none", use_dictionary=False)
     return rows * 10 * 8
+
+
+def join_parquet(parts: Path, out: Path) -> None:
+    """The parts of ``parts`` as one Parquet file (for the pandas backend, which reads one file)."""
+    import pyarrow.parquet as pq
+
+    writer = None
+    for part in sorted(parts.glob("*.parquet")):
+        table = pq.read_table(part)
+        writer = writer or pq.ParquetWriter(out, table.schema, compression="none", use_dictionary=False)
+        writer.write_table(table, row_group_size=131072)
+    assert writer is not None
+    writer.close()
+
+
+# ------------------------------------------------------------------------ a memory-capped process
+class MemoryCgroup:
+    """A memory cgroup of the kernel capping a child process: cgroup v1 (a ``memory``
+    hierarchy) or v2, created under this process's own group and removed afterwards.
+    ``preexec`` moves the child into it before it starts Python, so all its memory is charged."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        self.limit = limit_bytes
+        self.path: Path | None = None
+        self.version = 0
+
+    def __enter__(self) -> MemoryCgroup:
+        lines = Path("/proc/self/cgroup").read_text().splitlines() if Path("/proc/self/cgroup").exists() else []
+        mounts = Path("/proc/mounts").read_text().splitlines() if Path("/proc/mounts").exists() else []
+        errors = []
+        for version in (1, 2):
+            try:
+                self.path = _make_cgroup(version, lines, mounts, self.limit, f"greta-test-{os.getpid()}")
+                self.version = version
+                return self
+            except OSError as e:
+                errors.append(f"v{version}: {e}")
+        from engines import unavailable  # not at the top: this file also runs as a script
+
+        unavailable("no memory cgroup can be created here (" + "; ".join(errors) + ")")
+        return self
+
+    def preexec(self) -> None:
+        assert self.path is not None
+        (self.path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def run(self, cmd: list[str], log: Path) -> int:
+        """Run ``cmd`` in the group; its exit status (-9: killed over the limit)."""
+        import subprocess
+
+        with open(log, "wb") as f:
+            return subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                  preexec_fn=self.preexec, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+                                  check=False).returncode
+
+    def __exit__(self, *exc: object) -> None:
+        if self.path is not None:
+            for _ in range(50):  # the group can be removed once its last process is reaped
+                try:
+                    self.path.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+
+
+def _make_cgroup(version: int, lines: list[str], mounts: list[str], limit: int, name: str) -> Path:
+    if version == 1:
+        own = next((ln.split(":", 2)[2] for ln in lines if "memory" in ln.split(":")[1].split(",")), None)
+        root = next((m.split()[1] for m in mounts if m.split()[2] == "cgroup" and "memory" in m.split()[3].split(",")),
+                    None)
+        if own is None or root is None:
+            raise OSError("no cgroup v1 memory hierarchy")
+        path = Path(root) / own.lstrip("/") / name
+        path.mkdir()
+        (path / "memory.limit_in_bytes").write_text(str(limit))
+        if (path / "memory.memsw.limit_in_bytes").exists():  # no swapping out of the cap either
+            (path / "memory.memsw.limit_in_bytes").write_text(str(limit))
+        return path
+    own = next((ln[3:] for ln in lines if ln.startswith("0::")), None)
+    root = next((m.split()[1] for m in mounts if m.split()[2] == "cgroup2"), None)
+    if own is None or root is None:
+        raise OSError("no cgroup v2 hierarchy")
+    parent = Path(root) / own.lstrip("/")
+    if "memory" not in (parent / "cgroup.subtree_control").read_text().split():
+        raise OSError(f"the memory controller is not delegated to the groups under {parent}")
+    path = parent / name
+    path.mkdir()
+    try:
+        (path / "memory.max").write_text(str(limit))
+        if (path / "memory.swap.max").exists():
+            (path / "memory.swap.max").write_text("0")
+    except OSError:
+        path.rmdir()
+        raise
+    return path
 
 
 # ---------------------------------------------------------------------------- the comparison

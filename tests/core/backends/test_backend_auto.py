@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from backends_kit import free_port, need, unavailable
+from engines import free_port, need, unavailable
 
 import greta_core.backends as registry
 from greta_core.backends import choose_backend, decide, open_backend

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backends_kit import free_port
+from engines import free_port
 from typer.testing import CliRunner
 
 from greta_cli.app import app

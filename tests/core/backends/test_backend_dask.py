@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from backends_kit import SEARCH, analyze, assert_same, need
+from backends_kit import SEARCH, analyze, assert_same
+from engines import need
 
 from greta_core.errors import CancelledError
 from greta_core.ingestion.readers import FileSpec

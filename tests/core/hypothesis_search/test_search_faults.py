@@ -9,7 +9,8 @@ import signal
 import warnings
 
 import pytest
-from search_kit import SEARCH, free_port, need, outcome
+from engines import free_port, need
+from search_kit import SEARCH, outcome
 
 from greta_core.errors import DistributedComputationError, GretaWarning
 from greta_core.hypothesis_search.optimizers import GeneticAlgorithmOptimizer

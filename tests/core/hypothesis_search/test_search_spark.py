@@ -20,8 +20,8 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_spark_local_gives_identical_hypotheses_and_fitness(planted, reference, population, spark_session):
-    master = spark_session.sparkContext.master
+def test_spark_local_gives_identical_hypotheses_and_fitness(planted, reference, population, spark_local):
+    master = spark_local.sparkContext.master
     gram, cols = planted["regression"]
     opt = GeneticAlgorithmOptimizer(gram, cols, use_spark=True, cluster_address=master, fallback=False, **SEARCH)
     opt.placement.evaluator("spark").min_chunk = 8  # split even these small populations
@@ -31,11 +31,11 @@ def test_spark_local_gives_identical_hypotheses_and_fitness(planted, reference, 
     np.testing.assert_array_equal(g1, g0)
     assert outcome(opt, opt.run()) == reference
     info = opt.backend_info
-    assert info["backend"] == "spark" and info["workers"] == spark_session.sparkContext.defaultParallelism
-    assert spark_session.sparkContext._jsc is not None  # noqa: SLF001 - a session it did not start stays up
+    assert info["backend"] == "spark" and info["workers"] == spark_local.sparkContext.defaultParallelism
+    assert spark_local.sparkContext._jsc is not None  # noqa: SLF001 - a session it did not start stays up
 
 
-def test_spark_multiclass_fitness_is_identical(planted, spark_session):
+def test_spark_multiclass_fitness_is_identical(planted, spark_local):
     gram, cols = planted["multiclass"]
     masks = np.random.default_rng(4).random((123, len(cols))) < 0.04
     with GeneticAlgorithmOptimizer(gram, cols, use_spark=True, pop_size=20) as opt:
@@ -46,7 +46,7 @@ def test_spark_multiclass_fitness_is_identical(planted, spark_session):
     np.testing.assert_array_equal(g1, g0)
 
 
-def test_a_second_master_in_the_same_process_is_refused_clearly(planted, spark_session):
+def test_a_second_master_in_the_same_process_is_refused_clearly(planted, spark_local):
     gram, cols = planted["regression"]
     opt = GeneticAlgorithmOptimizer(gram, cols, use_spark=True, cluster_address="local[1]", fallback=False, pop_size=20)
     with pytest.raises(DistributedComputationError, match="already runs in this process"):
