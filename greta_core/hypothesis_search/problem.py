@@ -75,6 +75,7 @@ class HypothesisProblem(Problem):
         self.evaluations = 0
         self.archive: dict[tuple[int, ...], Scored] = {}
         self.feasible: dict[tuple[int, ...], Scored] = {}
+        self._residuals: dict[bytes, np.ndarray] = {}  # residual_scores by hypothesis
 
     def score(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray, Evaluation | None]:
         """Objectives F (P × 3) and constraint G (P × 1) of boolean masks (P × terms).
@@ -99,7 +100,17 @@ class HypothesisProblem(Problem):
 
     def residual_scores(self, terms: np.ndarray) -> np.ndarray:
         """For each candidate term, its strongest squared correlation with the part of the
-        targets that ``terms`` leave unexplained (zero for columns without variance)."""
+        targets that ``terms`` (sorted term indices) leave unexplained (zero for columns
+        without variance). Remembered: a converging population asks for the same ones again."""
+        key = np.asarray(terms, dtype=np.int64).tobytes()
+        hit = self._residuals.get(key)
+        if hit is None:
+            if len(self._residuals) >= 20_000:
+                self._residuals.clear()
+            hit = self._residuals[key] = self._residual_scores(terms)
+        return hit
+
+    def _residual_scores(self, terms: np.ndarray) -> np.ndarray:
         g, q = self.gram, self.gram.q
         cols = self.table.columns[terms].ravel()
         cols = cols[(cols >= 0)]

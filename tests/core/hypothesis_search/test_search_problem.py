@@ -1,0 +1,41 @@
+"""The search problem's guided mutation: residual scores of candidate terms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from greta_core.hypothesis_search.problem import HypothesisProblem
+
+
+def _problem(planted: dict[str, Any]) -> HypothesisProblem:
+    gram, cols = planted["regression"]
+    return HypothesisProblem(gram, cols, max_terms=5, alpha=0.05)
+
+
+def test_residual_scores_of_nothing_are_squared_correlations_with_the_target(planted: dict[str, Any]) -> None:
+    p = _problem(planted)
+    g, q = p.gram, p.gram.q
+    r2 = np.where(g.valid, g.corr[:q, q] ** 2, 0.0)
+    want = np.array([max(r2[c]) for c in planted["regression"][1]])
+    np.testing.assert_allclose(p.residual_scores(np.array([], dtype=int)), want, rtol=1e-12, atol=1e-15)
+
+
+def test_a_term_in_the_hypothesis_explains_itself_and_the_next_best_term_stands_out(planted: dict[str, Any]) -> None:
+    p = _problem(planted)
+    first = int(np.argmax(p.residual_scores(np.array([], dtype=int))))
+    after = p.residual_scores(np.array([first]))
+    assert after[first] < 1e-9
+    second = int(np.argmax(after))
+    assert second != first and after[second] > 10 * np.median(after)
+
+
+def test_residual_scores_are_remembered_exactly(planted: dict[str, Any]) -> None:
+    p = _problem(planted)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        terms = np.sort(rng.choice(len(planted["regression"][1]), size=int(rng.integers(0, 4)), replace=False))
+        got = p.residual_scores(terms)
+        assert p.residual_scores(terms.copy()) is got  # the second call is served from memory
+        np.testing.assert_array_equal(got, p._residual_scores(terms))  # noqa: SLF001
