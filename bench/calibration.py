@@ -36,8 +36,8 @@ def main() -> None:
             if found:
                 hits.append((i, found))
     rate = len(hits) / a.runs
-    print(f"| runs | rows | alpha | runs confirming anything | rate | seconds |")
-    print(f"|-----:|-----:|------:|-------------------------:|-----:|--------:|")
+    print("| runs | rows | alpha | runs confirming anything | rate | seconds |")
+    print("|-----:|-----:|------:|-------------------------:|-----:|--------:|")
     print(f"| {a.runs} | {a.rows} | {a.alpha} | {len(hits)} | {rate:.3f} | {time.perf_counter() - t0:.0f} |")
     for i, found in hits:
         print(f"  run {i}: confirmed {found}")

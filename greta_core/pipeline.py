@@ -6,7 +6,6 @@ nothing and writes no files; progress and cancellation go through the callbacks.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -209,7 +208,7 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
     if t.task == "binary":
         target_info["positive_class"] = t.classes[1]
     data = {
-        "source": spec.path, "format": getattr(backend, "format", None) or getattr(backend.reader, "__class__").__name__.replace("Reader", "").lower(),
+        "source": spec.path, "format": getattr(backend, "format", None) or backend.reader.__class__.__name__.replace("Reader", "").lower(),
         "backend": backend.name, "rows": s.rows_read, "rows_used": int(s.discovery.n + s.holdout.n),
         "rows_discovery": int(s.discovery.n), "rows_holdout": int(s.holdout.n),
         "columns_used": [{"name": c.name, "kind": c.kind} for c in plan.columns],
