@@ -9,6 +9,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 
 def num(v: float | None, digits: int = 3) -> str:
     if v is None or not math.isfinite(v):
@@ -99,7 +101,36 @@ class Narrator:
         for t in h["term_tests"]:
             rows = [e for e in h["effects"] if e["term"] == t["term"]]
             out.append(self.term_sentence({**t, "sources": sources.get(t["term"], [])}, kinds[t["term"]], rows))
+        for entry in h.get("partial_dependence") or []:
+            using = [t for t in h["terms"] if entry["term"] in sources.get(t, [])]
+            if entry["kind"] == "numeric" and len(using) > 1:
+                sentence = self.curve(entry, using)
+                if sentence:
+                    out.append(sentence)
         return out
+
+    def curve(self, entry: dict[str, Any], using: Sequence[str]) -> str | None:
+        """How the prediction moves as one feature runs through the middle 90% of its held-out
+        values, through all the ``using`` terms at once (its partial dependence), or None."""
+        x, y = np.asarray(entry["x"], dtype=float), np.asarray(entry["y"], dtype=float)
+        if len(x) < 3 or not np.all(np.isfinite(y)):
+            return None
+        if self.task == "binary" and (y.min() < 0 or y.max() > 1):
+            return None  # a linear-probability curve that leaves 0-100% is not worth a sentence
+        show = pct if self.task == "binary" else num
+        name, spread = entry["term"], float(y.max() - y.min())
+        path = f"from {show(y[0])} at {name} = {num(x[0])}"
+        for k in (int(y.argmin()), int(y.argmax())):
+            if 0 < k < len(y) - 1 and min(abs(y[k] - y[0]), abs(y[k] - y[-1])) > 0.1 * spread:
+                low = y[k] < y[0]
+                path = (f"{'falls' if low else 'rises'} {path} to a {'low' if low else 'high'} of {show(y[k])} "
+                        f"near {num(x[k])}, then {'rises' if low else 'falls'} to {show(y[-1])} at {num(x[-1])}")
+                break
+        else:
+            path = f"{'rises' if y[-1] > y[0] else 'falls'} {path} to {show(y[-1])} at {num(x[-1])}"
+        outcome = self._outcome() if self.task != "regression" else self.y
+        return (f"Taken together ({_join(using)}), as {name} runs through the middle 90% of its values, "
+                f"{outcome} {path}, other columns at their averages.")
 
     def head(self, h: dict[str, Any]) -> str:
         terms = _join(h["terms"])
