@@ -70,15 +70,25 @@ class SubsetMutation(Mutation):
             if (move == 0 or len(on) <= 1) and len(off):
                 row[self._pick(rng, problem, on, off)] = True
             elif move == 1 and len(on) > 1:
-                row[rng.choice(on)] = False
+                row[_draw(rng, on)] = False
             elif len(off) and m > 1:
-                row[rng.choice(on)] = False
+                row[_draw(rng, on)] = False
                 row[self._pick(rng, problem, on, off)] = True
         return x
 
     @staticmethod
     def _pick(rng, problem, on: np.ndarray, off: np.ndarray) -> int:  # noqa: ANN001
         if rng.random() < 0.5 or not hasattr(problem, "residual_scores"):
-            return int(rng.choice(off))
+            return _draw(rng, off)
         w = problem.residual_scores(on)[off] + 1e-12
-        return int(rng.choice(off, p=w / w.sum()))
+        return _draw(rng, off, w / w.sum())
+
+
+def _draw(rng: np.random.Generator, values: np.ndarray, p: np.ndarray | None = None) -> int:
+    """``rng.choice(values, p=p)``, drawing the same numbers from ``rng``, without its
+    argument checks (a few microseconds a call, which the mutation makes ~100,000 times)."""
+    if p is None:
+        return int(values[rng.integers(0, len(values), dtype=np.int64)])
+    cdf = p.cumsum()
+    cdf /= cdf[-1]
+    return int(values[cdf.searchsorted(rng.random(), side="right")])

@@ -25,10 +25,18 @@ from greta_core.stats.linear import Gram
 
 
 def _mask_key(individual) -> bytes:  # noqa: ANN001
-    """Hash key of an individual's mask (pymoo applies it to its own output again)."""
+    """Hash key of an individual's mask (pymoo applies it to its own output again). Kept on
+    the individual with the mask it was made from: the mating loop asks ~3,000 times a
+    generation, mostly about the same individuals."""
     if isinstance(individual, bytes):
         return individual
-    return np.packbits(np.asarray(individual.X, dtype=bool)).tobytes()
+    x = individual.X
+    memo = individual.data.get("_mask_key")
+    if memo is not None and memo[0] is x:
+        return memo[1]
+    key = np.packbits(np.asarray(x, dtype=bool)).tobytes()
+    individual.data["_mask_key"] = (x, key)
+    return key
 
 
 def _masks(population: Any) -> np.ndarray:

@@ -39,3 +39,27 @@ def test_residual_scores_are_remembered_exactly(planted: dict[str, Any]) -> None
         got = p.residual_scores(terms)
         assert p.residual_scores(terms.copy()) is got  # the second call is served from memory
         np.testing.assert_array_equal(got, p._residual_scores(terms))  # noqa: SLF001
+
+
+def test_draw_takes_the_same_numbers_as_numpy_choice() -> None:
+    from greta_core.hypothesis_search.operators import _draw
+
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    for n in range(1, 200):
+        values = np.arange(n) * 7
+        w = np.random.default_rng(n).random(n) + 1e-12
+        assert _draw(a, values) == b.choice(values)
+        assert _draw(a, values, w / w.sum()) == b.choice(values, p=w / w.sum())
+
+
+def test_mask_key_follows_the_mask() -> None:
+    from pymoo.core.individual import Individual
+
+    from greta_core.hypothesis_search.optimizers import _mask_key
+
+    ind = Individual(X=np.array([True, False, True]))
+    key = _mask_key(ind)
+    assert key == np.packbits([1, 0, 1]).tobytes() and _mask_key(key) is key
+    assert _mask_key(ind) is key  # remembered
+    ind.X = np.array([False, True, True])  # a new mask: a new key
+    assert _mask_key(ind) == np.packbits([0, 1, 1]).tobytes()
