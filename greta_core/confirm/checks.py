@@ -132,7 +132,7 @@ def _class_codes(y: np.ndarray) -> np.ndarray:
 
 def odds_ratios(c: Confirmed, layout: Layout, sample: np.ndarray) -> tuple[list[dict[str, Any]], str | None]:
     """Logistic regression of a binary target on the hypothesis' columns (holdout sample)."""
-    import statsmodels.api as sm
+    from statsmodels.discrete.discrete_model import Logit  # not statsmodels.api: 0.5 s less to import
 
     q = layout.width
     cols = np.concatenate([layout.columns[i] for i in c.terms])
@@ -144,7 +144,8 @@ def odds_ratios(c: Confirmed, layout: Layout, sample: np.ndarray) -> tuple[list[
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fit = sm.Logit(y, sm.add_constant(x[:, keep], has_constant="add")).fit(disp=0, maxiter=200)
+            design = np.column_stack([np.ones(len(y)), x[:, keep]])
+            fit = Logit(y, design).fit(disp=0, maxiter=200)
     except Exception as e:  # noqa: BLE001 - statsmodels raises several types for separation
         return [], f"The logistic fit failed ({type(e).__name__}); odds ratios are not reported."
     ci = np.asarray(fit.conf_int())
