@@ -82,6 +82,9 @@ class DataConfig(_Section):
     delimiter: str | None = Field(
         None, min_length=1,
         description=r"Field delimiter of delimited text files (\t for a tab); null detects it.")
+    decimal: Literal[".", ","] | None = Field(
+        None, description="Decimal mark of numbers in delimited text files ('.' or ','); null "
+        "detects a decimal comma (1,5) in files delimited by ';' or a tab.")
     columns: list[str] | None = Field(
         None, description="Feature columns to consider; null uses every column but the target "
         "and the excluded ones.")

@@ -24,7 +24,8 @@ def file_spec(config: GretaConfig, data_path: Any = None) -> Any:
         msg = "No data file given. Pass --data FILE or set data.path in the config."
         raise InvalidConfigError(msg)
     d, p = config.data, config.preprocessing
-    return FileSpec(path=str(path), format=d.format, sheet=d.sheet, delimiter=d.delimiter, batch_rows=p.batch_rows)
+    return FileSpec(path=str(path), format=d.format, sheet=d.sheet, delimiter=d.delimiter, decimal=d.decimal,
+                    batch_rows=p.batch_rows)
 
 
 def analysis_params(config: GretaConfig) -> Any:

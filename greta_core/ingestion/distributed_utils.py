@@ -179,7 +179,7 @@ def _parquet_columns(path: str, so: dict[str, Any]) -> list[str]:
 
 
 def _csv_header(path: str, delimiter: str | None, so: dict[str, Any]) -> tuple[str, list[str]]:
-    from greta_core.ingestion.readers import _sniff_delimiter
+    from greta_core.ingestion.readers import _sniff_delimiter, sniff_decimal
 
     with open_binary(path, so) as f:
         raw = f.read(1 << 16)
@@ -191,6 +191,10 @@ def _csv_header(path: str, delimiter: str | None, so: dict[str, Any]) -> tuple[s
         msg = f"{path!r} has no header row: the first line must name the columns."
         raise DataFormatError(msg)
     delim = delimiter or _sniff_delimiter(lines[:50])
+    if sniff_decimal(lines[1:200], delim) == ",":
+        msg = (f"{path!r} writes numbers with a decimal comma (1,5), which only the pandas backend "
+               "reads. Use --backend pandas, or export the data with decimal points.")
+        raise DataFormatError(msg)
     return delim, next(csv.reader([lines[0]], delimiter=delim))
 
 

@@ -34,6 +34,7 @@ class FileSpec:
     format: str = "auto"
     sheet: str | int | None = None
     delimiter: str | None = None
+    decimal: str | None = None  # decimal mark of delimited text: "." or ","; None detects it
     batch_rows: int = 65536
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -73,6 +74,7 @@ class CsvReader:
     def __init__(self, spec: FileSpec, fmt: str) -> None:
         self.spec = spec
         self.delimiter = spec.delimiter or ("\t" if fmt == "tsv" else None)
+        self.decimal = spec.decimal or "."
         self.columns = self._header()
 
     def _header(self) -> list[str]:
@@ -96,6 +98,8 @@ class CsvReader:
             raise DataFormatError(msg)
         if self.delimiter is None:
             self.delimiter = _sniff_delimiter(lines[:50])
+        if self.spec.decimal is None:
+            self.decimal = sniff_decimal(lines[1:200], self.delimiter)
         header = next(csv.reader([lines[0]], delimiter=self.delimiter))
         _check_names(header, self.spec.path)
         return header
@@ -129,7 +133,7 @@ class CsvReader:
         parse = pcsv.ParseOptions(delimiter=self.delimiter)
         conv = pcsv.ConvertOptions(
             null_values=NULL_VALUES, strings_can_be_null=True, include_columns=columns,
-            column_types=types,
+            column_types=types, decimal_point=self.decimal,
         )
         seen = 0
         for batch in pcsv.open_csv(self.spec.path, read_options=read, parse_options=parse,
@@ -173,6 +177,24 @@ def _sniff_delimiter(lines: list[str]) -> str:
         return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
     except csv.Error:
         return ","
+
+
+_COMMA_NUMBER = re.compile(r"[+-]?\d+,\d+")
+_POINT_NUMBER = re.compile(r"[+-]?\d*\.\d+(?:[eE][+-]?\d+)?")
+
+
+def sniff_decimal(lines: list[str], delimiter: str) -> str:
+    """"," when numbers are written with a decimal comma (1,5 in a file delimited by ";" or a
+    tab, as spreadsheets export them in much of Europe) and none with a decimal point, else "."."""
+    if delimiter == ",":
+        return "."
+    comma = point = 0
+    for row in csv.reader(lines, delimiter=delimiter):
+        for cell in row:
+            cell = cell.strip()
+            comma += bool(_COMMA_NUMBER.fullmatch(cell))
+            point += bool(_POINT_NUMBER.fullmatch(cell))
+    return "," if comma and not point else "."
 
 
 def _check_names(header: list[str], path: str) -> None:

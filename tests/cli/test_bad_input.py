@@ -104,7 +104,7 @@ class Case:
     says: list[str] = field(default_factory=list)  # parts of the one-line message
 
 
-# The bad input that issue 2 lists: each runs as a subprocess.
+# The bad input a user is most likely to give: each runs as a subprocess.
 CASES: dict[str, Case] = {
     "missing file": Case(lambda d: None, ["--data", "nope.csv", "--target", "spend"],
                          ["'nope.csv'", "does not exist"]),
@@ -180,6 +180,8 @@ MORE_CASES: dict[str, Case] = {
     "output and report the same file": Case(_csv(), ["--data", "data.csv", "--target", "spend",
                                                      "--output", "out/r.json", "--report", "out/r.json"],
                                             ["'out/r.json'"]),
+    "unknown decimal mark": Case(_csv(), ["--data", "data.csv", "--target", "spend", "--set", "data.decimal=;"],
+                                 ["data.decimal", "','"]),
     "no feature columns": Case(_text("data.csv", "spend\n" + "".join(f"{i % 9}\n" for i in range(300))),
                                ["--data", "data.csv", "--target", "spend"], ["feature columns"]),
 }

@@ -45,6 +45,25 @@ def test_run_piped_without_output_prints_json(data):
     assert doc["hypotheses"][0]["confirmed"]
 
 
+def test_decimal_comma_file_gives_the_same_answer(data, tmp_path):
+    """A spreadsheet export with ';' between fields and decimal commas (1,5) is read as numbers."""
+    import pandas as pd
+
+    euro = tmp_path / "planted-euro.csv"
+    pd.read_csv(data).to_csv(euro, index=False, sep=";", decimal=",")
+    docs = []
+    for path in (data, euro):
+        out = tmp_path / f"{path.stem}.json"
+        res = CliRunner().invoke(app, ["run", "--data", str(path), "--target", "y", "--seed", "2",
+                                       "--output", str(out), "--quiet", *FAST])
+        assert res.exit_code == 0, res.output
+        docs.append(json.loads(out.read_text()))
+    point, comma = docs
+    assert [h["terms"] for h in comma["hypotheses"]] == [h["terms"] for h in point["hypotheses"]]
+    assert [h["holdout"]["p_value"] for h in comma["hypotheses"]] == \
+        [h["holdout"]["p_value"] for h in point["hypotheses"]]
+
+
 def test_init_then_run_from_config(data, tmp_path):
     cfg = tmp_path / "greta.yml"
     res = CliRunner().invoke(app, ["init", "--data", str(data), "--target", "y", "-o", str(cfg)])

@@ -100,6 +100,16 @@ def test_parts_with_nothing_installed_is_a_clear_error(planted: dict[str, str],
         decide(planted["csv-parts"], {})
 
 
+def test_decimal_comma_is_for_the_pandas_backend_only(tmp_path: Path) -> None:
+    from greta_core.errors import DataFormatError
+    from greta_core.ingestion.distributed_utils import resolve_source
+
+    path = tmp_path / "euro.csv"
+    path.write_text("a;y\n" + "".join(f"{i},5;{i * 2},25\n" for i in range(50)))
+    with pytest.raises(DataFormatError, match=r"decimal comma .* Use --backend pandas"):
+        resolve_source(FileSpec(str(path)))
+
+
 def test_configured_cluster_is_preferred(planted: dict[str, str], dask_cluster: Any) -> None:
     d = decide(planted["csv-file"], {"dask_config": {"address": dask_cluster.address}})
     assert d.backend == "dask" and "scheduler is configured" in d.reason

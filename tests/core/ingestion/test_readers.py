@@ -128,6 +128,31 @@ def test_delimiter_is_detected_and_can_be_given(tmp_path: Path) -> None:
     assert cols == ["a", "b", "y"] and len(pd.concat(batches)) == 50
 
 
+@pytest.mark.parametrize(("text", "delimiter", "decimal"), [
+    ("a;y\n1,5;2,25\n-0,5;3\n", ";", ","),
+    ("a;y\n1.5;2.25\n-0.5;3\n", ";", "."),
+    ("a\ty\n1,5\t2\n0,25\t1\n", "\t", ","),
+    ("a;b;y\n1,5;2.5;1\n0,5;1.5;2\n", ";", "."),  # both marks: no guess
+    ('a,y\n"1,5",2\n"0,5",3\n', ",", "."),  # a comma-delimited file keeps the decimal point
+])
+def test_decimal_comma_is_detected(tmp_path: Path, text: str, delimiter: str, decimal: str) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text(text)
+    reader = open_reader(FileSpec(str(path)))
+    assert (reader.delimiter, reader.decimal) == (delimiter, decimal)
+
+
+def test_decimal_comma_numbers_read_as_the_same_floats(tmp_path: Path) -> None:
+    df = pd.DataFrame({"a": [1.5, -0.25, 1e-3, 12345.678], "g": ["x", "y", "x", "z"], "y": [0.1, 2.0, -3.5, 4.25]})
+    df.to_csv(tmp_path / "point.csv", index=False)
+    df.to_csv(tmp_path / "comma.csv", index=False, sep=";", decimal=",")
+    _, point = _read(tmp_path / "point.csv")
+    _, comma = _read(tmp_path / "comma.csv")
+    pd.testing.assert_frame_equal(pd.concat(comma), pd.concat(point))
+    _, told = _read(tmp_path / "comma.csv", decimal=".")  # told otherwise: the numbers stay text
+    assert pd.concat(told)["a"].tolist() == ["1,5", "-0,25", "0,001", "12345,678"]
+
+
 def test_csv_with_bom_and_crlf(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     path.write_bytes("\ufeffa,b\r\n1,x\r\n2,y\r\n".encode())
