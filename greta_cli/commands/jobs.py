@@ -13,7 +13,7 @@ from typing import Any, Optional
 import typer
 
 _CONFIG_HELP = "YAML config whose scalability.celery_config names the broker (default: env)."
-_ID_HELP = "The job id printed by `greta submit`."
+_ID_HELP = "The job id printed by `greta submit`, or its first characters (at least 4)."
 
 
 def _manager(config: Optional[Path], **kwargs: Any) -> Any:
@@ -68,7 +68,7 @@ def status(
 ) -> None:
     """Show a job's state and progress."""
     manager = _manager(config)
-    job = manager.get_job_status(job_id)
+    job = manager.get_job_status(manager.resolve_job_id(job_id))
     if not watch:
         typer.echo(json.dumps(job.to_dict()) if json_ else _describe(job))
         return
@@ -151,7 +151,8 @@ def results(
 
     fmt = fmt or (report_format(output) if output else "json")
     check_writable(output)
-    doc = _manager(config).get_job_result(job_id)
+    manager = _manager(config)
+    doc = manager.get_job_result(manager.resolve_job_id(job_id))
     text = render(doc, fmt)
     if output:
         write_atomic(output, text)
@@ -167,7 +168,7 @@ def cancel(
 ) -> None:
     """Cancel a queued or running job."""
     manager = _manager(config)
-    before = manager.get_job_status(job_id)
+    before = manager.get_job_status(manager.resolve_job_id(job_id))
     if before.state.final:
         typer.echo(f"Job {before.id} had already {_past(before.state.value)}; nothing to cancel.")
         return

@@ -111,6 +111,12 @@ class JobManager:
         return BrokerUnavailableError(msg)
 
     # ------------------------------------------------------------------------------- reads
+    def resolve_job_id(self, text: str) -> str:
+        """The whole id of the job ``text`` names: its id, or the first characters of one."""
+        from greta_cli.job_management.models import match_job_id
+
+        return match_job_id(text, self.registry.ids())
+
     def get_job_status(self, job_id: str) -> Job:
         """The job ``job_id``; a ``running`` job whose worker died is first marked failed."""
         job_id = parse_job_id(job_id)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
@@ -61,10 +62,27 @@ def parse_job_id(text: str) -> str:
     except ValueError:
         value = None
     if value is None or value.version != 4:
-        msg = (f"{text!r} is not a job id (a UUID4 such as 3f2b8c1e-...). "
-               "List the jobs with `greta list`.")
+        msg = (f"{text!r} is not a job id (a UUID4 such as 3f2b8c1e-..., or its first 4 or more "
+               "characters). List the jobs with `greta list`.")
         raise JobNotFoundError(msg)
     return str(value)
+
+
+def match_job_id(text: str, ids: Iterable[str]) -> str:
+    """The job id that ``text`` names: a whole id, or the first characters (at least 4) of
+    exactly one of ``ids``, as `greta list` shows them. Raises :class:`JobNotFoundError`."""
+    t = str(text).strip().lower()
+    if len(t) >= 36 or not re.fullmatch(r"[0-9a-f]{4}[0-9a-f-]*", t):
+        return parse_job_id(text)
+    found = sorted(i for i in ids if i.startswith(t))
+    if len(found) == 1:
+        return found[0]
+    if found:
+        msg = (f"{len(found)} jobs have ids starting with {text!r} ({', '.join(found[:3])}"
+               f"{', ...' if len(found) > 3 else ''}); give more of the id.")
+        raise JobNotFoundError(msg)
+    msg = f"No job id starts with {text!r}. List the jobs with `greta list`."
+    raise JobNotFoundError(msg)
 
 
 # ------------------------------------------------------------------------------------ progress

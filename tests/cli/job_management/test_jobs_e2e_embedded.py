@@ -59,6 +59,8 @@ def test_embedded_default_end_to_end(laptop: Any, kit: Any, data_csv: Path,
     got = laptop.greta("results", job_id)
     assert got.returncode == 0, got.stderr
     assert kit.essentials(json.loads(got.stdout)) == kit.essentials(reference_results)
+    short = laptop.greta("status", job_id[:8])  # the first characters, as a user types them
+    assert short.returncode == 0 and f"job        {job_id}" in short.stdout, short.stderr
     listed = laptop.greta("list")
     assert job_id in listed.stdout and "succeeded" in listed.stdout
 

@@ -24,6 +24,7 @@ from greta_cli.job_management.models import (
     dead_reason,
     encode,
     iso,
+    match_job_id,
     new_job_id,
     overall_percent,
     parse_job_id,
@@ -57,6 +58,20 @@ def test_job_ids_are_uuid4_and_checked() -> None:
         with pytest.raises(JobNotFoundError, match="is not a job id") as info:
             parse_job_id(bad)
         assert "\n" not in str(info.value)
+
+
+def test_a_job_is_named_by_its_first_characters() -> None:
+    a, b = "3f2b8c1e-0000-4000-8000-000000000001", "3f2b9d00-0000-4000-8000-000000000002"
+    ids = [a, b]
+    assert match_job_id("3f2b8", ids) == a and match_job_id(" 3F2B9D ", ids) == b
+    assert match_job_id(a.upper(), []) == a  # a whole id is taken as it is
+    with pytest.raises(JobNotFoundError, match=r"2 jobs have ids starting with '3f2b'.*give more"):
+        match_job_id("3f2b", ids)
+    with pytest.raises(JobNotFoundError, match="No job id starts with '3f2c'"):
+        match_job_id("3f2c", ids)
+    for bad in ("3f2", "zzzz", "../3f2b"):  # too short, or not the start of an id
+        with pytest.raises(JobNotFoundError, match="is not a job id"):
+            match_job_id(bad, ids)
 
 
 def test_overall_percent_rises_through_the_stages() -> None:
