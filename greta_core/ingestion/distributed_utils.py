@@ -160,7 +160,7 @@ def resolve_source(spec: FileSpec, storage_options: dict[str, Any] | None = None
     if fmt == "parquet":
         columns, delim = _parquet_columns(files[0], so), None
     else:
-        delim, columns = _csv_header(files[0], spec.delimiter or ("\t" if fmt == "tsv" else None), so)
+        delim, columns = _csv_header(files[0], spec.delimiter or ("\t" if fmt == "tsv" else None), so, spec.decimal)
     from greta_core.ingestion.readers import _check_names
 
     _check_names(list(columns), spec.path)
@@ -178,7 +178,8 @@ def _parquet_columns(path: str, so: dict[str, Any]) -> list[str]:
         raise DataFormatError(msg) from None
 
 
-def _csv_header(path: str, delimiter: str | None, so: dict[str, Any]) -> tuple[str, list[str]]:
+def _csv_header(path: str, delimiter: str | None, so: dict[str, Any],
+                decimal: str | None = None) -> tuple[str, list[str]]:
     from greta_core.ingestion.readers import _sniff_delimiter, sniff_decimal
 
     with open_binary(path, so) as f:
@@ -191,7 +192,7 @@ def _csv_header(path: str, delimiter: str | None, so: dict[str, Any]) -> tuple[s
         msg = f"{path!r} has no header row: the first line must name the columns."
         raise DataFormatError(msg)
     delim = delimiter or _sniff_delimiter(lines[:50])
-    if sniff_decimal(lines[1:200], delim) == ",":
+    if (decimal or sniff_decimal(lines[1:200], delim)) == ",":
         msg = (f"{path!r} writes numbers with a decimal comma (1,5), which only the pandas backend "
                "reads. Use --backend pandas, or export the data with decimal points.")
         raise DataFormatError(msg)

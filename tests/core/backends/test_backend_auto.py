@@ -108,6 +108,7 @@ def test_decimal_comma_is_for_the_pandas_backend_only(tmp_path: Path) -> None:
     path.write_text("a;y\n" + "".join(f"{i},5;{i * 2},25\n" for i in range(50)))
     with pytest.raises(DataFormatError, match=r"decimal comma .* Use --backend pandas"):
         resolve_source(FileSpec(str(path)))
+    assert resolve_source(FileSpec(str(path), decimal=".")).columns == ("a", "y")  # told: no decimal commas
 
 
 def test_configured_cluster_is_preferred(planted: dict[str, str], dask_cluster: Any) -> None:
