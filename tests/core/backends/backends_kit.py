@@ -79,15 +79,22 @@ def write_big_parquet(root: Path, rows: int, per_file: int = 1_000_000) -> int:
     return rows * 10 * 8
 
 
-def join_parquet(parts: Path, out: Path) -> None:
-    """The parts of ``parts`` as one Parquet file (for the pandas backend, which reads one file)."""
+def join_parts(parts: Path, out: Path) -> None:
+    """The Parquet parts in ``parts`` as one file (the pandas backend reads one file): Parquet,
+    or CSV when ``out`` ends in .csv."""
+    import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
-    writer = None
+    writer: Any = None
     for part in sorted(parts.glob("*.parquet")):
         table = pq.read_table(part)
-        writer = writer or pq.ParquetWriter(out, table.schema, compression="none", use_dictionary=False)
-        writer.write_table(table, row_group_size=131072)
+        if writer is None:
+            writer = (pcsv.CSVWriter(out, table.schema) if out.suffix == ".csv" else
+                      pq.ParquetWriter(out, table.schema, compression="none", use_dictionary=False))
+        if out.suffix == ".csv":
+            writer.write_table(table)
+        else:
+            writer.write_table(table, row_group_size=131072)
     assert writer is not None
     writer.close()
 

@@ -66,16 +66,24 @@ def big_parquet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
 
 
 @pytest.fixture(scope="session")
-def big_parquet_file(big_parquet: tuple[str, int]) -> Iterator[tuple[str, int]]:
-    """The same rows as one Parquet file, for the pandas backend; deleted afterwards."""
-    from backends_kit import join_parquet
+def big_single_file(big_parquet: tuple[str, int]) -> Iterator[Any]:
+    """The same rows as one file, for the pandas backend: ``big_single_file("csv")`` (2.8 GiB)
+    or ``("parquet")``; each written once, deleted afterwards."""
+    from backends_kit import join_parts
 
-    path = Path(big_parquet[0]).with_name("big.parquet")
+    made: dict[str, Path] = {}
+
+    def get(fmt: str) -> tuple[str, int]:
+        if fmt not in made:
+            made[fmt] = Path(big_parquet[0]).with_name(f"big.{fmt}")
+            join_parts(Path(big_parquet[0]), made[fmt])
+        return str(made[fmt]), big_parquet[1]
+
     try:
-        join_parquet(Path(big_parquet[0]), path)
-        yield str(path), big_parquet[1]
+        yield get
     finally:
-        path.unlink(missing_ok=True)
+        for path in made.values():
+            path.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Out of core: a data set at least 3× larger (in memory) than what each worker may use
-completes — ``greta run`` with the pandas backend in a kernel memory cgroup (above its limit
-the kernel's OOM killer ends the process), Dask workers capped by their memory limit (the
+completes — ``greta run`` with the pandas backend on one Parquet or CSV file, in a kernel
+memory cgroup (above its limit the kernel's OOM killer ends the process), Dask workers capped by their memory limit (the
 nanny restarts a worker above 95% of it: the test checks none was), a Spark executor capped by
 its heap (a lost task fails the run: spark.task.maxFailures=1)."""
 
@@ -27,8 +27,9 @@ PANDAS_LIMIT = 384 * 2**20  # what the whole `greta run` process may use
 
 
 @pytest.mark.slow
-def test_pandas_run_in_a_third_of_the_data(big_parquet_file: tuple[str, int], tmp_path: Path) -> None:
-    path, nbytes = big_parquet_file
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_pandas_run_in_a_third_of_the_data(big_single_file: Any, fmt: str, tmp_path: Path) -> None:
+    path, nbytes = big_single_file(fmt)
     assert nbytes >= 3 * PANDAS_LIMIT
     with MemoryCgroup(PANDAS_LIMIT) as group:  # the cap holds: a process that needs more is killed
         status = group.run([sys.executable, "-c", f"x = b'x' * {2 * PANDAS_LIMIT}"], tmp_path / "hog.log")
