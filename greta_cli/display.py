@@ -94,6 +94,6 @@ def show_results(results: dict[str, Any], saved: list[str]) -> None:
     con.print(f"[dim]{m.get('wall_seconds', 0):.1f} s, {m.get('rows_per_second') or 0:,.0f} rows/s, "
               f"peak memory {m.get('peak_memory_mb', 0):,.0f} MB[/]")
     for path in saved:
-        con.print(f"wrote {path}", markup=False)
+        con.print(f"wrote {path}", markup=False, soft_wrap=True)
     if not saved:
         con.print("[dim]Save the results with --output results.json, a report with --report report.html.[/]")

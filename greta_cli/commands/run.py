@@ -55,11 +55,11 @@ def run(
         write_atomic(path, text)
     if quiet:
         return
-    if is_tty():
+    if is_tty() or out:  # piped with the results saved: the same summary, as plain text
         from greta_cli.display import show_results
 
         show_results(results, saved=list(texts))
-    elif not out:
+    else:
         typer.echo(json.dumps(results, indent=2, allow_nan=False, default=_json_default))
 
 

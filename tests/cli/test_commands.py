@@ -45,6 +45,16 @@ def test_run_piped_without_output_prints_json(data):
     assert doc["hypotheses"][0]["confirmed"]
 
 
+def test_run_piped_with_output_prints_the_summary_as_text(data, tmp_path):
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "greta_cli.app", "run", "--data", str(data), "--target", "y",
+                           "--output", str(out), *FAST], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.lstrip().startswith("Greta analysed 6,000 rows") and "\x1b[" not in proc.stdout
+    assert "What drives y" in proc.stdout and f"wrote {out}" in proc.stdout
+    assert json.loads(out.read_text())["hypotheses"][0]["confirmed"]
+
+
 def test_decimal_comma_file_gives_the_same_answer(data, tmp_path):
     """A spreadsheet export with ';' between fields and decimal commas (1,5) is read as numbers."""
     import pandas as pd
