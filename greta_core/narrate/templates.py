@@ -113,7 +113,7 @@ class Narrator:
         """How the prediction moves as one feature runs through the middle 90% of its held-out
         values, through all the ``using`` terms at once (its partial dependence), or None."""
         x, y = np.asarray(entry["x"], dtype=float), np.asarray(entry["y"], dtype=float)
-        if len(x) < 3 or not np.all(np.isfinite(y)):
+        if len(x) < 3 or not np.all(np.isfinite(y)) or y.max() == y.min():
             return None
         if self.task == "binary" and (y.min() < 0 or y.max() > 1):
             return None  # a linear-probability curve that leaves 0-100% is not worth a sentence
@@ -128,9 +128,8 @@ class Narrator:
                 break
         else:
             path = f"{'rises' if y[-1] > y[0] else 'falls'} {path} to {show(y[-1])} at {num(x[-1])}"
-        outcome = self._outcome() if self.task != "regression" else self.y
         return (f"Taken together ({_join(using)}), as {name} runs through the middle 90% of its values, "
-                f"{outcome} {path}, other columns at their averages.")
+                f"{self._outcome()} {path}, other columns at their averages.")
 
     def head(self, h: dict[str, Any]) -> str:
         terms = _join(h["terms"])

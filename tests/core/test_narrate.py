@@ -41,6 +41,7 @@ def test_a_probability_curve_is_in_percent_and_skipped_when_it_leaves_0_to_100()
     s = n.curve(_entry([0.48, 0.4, 0.3, 0.2, 0.05]), ["age", "age*fee"])
     assert "the chance that churned is 'yes' falls from 48.0% at age = 0 to 5.0% at 4.00" in s
     assert n.curve(_entry([0.3, 0.2, 0.1, 0.0, -0.1]), ["age", "age*fee"]) is None
+    assert n.curve(_entry([0.3] * 5), ["age", "age*fee"]) is None  # flat: nothing to say
 
 
 def test_findings_add_the_curve_only_for_a_feature_in_several_terms(tmp_path: Path) -> None:
