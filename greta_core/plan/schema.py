@@ -45,7 +45,7 @@ def canonical(series: pd.Series, kind: str) -> pd.Series:
     """A column in the form every backend agrees on: float64 numbers or str levels."""
     if kind in ("numeric",):
         if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-            return _finite(pd.to_numeric(series, errors="coerce").astype("float64"))
+            return _finite(to_numbers(series))
         return _finite(series.astype("float64"))
     if kind == "boolean":
         return _booleans(series)
@@ -56,6 +56,21 @@ def canonical(series: pd.Series, kind: str) -> pd.Series:
         days = (ts - pd.Timestamp("1970-01-01", tz="UTC")) / pd.Timedelta(days=365.25)
         return (days + 1970.0).astype("float64")
     return _levels(series)
+
+
+_GROUPED = r"^\s*[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?\s*$"  # 1,234 or -12,345,678.9
+
+
+def to_numbers(values: pd.Series) -> pd.Series:
+    """Text to float64 (NaN where a value is not a number), reading thousands separators
+    (1,234,567.8, as spreadsheets export formatted numbers) as the plain number."""
+    try:
+        grouped = values.str.match(_GROUPED, na=False)
+    except AttributeError:  # no text at all (numbers held in an object column)
+        grouped = None
+    if grouped is not None and grouped.any():
+        values = values.where(~grouped, values.str.replace(",", "", regex=False))
+    return pd.to_numeric(values, errors="coerce").astype("float64")
 
 
 def _finite(v: pd.Series) -> pd.Series:
@@ -127,7 +142,7 @@ def infer_target(sample: pd.DataFrame, target: str) -> TargetInfo:
     if is_num:
         return TargetInfo(target, "regression", "numeric")
     if len(levels) > MAX_CLASSES:
-        numeric = pd.to_numeric(values, errors="coerce")
+        numeric = to_numbers(values)
         if numeric.notna().mean() > 0.98:
             return TargetInfo(target, "regression", "numeric", text=True)
         msg = (f"Target column {target!r} has {len(distinct)} distinct text values; Greta explains a numeric "
@@ -163,9 +178,9 @@ def infer_column(name: str, s: pd.Series, max_levels: int, min_level_fraction: f
     uniq = pd.Series(counts.index, dtype=object)
     if _looks_boolean(uniq):
         return _two_valued(name, uniq, "boolean", missing)
-    numeric = pd.to_numeric(uniq, errors="coerce")
+    numeric = to_numbers(uniq)
     if counts.to_numpy()[numeric.notna().to_numpy()].sum() >= 0.98 * n:
-        parsed = _finite(pd.to_numeric(values.astype(str), errors="coerce"))
+        parsed = _finite(to_numbers(values))
         info = _numeric(name, parsed.dropna(), True if parsed.isna().any() else missing)
         return replace(info, text=True) if isinstance(info, ColumnInfo) else info
     if _looks_datetime(uniq):

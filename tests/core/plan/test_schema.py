@@ -255,3 +255,16 @@ def test_numbers_held_as_text_are_flagged_so_backends_read_them_as_text(rng: np.
     y[::300] = "?!"
     t = infer_target(_frame(rng, y), "y")
     assert t.task == "regression" and t.text
+
+
+def test_thousands_separators_are_read_as_numbers(rng: np.random.Generator) -> None:
+    x = rng.normal(50_000, 20_000, N).round(2)
+    text = pd.Series([f"{v:,.2f}" for v in x], dtype=object)  # 51,234.56 as a spreadsheet exports it
+    info = _infer(text)
+    assert isinstance(info, ColumnInfo) and info.kind == "numeric" and info.text
+    np.testing.assert_array_equal(canonical(text, "numeric").to_numpy(), x)
+    odd = pd.Series(["1,5", "12,34", "1,234", "-1,234,567.5", None, "n/a"], dtype=object)
+    got = canonical(odd, "numeric").to_numpy()  # only whole groups of three are separators
+    np.testing.assert_array_equal(got, [np.nan, np.nan, 1234.0, -1234567.5, np.nan, np.nan])
+    target = infer_target(pd.DataFrame({"y": text}), "y")
+    assert target.task == "regression" and target.text
