@@ -55,20 +55,21 @@ def test_run_piped_with_output_prints_the_summary_as_text(data, tmp_path):
     assert json.loads(out.read_text())["hypotheses"][0]["confirmed"]
 
 
+def _results(path, tmp_path):
+    out = tmp_path / f"{path.stem}.json"
+    res = CliRunner().invoke(app, ["run", "--data", str(path), "--target", "y", "--seed", "2",
+                                   "--output", str(out), "--quiet", *FAST])
+    assert res.exit_code == 0, res.output
+    return json.loads(out.read_text())
+
+
 def test_decimal_comma_file_gives_the_same_answer(data, tmp_path):
     """A spreadsheet export with ';' between fields and decimal commas (1,5) is read as numbers."""
     import pandas as pd
 
     euro = tmp_path / "planted-euro.csv"
     pd.read_csv(data).to_csv(euro, index=False, sep=";", decimal=",")
-    docs = []
-    for path in (data, euro):
-        out = tmp_path / f"{path.stem}.json"
-        res = CliRunner().invoke(app, ["run", "--data", str(path), "--target", "y", "--seed", "2",
-                                       "--output", str(out), "--quiet", *FAST])
-        assert res.exit_code == 0, res.output
-        docs.append(json.loads(out.read_text()))
-    point, comma = docs
+    point, comma = _results(data, tmp_path), _results(euro, tmp_path)
     assert [h["terms"] for h in comma["hypotheses"]] == [h["terms"] for h in point["hypotheses"]]
     assert [h["holdout"]["p_value"] for h in comma["hypotheses"]] == \
         [h["holdout"]["p_value"] for h in point["hypotheses"]]
@@ -87,16 +88,9 @@ def test_thousands_separators_give_the_same_answer(data, tmp_path):
     df.to_csv(plain, index=False, float_format="%.3f")
     df.assign(x1=df["x1"].map("{:,.3f}".format), y=df["y"].map("{:,.3f}".format)).to_csv(grouped, index=False)
     assert '"' in grouped.read_text()[:2000]  # quoted: the separators are in the file
-    docs = []
-    for path in (plain, grouped):
-        out = tmp_path / f"{path.stem}.json"
-        res = CliRunner().invoke(app, ["run", "--data", str(path), "--target", "y", "--seed", "2",
-                                       "--output", str(out), "--quiet", *FAST])
-        assert res.exit_code == 0, res.output
-        docs.append(json.loads(out.read_text()))
     # The text is parsed by another parser than pyarrow's, which may differ in a number's last
     # bit, and the split hashes the exact values: compare what was found, not the split.
-    for doc in docs:
+    for doc in (_results(plain, tmp_path), _results(grouped, tmp_path)):
         best = doc["hypotheses"][0]
         assert best["confirmed"] and {f for h in doc["hypotheses"] if h["confirmed"] for f in h["features"]} \
             == set(TRUTH)
