@@ -150,31 +150,31 @@ class MemoryCgroup:
 
 
 def _make_cgroup(version: int, lines: list[str], mounts: list[str], limit: int, name: str) -> Path:
+    """A new group under this process's own, with its memory (and swap) capped; removed again
+    if a limit cannot be set."""
     if version == 1:
         own = next((ln.split(":", 2)[2] for ln in lines if "memory" in ln.split(":")[1].split(",")), None)
         root = next((m.split()[1] for m in mounts if m.split()[2] == "cgroup" and "memory" in m.split()[3].split(",")),
                     None)
         if own is None or root is None:
             raise OSError("no cgroup v1 memory hierarchy")
-        path = Path(root) / own.lstrip("/") / name
-        path.mkdir()
-        (path / "memory.limit_in_bytes").write_text(str(limit))
-        if (path / "memory.memsw.limit_in_bytes").exists():  # no swapping out of the cap either
-            (path / "memory.memsw.limit_in_bytes").write_text(str(limit))
-        return path
-    own = next((ln[3:] for ln in lines if ln.startswith("0::")), None)
-    root = next((m.split()[1] for m in mounts if m.split()[2] == "cgroup2"), None)
-    if own is None or root is None:
-        raise OSError("no cgroup v2 hierarchy")
-    parent = Path(root) / own.lstrip("/")
-    if "memory" not in (parent / "cgroup.subtree_control").read_text().split():
-        raise OSError(f"the memory controller is not delegated to the groups under {parent}")
+        parent = Path(root) / own.lstrip("/")
+        cap, swap = "memory.limit_in_bytes", ("memory.memsw.limit_in_bytes", limit)  # memory + swap
+    else:
+        own = next((ln[3:] for ln in lines if ln.startswith("0::")), None)
+        root = next((m.split()[1] for m in mounts if m.split()[2] == "cgroup2"), None)
+        if own is None or root is None:
+            raise OSError("no cgroup v2 hierarchy")
+        parent = Path(root) / own.lstrip("/")
+        if "memory" not in (parent / "cgroup.subtree_control").read_text().split():
+            raise OSError(f"the memory controller is not delegated to the groups under {parent}")
+        cap, swap = "memory.max", ("memory.swap.max", 0)
     path = parent / name
     path.mkdir()
     try:
-        (path / "memory.max").write_text(str(limit))
-        if (path / "memory.swap.max").exists():
-            (path / "memory.swap.max").write_text("0")
+        (path / cap).write_text(str(limit))
+        if (path / swap[0]).exists():  # no swapping out of the cap either (where swap is accounted)
+            (path / swap[0]).write_text(str(swap[1]))
     except OSError:
         path.rmdir()
         raise
