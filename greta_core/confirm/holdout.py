@@ -211,7 +211,8 @@ def _level(term: Any, k: int) -> tuple[str | None, str | None]:
 def select(results: list[Confirmed], max_alternatives: int = 2, max_unconfirmed: int = 3) -> list[Confirmed]:
     """One answer: the best confirmed hypothesis (highest held-out adjusted R²) leads. Another
     confirmed one is kept as an alternative only if it is not nested in the lead and has a column
-    with a passing verdict the lead lacks; unconfirmed ones not nested in the lead follow."""
+    with a passing verdict the lead lacks (and neither holds nor is held by a better alternative);
+    unconfirmed ones not nested in the lead follow."""
     confirmed = sorted((c for c in results if c.confirmed), key=lambda c: -c.holdout["adj_r2"])
     rest = sorted((c for c in results if not c.confirmed), key=lambda c: c.holdout["log10_p"])
     if not confirmed:
@@ -224,7 +225,8 @@ def select(results: list[Confirmed], max_alternatives: int = 2, max_unconfirmed:
     for c in confirmed[1:]:
         if len(out) > max_alternatives:
             break
-        if not set(c.terms) <= set(lead.terms) and not c.passing_columns <= lead.passing_columns:
+        nested = any(set(c.terms) <= set(k.terms) or set(k.terms) <= set(c.terms) for k in out[1:])
+        if not set(c.terms) <= set(lead.terms) and not c.passing_columns <= lead.passing_columns and not nested:
             c.role = "alternative"
             out.append(c)
     others = [c for c in rest if not set(c.terms) <= set(lead.terms)][:max_unconfirmed]
