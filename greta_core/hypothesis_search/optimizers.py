@@ -93,7 +93,9 @@ class GeneticAlgorithmOptimizer:
         self.num_generations = num_generations
         self.seed = seed
         m = len(term_columns)
-        single = self.problem.score(np.eye(m, dtype=bool))[0] if m else np.zeros((0, 3))
+        # each term alone, for the sampling weights only: not archived (a lone product or square
+        # is no hypothesis) and not counted as an evaluation
+        single = self.problem.stats.score_masks(np.eye(m, dtype=bool))[1] if m else np.zeros((0, 3))
         weights = np.sqrt(np.clip(-single[:, 0], 0.0, None)) + 1e-12 if m else np.zeros(0)
         self.algorithm = NSGA2(
             pop_size=pop_size,
