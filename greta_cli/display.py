@@ -62,12 +62,24 @@ def _q(v: float | None) -> str:
 
 
 def show_results(results: dict[str, Any], saved: list[str]) -> None:
+    """The answer first (the columns that matter, one sentence each), then the models tested."""
     con = Console()
     con.print()
     con.print(Text(results["summary"]))
+    matter = [c for c in results.get("columns", []) if c.get("verdict") == "matters" and c.get("sentence")]
+    if matter:
+        con.print()
+        con.print(f"[bold]What drives {escape(results['target'])}[/], most important first:")
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=3, justify="right")
+        grid.add_column()
+        for c in matter:
+            grid.add_row("•", Text(c["sentence"]))
+        con.print(grid)
     hyps = results["hypotheses"]
     if hyps:
-        table = Table(title=f"Hypotheses for {escape(results['target'])}", title_justify="left")
+        con.print()
+        table = Table(title=f"Models tested on held-out rows for {escape(results['target'])}", title_justify="left")
         table.add_column("#", justify="right")
         table.add_column("terms")
         table.add_column("held-out R²", justify="right")
@@ -79,19 +91,6 @@ def show_results(results: dict[str, Any], saved: list[str]) -> None:
             table.add_row(str(h["rank"]), escape(", ".join(h["terms"])), f"{h['holdout']['r2']:.3f}",
                           _q(h["holdout"].get("q_value")), status)
         con.print(table, markup=True)
-    best = next((h for h in hyps if h["confirmed"]), None)
-    if best is not None:
-        con.print()
-        con.print(f"[bold]What drives {escape(results['target'])}[/] (hypothesis {best['rank']}):")
-        matter = [c for c in results.get("columns", []) if c.get("verdict") == "matters"]
-        if matter:
-            con.print(Text("  " + ", ".join(f"{c['name']} ({c['importance']:.3f} of R²)" for c in matter)))
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(width=3, justify="right")
-        grid.add_column()
-        for sentence in best.get("findings") or [best["narrative"]]:
-            grid.add_row("•", Text(sentence))
-        con.print(grid)
     for note in results.get("notes", [])[:3]:
         con.print(Text(f"note: {note}", style="dim"))
     m = results.get("metrics", {})

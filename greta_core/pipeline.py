@@ -65,7 +65,7 @@ def analyze(spec: FileSpec, params: AnalysisParams, progress: Progress | None = 
                                "stopped_early": found.generations < params.num_generations})
     with clock.stage("confirm"):
         results = select(confirm(found.front, layout, disc, summary.holdout, summary.sample, plan.target,
-                                 params.alpha, params.max_hypotheses))
+                                 params.alpha, params.max_hypotheses, dict(plan.centres)))
         for c in results:
             if c.confirmed:
                 _checks(c, layout, summary, plan, notes)
@@ -211,14 +211,7 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
               results: list, found: Any, notes: list[str], backend: Any) -> dict[str, Any]:
     t = plan.target
     q = layout.width
-    kinds = {x.name: x.kind for x in layout.terms}
-    sources = {x.name: list(x.sources) for x in layout.terms}
-    sd = np.sqrt(max(s.holdout.m2[q, q], 0.0) / max(s.holdout.n - 1, 1))
-    target_info: dict[str, Any] = {"mean": float(s.holdout.mean[q]), "std": float(sd)}
-    if t.task != "regression":
-        target_info["classes"] = list(t.classes)
-    if t.task == "binary":
-        target_info["positive_class"] = t.classes[1]
+    target_info = _target_info(t, s.discovery.merge(s.holdout), q)
     data = {
         "source": spec.path, "format": getattr(backend, "format", None) or backend.reader.__class__.__name__.replace("Reader", "").lower(),
         "backend": backend.name, "rows": s.rows_read, "rows_used": int(s.discovery.n + s.holdout.n),
@@ -236,11 +229,13 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
              "features": sorted({f for i in c.terms for f in layout.terms[i].sources}),
              "confirmed": c.confirmed, "discovery": c.discovery, "holdout": c.holdout,
              "term_tests": c.term_tests, "column_tests": c.column_tests, "effects": c.effects,
-             "odds_ratios": c.odds_ratios, "rank_checks": c.rank_checks, "partial_dependence": c.partial_dependence}
-        h["findings"] = narrator.findings(h, kinds, sources)
+             "sizes": c.sizes, "odds_ratios": c.odds_ratios, "rank_checks": c.rank_checks,
+             "partial_dependence": c.partial_dependence}
+        h["findings"] = narrator.findings(h, c.sizes)
         h["narrative"] = " ".join([narrator.head(h), *h["findings"]])
         hyps.append(h)
-    columns = _columns(plan, hyps, params.alpha)
+    lead = next((c for c in results if c.role == "lead"), None)
+    columns = _columns(plan, hyps, lead.sizes if lead else {}, narrator)
     notes = list(notes) + _notes(plan, s, results, params)
     return {
         "schema_version": SCHEMA_VERSION, "greta_version": __version__, "target": t.name, "task": t.task,
@@ -250,10 +245,24 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
     }
 
 
-def _columns(plan: Plan, hyps: list[dict[str, Any]], alpha: float) -> list[dict[str, Any]]:
+def _target_info(t: Any, m: Any, q: int) -> dict[str, Any]:
+    """The target over every row used (both splits): mean and sd, or each class's share."""
+    if t.task == "regression":
+        return {"mean": float(m.mean[q]), "std": float(np.sqrt(max(m.m2[q, q], 0.0) / max(m.n - 1, 1)))}
+    shares = [float(v) for v in m.mean[q:]]
+    info: dict[str, Any] = {"classes": list(t.classes),
+                            "class_shares": dict(zip(t.classes, [1.0 - sum(shares), *shares]))}
+    if t.task == "binary":
+        info.update(positive_class=t.classes[1], mean=shares[0])
+    return info
+
+
+def _columns(plan: Plan, hyps: list[dict[str, Any]], sizes: dict[str, dict[str, Any]],
+             narrator: Narrator) -> list[dict[str, Any]]:
     """A verdict for every column used: "matters" when its joint held-out test passes in the lead
     model, "not confirmed" when it is in the lead model but fails, else "not in the model".
-    Ranked by importance (the lead model's held-out R² lost without the column's terms)."""
+    Ranked by importance (the lead model's held-out R² lost without the column's terms); a column
+    that matters carries its headline ``effect`` and its ``sentence``."""
     lead = next((h for h in hyps if h["role"] == "lead"), None)
     tests = {c["name"]: c for c in lead["column_tests"]} if lead else {}
     out = []
@@ -263,24 +272,27 @@ def _columns(plan: Plan, hyps: list[dict[str, Any]], alpha: float) -> list[dict[
         if test is None:
             row.update(verdict="not in the model", importance=None, direction=None, terms=[], joint_test=None)
         else:
+            size = sizes.get(col.name)
             row.update(verdict="matters" if test["passed"] else "not confirmed", importance=test["importance"],
-                       direction=_direction(lead, col.name, test["terms"]), terms=test["terms"],
+                       direction=_direction(size), terms=test["terms"],
                        joint_test={k: test[k] for k in ("f_statistic", "df1", "df2", "p_value", "q_value")})
+            if test["passed"] and size is not None:
+                row.update(effect=size, sentence=narrator.column_sentence(col.name, size, test["q_value"]))
         out.append(row)
     order = {"matters": 0, "not confirmed": 1, "not in the model": 2}
     return sorted(out, key=lambda r: (order[r["verdict"]], -(r["importance"] or 0.0), r["name"]))
 
 
-def _direction(h: dict[str, Any], name: str, terms: list[str]) -> str | None:
-    """"up" or "down" for a numeric column that enters through its own value only (its missing
-    indicator aside); None where the effect depends on the value or another column, or has
-    several levels or classes."""
-    if terms != [name]:
+def _direction(size: dict[str, Any] | None) -> str | None:
+    """"up" or "down": the sign of the headline change of a numeric column (one target column),
+    when its interval excludes zero; None otherwise (levels, classes, a change that depends on
+    another column)."""
+    if size is None or size["kind"] == "levels" or len(size["changes"]) != 1:
         return None
-    rows = [e for e in h["effects"] if e["term"] == name and e["level"] is None and "class" not in e]
-    if len(rows) != 1:
-        return None
-    return "up" if rows[0]["estimate"] > 0 else "down"
+    row = size["changes"][0]
+    if row["ci_low"] > 0:
+        return "up"
+    return "down" if row["ci_high"] < 0 else None
 
 
 def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams) -> list[str]:

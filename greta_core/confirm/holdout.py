@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from greta_core.confirm.layout import Layout
+from greta_core.confirm.sizes import column_sizes
 from greta_core.hypothesis_search.problem import Scored
 from greta_core.plan.schema import TargetInfo
 from greta_core.plan.terms import parents
@@ -45,6 +46,7 @@ class Confirmed:
     odds_ratios: list[dict[str, Any]] = field(default_factory=list)
     rank_checks: list[dict[str, Any]] = field(default_factory=list)
     role: str = "candidate"  # lead | alternative | not confirmed
+    sizes: dict[str, dict[str, Any]] = field(default_factory=dict)  # column → its headline effect
 
     @property
     def passing_columns(self) -> set[str]:
@@ -85,8 +87,10 @@ def _robust_tests(m: Moments, sample: np.ndarray, layout: Layout, h: tuple[int, 
 
 
 def confirm(front: Sequence[Scored], layout: Layout, discovery: Gram, held: Moments, sample: np.ndarray,
-            target: TargetInfo, alpha: float, max_hypotheses: int) -> list[Confirmed]:
-    """Re-test the front on the holdout split; BH-correct every holdout test together."""
+            target: TargetInfo, alpha: float, max_hypotheses: int,
+            centres: dict[str, float] | None = None) -> list[Confirmed]:
+    """Re-test the front on the holdout split; BH-correct every holdout test together.
+    ``centres``: what was subtracted from each numeric column (for sizes in its own units)."""
     hyps = [s.terms for s in front[:max_hypotheses]]
     if not hyps:
         return []
@@ -113,11 +117,12 @@ def confirm(front: Sequence[Scored], layout: Layout, discovery: Gram, held: Mome
             q = next(qs) if len(js) > 1 else q_terms[js[0]]
             column_tests.append(_column_row(name, [layout.terms[h[j]].name for j in js], w, q, alpha,
                                             _importance(held, layout, h, js)))
-        hold = _overall(tt, q_overall, float(classic.r2[i]), held.n)
+        hold = _overall(tt, q_overall, float(tt.fit.r2.mean()), held.n)
         ok = (hold["q_value"] <= alpha and all(t["confirmed"] for t in term_tests if t["required"])
               and all(c["passed"] for c in column_tests))
         c = Confirmed(h, disc[i], hold, term_tests, column_tests, bool(ok))
         c.effects = effects(tt.fit, held, layout, h, target, {t["term"]: t for t in term_tests})
+        c.sizes = column_sizes(tt.fit, held, sample, layout, h, centres or {}, target)
         out.append(c)
     return out
 

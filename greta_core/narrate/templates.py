@@ -1,6 +1,11 @@
-"""Sentences built from numbers: direction, size in the target's units, interval, strength.
+"""Sentences built from numbers (DESIGN §6): the answer first, then one sentence per column.
 
-Nothing here guesses: every number in a sentence is a field of the results.
+Nothing here guesses: every number in a sentence is a field of the results. A column's
+sentence gives its size in units a reader knows (``greta_core.confirm.sizes``): the change in
+the target — for a yes/no target, in percentage points of the chance of the positive class — as
+the column moves across the middle half of its values, one value against the other, or each
+level against the reference; always "holding the other columns fixed", since the model adjusts
+for them, and saying so when the column's plain association with the target runs the other way.
 """
 
 from __future__ import annotations
@@ -8,8 +13,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from typing import Any
-
-import numpy as np
 
 
 def num(v: float | None, digits: int = 3) -> str:
@@ -36,7 +39,21 @@ def pct(v: float) -> str:
 
 def _join(items: Sequence[str]) -> str:
     items = list(items)
+    if not items:
+        return ""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _upper(text: str) -> str:
+    """The sentence's first letter in capitals, the rest (column names) as they are."""
+    return text[:1].upper() + text[1:]
+
+
+def _excludes_zero(row: dict[str, Any]) -> bool:
+    return row["ci_low"] > 0 or row["ci_high"] < 0
+
+
+_ORDINAL = {0.25: "25th", 0.75: "75th"}
 
 
 class Narrator:
@@ -45,11 +62,7 @@ class Narrator:
         self.task = task
         self.positive = positive
 
-    def _scale(self, b: float) -> tuple[float, str]:
-        if self.task == "regression":
-            return b, ""
-        return 100 * b, " percentage points"
-
+    # ------------------------------------------------------------------ pieces
     def _outcome(self, cls: str | None = None) -> str:
         if self.task == "binary":
             return f"the chance that {self.y} is {self.positive!r}"
@@ -57,111 +70,139 @@ class Narrator:
             return f"the share of {self.y} = {cls!r}"
         return self.y
 
-    def _change(self, e: dict[str, Any]) -> str:
-        b, unit = self._scale(e["estimate"])
-        lo, _ = self._scale(e["ci_low"])
-        hi, _ = self._scale(e["ci_high"])
-        verb = "raises" if b > 0 else "lowers"
-        return f"{verb} {self._outcome(e.get('class'))} by {num(abs(b))}{unit} (95% CI {num(lo)} to {num(hi)})"
+    def _amount(self, v: float) -> str:
+        """A size without its sign: percentage points for a probability, else target units."""
+        if self.task == "regression":
+            return num(abs(v))
+        return f"{abs(100 * v):.1f} points"
 
-    def term_sentence(self, term: dict[str, Any], kind: str, rows: Sequence[dict[str, Any]]) -> str:
-        name, q = term["term"], qtext(term.get("q_value"))
-        main = [r for r in rows if not str(r["column"]).endswith(":missing")]
-        if not main:
-            return f"Whether {name} is missing matters for {self.y} ({q})."
-        if kind == "categorical":
-            return self._categorical(name, main, q)
-        e = max(main, key=lambda r: abs(r["standardized"] or 0.0))
-        lead = {
-            "product": f"{self.y} depends on {' and '.join(term.get('sources', [name]))} together: each extra unit of their product {name}",
-            "square": f"{self.y} changes along a curve in {term.get('sources', [name])[0]}: each extra unit of {name}",
-            "log": f"{self.y} follows {name}: each extra unit of {name} (a factor of e≈2.72 in {term.get('sources', [name])[0]})",
-        }.get(kind, f"Each extra unit of {name}")
-        return f"{lead} {self._change(e)}; confirmed on held-out data, {q}."
+    def _ci(self, row: dict[str, Any]) -> str:
+        """The interval of the size in the sentence's own direction (a fall of 4.1 has the
+        interval 3.6 to 4.6, not -4.6 to -3.6)."""
+        lo, hi = (row["ci_low"], row["ci_high"]) if row["change"] >= 0 else (-row["ci_high"], -row["ci_low"])
+        if self.task == "regression":
+            return f"95% CI {num(lo)} to {num(hi)}"
+        return f"95% CI {100 * lo:.1f} to {100 * hi:.1f}"
 
-    def _categorical(self, name: str, rows: Sequence[dict[str, Any]], q: str) -> str:
-        e = max(rows, key=lambda r: abs(r["estimate"]))
-        b, unit = self._scale(e["estimate"])
-        lo, _ = self._scale(e["ci_low"])
-        hi, _ = self._scale(e["ci_high"])
-        way = "higher" if b > 0 else "lower"
-        return (f"{self._outcome(e.get('class')).capitalize() if self.task != 'regression' else self.y} "
-                f"differs by {name}: with {name} = {e['level']!r} it is {num(abs(b))}{unit} {way} than with "
-                f"{e['reference']!r} (95% CI {num(lo)} to {num(hi)}); confirmed on held-out data, {q}.")
+    def _moves(self, row: dict[str, Any]) -> str:
+        verb = "rises" if row["change"] >= 0 else "falls"
+        return f"{verb} by {self._amount(row['change'])} ({self._ci(row)})"
 
-    def hypothesis(self, h: dict[str, Any], kinds: dict[str, str], sources: dict[str, list[str]]) -> str:
-        """The hypothesis' narrative: a head sentence, then one sentence per term."""
-        return " ".join([self.head(h), *self.findings(h, kinds, sources)])
+    # ------------------------------------------------------------------ one column
+    def column_sentence(self, name: str, size: dict[str, Any], q: float | None) -> str:
+        """The sentence of one column with a passing verdict."""
+        if size["kind"] == "levels":
+            body = self._levels(name, size)
+        else:
+            body = self._numeric(name, size)
+        return f"{body}; confirmed on held-out data, {qtext(q)}."
 
-    def findings(self, h: dict[str, Any], kinds: dict[str, str], sources: dict[str, list[str]]) -> list[str]:
-        """One sentence per term of a confirmed hypothesis (none for an unconfirmed one), except a
-        main term that is there for its column's product or square: its column is described by
-        the combined curve, one sentence per feature that enters through several terms."""
+    def _span(self, name: str, size: dict[str, Any]) -> str:
+        if size["kind"] == "two values":
+            return f"with {name} = {num(size['to'])} rather than {num(size['from'])}"
+        share = "the middle half" if size["kind"] == "middle half" else "the middle 80%"
+        return f"as {name} goes from {num(size['from'])} to {num(size['to'])} ({share} of its values)"
+
+    def _numeric(self, name: str, size: dict[str, Any]) -> str:
+        span = self._span(name, size)
+        changes = size["changes"]
+        if self.task == "multiclass":
+            shown = [c for c in changes if _excludes_zero(c)] or [max(changes, key=lambda c: abs(c["change"]))]
+            parts = [f"{self._outcome(c['class'])} {self._moves(c)}" for c in shown]
+            return f"{_upper(span)}, {_join(parts)}, holding the other columns fixed"
+        row = changes[0]
+        by = size.get("by") or []
+        if by and not _excludes_zero(row):
+            # the column matters through its interaction: its size depends on the other column
+            other = by[0]["column"]
+            parts = [f"{self._moves(b['changes'][0])} when {other} is at its {_ORDINAL.get(b['quantile'], '')} "
+                     f"percentile ({num(b['at'])})" for b in by if b["column"] == other]
+            return (f"{name} matters through its interaction with {other}: {span}, {self._outcome()} "
+                    f"{' but '.join(parts)}, holding the other columns fixed")
+        levels = ""
+        if size.get("predicted"):
+            a, b = size["predicted"]
+            show = pct if self.task == "binary" else num
+            levels = f" from {show(a)} to {show(b)}"
+        verb = "rises" if row["change"] >= 0 else "falls"
+        text = (f"{_upper(span)}, {self._outcome()} {verb}{levels} (by {self._amount(row['change'])}, "
+                f"{self._ci(row)}), holding the other columns fixed")
+        if size.get("clipped"):
+            text += " (the straight-line model predicts beyond 0–100% here; shown clipped)"
+        if by:
+            other = by[0]["column"]
+            ends = [f"{self._amount(b['changes'][0]['change'])} {'up' if b['changes'][0]['change'] >= 0 else 'down'} "
+                    f"when {other} is {num(b['at'])}" for b in by if b["column"] == other]
+            text += f"; the change depends on {other}: {' and '.join(ends)}"
+        if size.get("turns_at") is not None:
+            text += f"; the curve turns near {name} = {num(size['turns_at'])}"
+        assoc = size.get("association")
+        if assoc and assoc * row["change"] < 0:
+            text += (f" (on its own, without adjusting for the other columns, higher {name} goes with "
+                     f"{'higher' if assoc > 0 else 'lower'} {self._outcome() if self.task == 'binary' else self.y})")
+        return text
+
+    def _levels(self, name: str, size: dict[str, Any]) -> str:
+        ref = size["reference"]
+        rows = [r for r in size["levels"] if _excludes_zero(r)] or sorted(
+            size["levels"], key=lambda r: -abs(r["change"]))[:1]
+        rows = sorted(rows, key=lambda r: -abs(r["change"]))
+        shown = rows[:3]
+        parts = []
+        for r in shown:
+            way = "higher" if r["change"] >= 0 else "lower"
+            who = f" for {self._outcome(r['class'])}" if "class" in r else ""
+            parts.append(f"{self._amount(r['change'])} {way} with {r['level']!r}{who} ({self._ci(r)})")
+        more = f" (and {len(rows) - 3} more levels)" if len(rows) > 3 else ""
+        subject = self.y if self.task == "regression" else (
+            self._outcome() if self.task == "binary" else f"the class of {self.y}")
+        return (f"{_upper(subject)} differs by {name}: compared with {name} = {ref!r}, it is "
+                f"{_join(parts)}{more}, holding the other columns fixed")
+
+    # ------------------------------------------------------------------ a hypothesis
+    def findings(self, h: dict[str, Any], sizes: dict[str, dict[str, Any]]) -> list[str]:
+        """One sentence per column of a confirmed hypothesis, most important first (none for an
+        unconfirmed one)."""
         if not h["confirmed"]:
             return []
-        out = []
-        for t in h["term_tests"]:
-            if not t.get("required", True):
-                continue
-            rows = [e for e in h["effects"] if e["term"] == t["term"]]
-            out.append(self.term_sentence({**t, "sources": sources.get(t["term"], [])}, kinds[t["term"]], rows))
-        for entry in h.get("partial_dependence") or []:
-            using = [t for t in h["terms"] if entry["term"] in sources.get(t, [])]
-            if entry["kind"] == "numeric" and len(using) > 1:
-                sentence = self.curve(entry, using)
-                if sentence:
-                    out.append(sentence)
-        return out
+        tests = sorted((c for c in h.get("column_tests", []) if c["passed"] and c["name"] in sizes),
+                       key=lambda c: -(c.get("importance") or 0.0))
+        return [self.column_sentence(c["name"], sizes[c["name"]], c.get("q_value")) for c in tests]
 
-    def curve(self, entry: dict[str, Any], using: Sequence[str]) -> str | None:
-        """How the prediction moves as one feature runs through the middle 90% of its held-out
-        values, through all the ``using`` terms at once (its partial dependence), or None."""
-        x, y = np.asarray(entry["x"], dtype=float), np.asarray(entry["y"], dtype=float)
-        if len(x) < 3 or not np.all(np.isfinite(y)) or y.max() == y.min():
-            return None
-        if self.task == "binary" and (y.min() < 0 or y.max() > 1):
-            return None  # a linear-probability curve that leaves 0-100% is not worth a sentence
-        show = pct if self.task == "binary" else num
-        name, spread = entry["term"], float(y.max() - y.min())
-        path = f"from {show(y[0])} at {name} = {num(x[0])}"
-        for k in (int(y.argmin()), int(y.argmax())):
-            if 0 < k < len(y) - 1 and min(abs(y[k] - y[0]), abs(y[k] - y[-1])) > 0.1 * spread:
-                low = y[k] < y[0]
-                path = (f"{'falls' if low else 'rises'} {path} to a {'low' if low else 'high'} of {show(y[k])} "
-                        f"near {num(x[k])}, then {'rises' if low else 'falls'} to {show(y[-1])} at {num(x[-1])}")
-                break
-        else:
-            path = f"{'rises' if y[-1] > y[0] else 'falls'} {path} to {show(y[-1])} at {num(x[-1])}"
-        return (f"Taken together ({_join(using)}), as {name} runs through the middle 90% of its values, "
-                f"{self._outcome()} {path}, other columns at their averages.")
+    def fit_measure(self) -> str:
+        return "R²" if self.task != "multiclass" else "average R² over the classes"
 
     def head(self, h: dict[str, Any]) -> str:
         terms = _join(h["terms"])
         hold = h["holdout"]
         if not h["confirmed"]:
-            failed = [t["term"] for t in h["term_tests"] if not t["confirmed"]]
-            why = f"the term(s) {', '.join(failed)} did not hold up" if failed else "its overall test did not hold up"
+            failed = [t["term"] for t in h["term_tests"] if t.get("required", True) and not t["confirmed"]]
+            failed += [c["name"] for c in h.get("column_tests", []) if not c["passed"]]
+            why = (f"{', '.join(dict.fromkeys(failed))} did not hold up" if failed
+                   else "its overall test did not hold up")
             return (f"Not confirmed: {terms} looked promising in the search, but on held-out data {why} "
                     f"(held-out {qtext(hold.get('q_value'))}).")
-        size = "R²" if self.task != "multiclass" else "1 − Wilks' λ"
         verb = "explains" if len(h["terms"]) == 1 else "together explain"
         return (f"{terms} {verb} {pct(hold['r2'])} of the variation in {self.y} on held-out data "
-                f"({size} = {num(hold['r2'])}, {qtext(hold.get('q_value'))}).")
+                f"({self.fit_measure()} = {num(hold['r2'])}, {qtext(hold.get('q_value'))}).")
 
+    # ------------------------------------------------------------------ the answer
     def summary(self, data: dict[str, Any], hyps: Sequence[dict[str, Any]], columns: Sequence[dict[str, Any]],
                 evaluations: int) -> str:
         task = {"regression": "a numeric target", "binary": "a yes/no target",
                 "multiclass": "a target with several classes"}[self.task]
         tested = len(hyps)
-        head = (f"Greta analysed {data['rows_used']:,} rows and {len(data['columns_used'])} columns to explain "
-                f"{self.y} ({task}). The search scored {evaluations:,} hypotheses on {data['rows_discovery']:,} "
-                f"discovery rows; the best {'one was' if tested == 1 else f'{tested} were'} re-tested on "
-                f"{data['rows_holdout']:,} held-out rows the search never saw.")
+        retest = (f"the best {'one was' if tested == 1 else f'{tested} were'} re-tested on "
+                  f"{data['rows_holdout']:,} held-out rows the search never saw" if tested else
+                  "none passed the search's own tests, so there was nothing to re-test")
+        how = (f"Greta analysed {data['rows_used']:,} rows and {len(data['columns_used'])} columns to explain "
+               f"{self.y} ({task}). The search scored {evaluations:,} hypotheses on {data['rows_discovery']:,} "
+               f"discovery rows; {retest}.")
         lead = next((h for h in hyps if h.get("role") == "lead"), None)
         if lead is None:
-            return (head + " None was confirmed: the data give no reliable evidence that these columns drive "
-                    f"{self.y}.")
+            return (f"No driver of {self.y} was confirmed: the data give no reliable evidence that these columns "
+                    f"drive it. {how}")
         matter = [c["name"] for c in columns if c["verdict"] == "matters"]
-        return (head + f" The best confirmed model, {', '.join(lead['terms'])}, accounts for "
-                f"{pct(lead['holdout']['r2'])} of the variation in {self.y} on held-out data "
-                f"({qtext(lead['holdout'].get('q_value'))}). The columns that matter: {', '.join(matter)}.")
+        return (f"What drives {self.y}: {_join(matter)} (most important first). Together, in the best confirmed "
+                f"model, they account for {pct(lead['holdout']['r2'])} of the variation in {self.y} on held-out "
+                f"data ({self.fit_measure()}, {qtext(lead['holdout'].get('q_value'))}). {how}")

@@ -64,21 +64,50 @@ class Charts:
     y_label: str
 
 
-Block = Heading | Paragraph | Table | ItemList | Charts
+@dataclass(frozen=True)
+class ImportanceChart:
+    """The columns that matter, by the held-out R² each carries; only graphical formats draw it."""
+
+    columns: tuple[Mapping[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Collapsible:
+    """A titled group of blocks that a page shows folded (HTML) and other formats in full."""
+
+    title: str
+    blocks: tuple[Any, ...]
+
+
+Block = Heading | Paragraph | Table | ItemList | Charts | ImportanceChart | Collapsible
 
 
 def build(results: Mapping[str, Any]) -> list[Block]:
-    """Return the blocks of the report of a validated results document."""
+    """Return the blocks of the report of a validated results document: the answer first (the
+    columns that matter), then the lead model, alternatives and candidates folded, and the
+    technical tables last."""
     hypotheses = records(results, "hypotheses")
     confirmed = [h for h in hypotheses if h.get("confirmed") is True]
     unconfirmed = [h for h in hypotheses if h.get("confirmed") is not True]
-    blocks: list[Block] = [Heading(1, title(results)), *_target_blocks(results)]
+    lead = next((h for h in confirmed if h.get("role", "lead") == "lead"), None)
+    alternatives = [h for h in confirmed if h is not lead]
+    blocks: list[Block] = [Heading(1, title(results))]
     blocks += _summary_blocks(results)
-    blocks += _columns_blocks(results)
-    blocks += _findings_blocks(confirmed, bool(hypotheses))
-    for i, h in enumerate(confirmed, 1):
-        blocks += _hypothesis_blocks(h, i, results)
+    blocks += _answer_blocks(results)
+    blocks += _target_blocks(results)
+    if lead is None:
+        blocks += _findings_blocks([], bool(hypotheses))
+    else:
+        blocks += [Heading(2, "The model"), *_model_blocks(lead, results)]
+    if alternatives:
+        inner = [b for i, h in enumerate(alternatives, 1) for b in
+                 (Heading(3, f"Alternative {i}: {terms_label(h)}"), *_model_blocks(h, results))]
+        blocks.append(Collapsible(f"Alternative models ({len(alternatives)})", tuple(inner)))
     blocks += _unconfirmed_blocks(unconfirmed)
+    technical = [b for i, h in enumerate(confirmed, 1) for b in _technical_blocks(h, i, results)]
+    if technical:
+        blocks.append(Collapsible("Technical details: estimates per unit, odds ratios, rank checks",
+                                  tuple(technical)))
     blocks += _notes_blocks(results)
     blocks += _data_blocks(mapping(results, "data"))
     blocks += _metrics_blocks(mapping(results, "metrics"))
@@ -121,42 +150,59 @@ def _target_blocks(results: Mapping[str, Any]) -> list[Block]:
     parts = []
     if info.get("positive_class") is not None:
         parts.append(f"Positive class: {text(info['positive_class'])}.")
-    if as_float(info.get("mean")) is not None and results.get("task") == "binary":
+    shares = mapping(info, "class_shares")
+    if shares and results.get("task") in ("binary", "multiclass"):
+        listed = ", ".join(f"{text(k)} {fmt_share(v)}" for k, v in shares.items())
+        parts.append(f"Classes, share of the rows used: {listed}.")
+    elif as_float(info.get("mean")) is not None and results.get("task") == "binary":
         parts.append(f"Share of the positive class: {fmt_fixed(info['mean'])}.")
-    elif as_float(info.get("mean")) is not None:
+    elif as_float(info.get("mean")) is not None and results.get("task") == "regression":
         parts.append(
-            f"Target mean {fmt_num(info['mean'])}, standard deviation {fmt_num(info.get('std'))}."
+            f"Target mean {fmt_num(info['mean'])}, standard deviation {fmt_num(info.get('std'))} "
+            "(all rows used)."
         )
     classes = strings(info, "classes")
-    if classes and results.get("task") == "multiclass":
+    if classes and results.get("task") == "multiclass" and not shares:
         parts.append(f"Classes: {', '.join(classes)}.")
     return [Paragraph(" ".join(parts))] if parts else []
 
 
+def fmt_share(value: object) -> str:
+    x = as_float(value)
+    return NA if x is None else f"{100 * x:.1f}%"
+
+
 def _summary_blocks(results: Mapping[str, Any]) -> list[Block]:
     summary = results.get("summary")
-    return [Heading(2, "Summary"), Paragraph(text(summary))] if summary else []
+    return [Paragraph(text(summary))] if summary else []
 
 
 _DIRECTION = {"up": "higher values raise it", "down": "higher values lower it"}
 
 
-def _columns_blocks(results: Mapping[str, Any]) -> list[Block]:
-    """The verdict of each column of the lead model: its joint held-out test, and how much of
-    the held-out R² it carries."""
-    rows = [c for c in records(results, "columns") if c.get("verdict") in ("matters", "not confirmed")]
-    if not rows:
+def _answer_blocks(results: Mapping[str, Any]) -> list[Block]:
+    """What drives the target: the columns that matter, most important first, with a chart of
+    the held-out R² each carries and one sentence each; then every verdict of the lead model."""
+    columns = records(results, "columns")
+    matter = [c for c in columns if c.get("verdict") == "matters"]
+    if not matter:
         return []
+    blocks: list[Block] = [Heading(2, f"What drives {text(results.get('target'))}"),
+                           ImportanceChart(tuple(matter))]
+    sentences = [text(c.get("sentence")) for c in matter if c.get("sentence")]
+    if sentences:
+        blocks.append(ItemList(tuple(sentences), ordered=False))
+    rows = [c for c in columns if c.get("verdict") in ("matters", "not confirmed")]
     body = tuple(
         (text(c.get("name")), text(c.get("verdict")), ", ".join(strings(c, "terms")) or NA,
-         fmt_fixed(c.get("importance")), _DIRECTION.get(text(c.get("direction")), "see the model"),
+         fmt_fixed(c.get("importance")), _DIRECTION.get(text(c.get("direction")), "see its sentence"),
          fmt_p(mapping(c, "joint_test").get("q_value")))
         for c in rows
     )
     headers = ("Column", "Verdict", "Through", "R² it carries", "Direction", "q-value")
     caption = ("Each column's terms tested together on held-out rows (robust standard errors); "
                "'R² it carries' is the held-out R² lost when they leave the model.")
-    return [Heading(2, f"What drives {text(results.get('target'))}"), Table(headers, body, "lllrlr", caption)]
+    return [*blocks, Table(headers, body, "lllrlr", caption)]
 
 
 def _effect_size(h: Mapping[str, Any]) -> str:
@@ -211,19 +257,30 @@ def _fit_line(name: str, fit: Mapping[str, Any]) -> str:
     return f"{name}: {', '.join(parts)}."
 
 
-def _hypothesis_blocks(h: Mapping[str, Any], index: int, results: Mapping[str, Any]) -> list[Block]:
-    blocks: list[Block] = [Heading(3, f"Finding {_rank(h, index)}: {terms_label(h)}")]
-    fits = [
-        _fit_line("Holdout", mapping(h, "holdout")),
-        _fit_line("Discovery", mapping(h, "discovery")),
-    ]
+def _model_blocks(h: Mapping[str, Any], results: Mapping[str, Any]) -> list[Block]:
+    blocks: list[Block] = [Paragraph(text(h.get("narrative") or NA) if not h.get("findings")
+                                     else _head_of(h))]
+    fits = [_fit_line("Held-out", mapping(h, "holdout")), _fit_line("Discovery", mapping(h, "discovery"))]
     if any(fits):
         blocks.append(Paragraph(" ".join(f for f in fits if f), tone="muted"))
     blocks.append(Charts(h, y_label(results)))
-    blocks += _effects_table(records(h, "effects"), results)
-    blocks += _odds_table(records(h, "odds_ratios"))
-    blocks += _rank_table(records(h, "rank_checks"))
     return blocks
+
+
+def _head_of(h: Mapping[str, Any]) -> str:
+    """The narrative's first sentence (the model's fit); the column sentences are shown above."""
+    narrative, findings = text(h.get("narrative")), strings(h, "findings")
+    for f in findings:
+        narrative = narrative.replace(f, "")
+    return " ".join(narrative.split())
+
+
+def _technical_blocks(h: Mapping[str, Any], index: int, results: Mapping[str, Any]) -> list[Block]:
+    label = "Lead model" if h.get("role", "lead") == "lead" else f"Model {_rank(h, index)}"
+    return [Heading(3, f"{label}: {terms_label(h)}"),
+            *_effects_table(records(h, "effects"), results),
+            *_odds_table(records(h, "odds_ratios")),
+            *_rank_table(records(h, "rank_checks"))]
 
 
 def _effects_caption(results: Mapping[str, Any]) -> str:
@@ -313,11 +370,8 @@ def _unconfirmed_blocks(unconfirmed: list[Mapping[str, Any]]) -> list[Block]:
         f"{NOT_CONFIRMED}. They are not findings."
     )
     items = tuple(_unconfirmed_item(h, i) for i, h in enumerate(unconfirmed, 1))
-    return [
-        Heading(2, "Candidates not confirmed"),
-        Paragraph(intro, tone="muted"),
-        ItemList(items, ordered=False),
-    ]
+    return [Collapsible(f"Candidates not confirmed ({len(unconfirmed)})",
+                        (Paragraph(intro, tone="muted"), ItemList(items, ordered=False)))]
 
 
 def _notes_blocks(results: Mapping[str, Any]) -> list[Block]:

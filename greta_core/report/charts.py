@@ -129,6 +129,33 @@ def _forest_row(row: ForestRow, y: float, scale: _Scale, label_chars: int) -> st
     return "".join(parts) + "</g>"
 
 
+DOWN = "#c05621"
+
+
+def importance_chart(columns: Sequence[Mapping[str, Any]], width: int = 760) -> str:
+    """Horizontal bars of the held-out R² each column carries, coloured by direction (blue:
+    higher values raise the target, orange: lower it, grey: it depends)."""
+    rows = [(text(c.get("name")), v, c.get("direction")) for c in columns
+            if (v := as_float(c.get("importance"))) is not None]
+    if not rows:
+        return ""
+    label_chars = min(28, max(len(r[0]) for r in rows))
+    scale = _Scale(0.0, max(v for _, v, _ in rows) * 1.08 or 1.0, 12 + label_chars * _CHAR_PX, width - 200)
+    title = "Held-out R² each column carries (blue: higher raises it, orange: lowers it, grey: depends)"
+    height = 40 + 22 * len(rows) + 20
+    body = [_text(6, 16, _clip(title, int(width / _CHAR_PX)), extra=_TTL), *_x_axis(scale, 26, height - 22)]
+    for i, (label, value, direction) in enumerate(rows):
+        y = 30 + 22 * i
+        colour = {"up": ACCENT, "down": DOWN}.get(direction, "#a0aec0")
+        x1 = scale(value)
+        body.append(
+            f"<g><title>{esc(f'{label}: {fmt_num(value)}')}</title>{_text(6, y + 11, _clip(label, label_chars))}"
+            f'<rect x="{scale.px0}" y="{y}" width="{max(1.0, x1 - scale.px0):.2f}" height="14" fill="{colour}"/>'
+            f"{_text(x1 + 4, y + 11, fmt_num(value), extra=_VAL)}</g>"
+        )
+    return _svg(width, height, title, body)
+
+
 def forest_plot(rows: Sequence[ForestRow], title: str, width: int = 760) -> str:
     """Return a forest plot: each estimate as a dot on its 95% CI bar, with a zero line.
 
@@ -145,7 +172,7 @@ def forest_plot(rows: Sequence[ForestRow], title: str, width: int = 760) -> str:
     top, step = 28.0, 22.0
     bottom = top + step * len(rows)
     body = [
-        _text(6, 16, title, extra=_TTL),
+        _text(6, 16, _clip(title, int(width / _CHAR_PX)), extra=_TTL),
         *_x_axis(scale, top - 8, bottom),
         _zero_line(scale, top - 8, bottom),
     ]

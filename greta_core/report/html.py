@@ -12,7 +12,9 @@ from typing import Any
 from greta_core.report._document import (
     Block,
     Charts,
+    Collapsible,
     Heading,
+    ImportanceChart,
     ItemList,
     Paragraph,
     Table,
@@ -20,8 +22,8 @@ from greta_core.report._document import (
     effect_label,
     title,
 )
-from greta_core.report._format import records, text
-from greta_core.report.charts import esc, forest_plot, partial_dependence_chart
+from greta_core.report._format import fmt_num, records, text
+from greta_core.report.charts import esc, forest_plot, importance_chart, partial_dependence_chart
 
 # Blocks everything but inline styles and inline images, even if some markup slipped through.
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -48,6 +50,9 @@ svg.chart { background: #fff; border: 1px solid #e2e8f0; border-radius: 4px; max
   height: auto; font: 11px system-ui, sans-serif; fill: #2d3748; }
 svg .ttl { font-weight: 600; font-size: 12px; } svg .tick { fill: #718096; font-size: 10px; }
 svg .val { fill: #4a5568; font-size: 10px; }
+details { margin: 1.2rem 0; } summary { cursor: pointer; font-weight: 600; font-size: 1.1rem; }
+main, p, li, td, th, caption { overflow-wrap: anywhere; }
+table { display: block; max-width: 100%; overflow-x: auto; }
 @media print { body { background: #fff; } main { padding: 0; } }
 """
 
@@ -78,6 +83,12 @@ def _block(block: Block) -> str:
         return _table(block)
     if isinstance(block, Charts):
         return _charts(block)
+    if isinstance(block, ImportanceChart):
+        chart = importance_chart(block.columns)
+        return f'<div class="charts">{chart}</div>' if chart else ""
+    if isinstance(block, Collapsible):
+        inner = "\n".join(part for part in (_block(b) for b in block.blocks) if part)
+        return f"<details><summary>{esc(block.title)}</summary>\n{inner}\n</details>"
     raise TypeError(f"Unknown report block {block!r}.")
 
 
@@ -96,20 +107,40 @@ def _table(block: Table) -> str:
 
 
 def _charts(block: Charts) -> str:
-    effects = records(block.hypothesis, "effects")
-    rows = [
-        (
-            effect_label(e) + (f" [{text(e['class'])}]" if e.get("class") is not None else ""),
-            e.get("estimate"),
-            e.get("ci_low"),
-            e.get("ci_high"),
-        )
-        for e in effects
-    ]
-    charts = [forest_plot(rows, "Effects with 95% confidence intervals (holdout)")] if rows else []
-    charts += [
-        partial_dependence_chart(entry, block.y_label)
-        for entry in records(block.hypothesis, "partial_dependence")
-    ]
+    """The model's effect chart — each column's headline change (middle half of its values, one
+    value against the other, each level against the reference) on one comparable axis — then
+    the partial dependence of each of its columns."""
+    h = block.hypothesis
+    rows = _size_rows(h, block.y_label)
+    title = f"Change in {block.y_label} across each column's middle half, 95% CI (held-out)"
+    if not rows:  # a results document without sizes: the per-unit estimates
+        rows = [(effect_label(e) + (f" [{text(e['class'])}]" if e.get("class") is not None else ""),
+                 e.get("estimate"), e.get("ci_low"), e.get("ci_high")) for e in records(h, "effects")]
+        title = "Estimates per unit with 95% confidence intervals (held-out)"
+    charts = [forest_plot(rows, title)] if rows else []
+    charts += [partial_dependence_chart(entry, block.y_label) for entry in records(h, "partial_dependence")]
     charts = [chart for chart in charts if chart]
     return f'<div class="charts">{"".join(charts)}</div>' if charts else ""
+
+
+def _size_rows(h: Mapping[str, Any], y_label: str) -> list[tuple[str, Any, Any, Any]]:
+    scale = 100.0 if y_label.startswith("P(") else 1.0
+    rows = []
+    for name, size in (h.get("sizes") or {}).items():
+        if not isinstance(size, Mapping):
+            continue
+        if size.get("kind") == "levels":
+            items = [(f"{name} = {text(r.get('level'))} vs {text(size.get('reference'))}", r)
+                     for r in size.get("levels") or []]
+        else:
+            span = f"{name} {fmt_num(size.get('from'))} → {fmt_num(size.get('to'))}"
+            items = [(span, r) for r in size.get("changes") or []]
+        for label, r in items:
+            if r.get("class") is not None:
+                label += f" [{text(r['class'])}]"
+            rows.append((label, *(_times(r.get(k), scale) for k in ("change", "ci_low", "ci_high"))))
+    return rows
+
+
+def _times(value: Any, scale: float) -> Any:
+    return value * scale if isinstance(value, (int, float)) else value

@@ -9,7 +9,9 @@ from typing import Any
 from greta_core.report._document import (
     Block,
     Charts,
+    Collapsible,
     Heading,
+    ImportanceChart,
     ItemList,
     Paragraph,
     Table,
@@ -58,8 +60,11 @@ def _block(block: Block) -> str:
         return _list(block)
     if isinstance(block, Table):
         return _table(block)
-    if isinstance(block, Charts):
+    if isinstance(block, (Charts, ImportanceChart)):
         return ""
+    if isinstance(block, Collapsible):
+        inner = [_block(b) for b in (Heading(2, block.title), *block.blocks)]
+        return "\n\n".join(part for part in inner if part)
     raise TypeError(f"Unknown report block {block!r}.")
 
 

@@ -9,7 +9,9 @@ from typing import Any
 from greta_core.report._document import (
     Block,
     Charts,
+    Collapsible,
     Heading,
+    ImportanceChart,
     ItemList,
     Paragraph,
     Table,
@@ -77,8 +79,11 @@ def _block(block: Block, width: int) -> str:
         return _list(block, width)
     if isinstance(block, Table):
         return _table(block, width)
-    if isinstance(block, Charts):
+    if isinstance(block, (Charts, ImportanceChart)):
         return ""
+    if isinstance(block, Collapsible):
+        inner = [_block(b, width) for b in (Heading(2, block.title), *block.blocks)]
+        return "\n\n".join(part for part in inner if part)
     raise TypeError(f"Unknown report block {block!r}.")
 
 

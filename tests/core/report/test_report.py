@@ -261,23 +261,47 @@ def test_every_format_has_the_main_content(fmt: str) -> None:
 @pytest.mark.parametrize("fmt", ["md", "text", "html"])
 def test_unconfirmed_is_labelled_and_not_in_findings(fmt: str) -> None:
     report = render(regression_results(), fmt)
-    findings = _section(report, "Confirmed findings", "Finding 1")
-    assert "rooms" in findings
-    assert UNCONFIRMED_TERM.replace("_", "") not in findings.replace("\\", "").replace("_", "")
+    model = _section(report, "The model", "Candidates not confirmed")
+    assert "rooms" in model
+    assert UNCONFIRMED_TERM.replace("_", "") not in model.replace("\\", "").replace("_", "")
     candidates = _section(report, "Candidates not confirmed", "Notes")
     assert "lot" in candidates
     assert "not confirmed on held-out data" in " ".join(candidates.split())
-    assert "Finding 2" not in report
+
+
+@pytest.mark.parametrize("fmt", ["md", "text", "html"])
+def test_the_answer_comes_first(fmt: str) -> None:
+    results = regression_results()
+    results["schema_version"] = 2
+    results["hypotheses"][0]["role"] = "lead"
+    results["columns"] = [
+        {"name": "rooms", "verdict": "matters", "terms": ["rooms"], "importance": 0.21, "direction": "up",
+         "joint_test": {"q_value": 1e-20}, "sentence": "As rooms goes from 2 to 4, price rises by 4.2."},
+        {"name": EVIL_COLUMN, "verdict": "not confirmed", "terms": [EVIL_COLUMN], "importance": 0.001,
+         "direction": None, "joint_test": {"q_value": 0.2}},
+        {"name": "x9", "verdict": "not in the model", "terms": [], "importance": None, "direction": None,
+         "joint_test": None},
+    ]
+    report = render(results, fmt)
+    plain = html.unescape(report) if fmt == "html" else report.replace("\\", "")
+    answer = _section(plain, "What drives price\n" if fmt == "text" else "What drives price<" if fmt == "html"
+                      else "## What drives price", "The model")
+    assert "As rooms goes from 2 to 4, price rises by 4.2." in " ".join(answer.split())
+    assert "not confirmed" in answer and "x9" not in answer
+    assert plain.index("What drives price") < plain.index("The model") < plain.index("Technical details")
+    if fmt == "html":
+        assert answer.count("<svg") == 1 and "Held-out R² each column carries" in answer
+        assert "<details><summary>Technical details" in report
 
 
 def test_markdown_tables_and_numbered_notes() -> None:
     md = render(regression_results(), "md")
     assert md.startswith("# What drives price? (regression target)")
-    assert "| Rank | Terms | Holdout R² | q-value |" in md
+    assert "## The model" in md
     assert "1. Effects are associations, not causes." in md
     assert "2. The holdout sample" in md
     assert "x5\\*x7" in md  # no accidental emphasis
-    assert "| 1 | rooms + x5\\*x7 + " in md
+    assert "### Lead model: rooms + x5\\*x7 + " in md
 
 
 def test_markdown_escapes_html_and_table_pipes() -> None:
