@@ -155,10 +155,24 @@ def odds_ratios(c: Confirmed, layout: Layout, sample: np.ndarray) -> tuple[list[
         return [], f"The logistic fit failed ({type(e).__name__}); odds ratios are not reported."
     ci = np.asarray(fit.conf_int())
     params, pv = np.asarray(fit.params), np.asarray(fit.pvalues)
+    if _separated(fit, design):
+        return [], ("The logistic fit shows (near-)separation: in the held-out sample some columns tell the two "
+                    "classes apart almost perfectly, so their odds ratios have no finite estimate; none are reported.")
     labels = [layout.labels[j] for j, k in zip(cols, keep) if k]
     rows = [{"column": lab, "odds_ratio": _f(np.exp(params[i + 1])), "ci_low": _f(np.exp(ci[i + 1, 0])),
              "ci_high": _f(np.exp(ci[i + 1, 1])), "p_value": _f(pv[i + 1])} for i, lab in enumerate(labels)]
     return rows, None
+
+
+def _separated(fit: Any, design: np.ndarray) -> bool:
+    """No convergence, fitted probabilities of 0 or 1, or a one-sd change that multiplies the odds
+    by more than e^10: the signs of (quasi-)complete separation."""
+    if not fit.mle_retvals.get("converged", True):
+        return True
+    p = np.asarray(fit.predict())
+    sd = design[:, 1:].std(axis=0)
+    big = np.abs(np.asarray(fit.params)[1:] * sd) > 10.0
+    return bool(np.mean((p < 1e-8) | (p > 1 - 1e-8)) > 0.01 or big.any())
 
 
 def _f(v: float) -> float | None:

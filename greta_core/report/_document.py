@@ -250,11 +250,17 @@ def _fit_line(name: str, fit: Mapping[str, Any]) -> str:
             f"F({fmt_int(fit.get('df1'))}, {fmt_int(fit.get('df2'))}) = "
             f"{fmt_num(fit['f_statistic'])}"
         )
-    parts.append(f"p = {fmt_p(fit.get('p_value'))}")
+    parts.append(_eq("p", fit.get("p_value")))
     if "q_value" in fit:
-        parts.append(f"q = {fmt_p(fit.get('q_value'))}")
+        parts.append(_eq("q", fit.get("q_value")))
     parts.append(f"n = {fmt_int(fit.get('n'))}")
     return f"{name}: {', '.join(parts)}."
+
+
+def _eq(name: str, value: object) -> str:
+    """"p = 0.002", or "p < 1e-300" (never "p = < 1e-300")."""
+    shown = fmt_p(value)
+    return f"{name} {shown}" if shown.startswith("<") else f"{name} = {shown}"
 
 
 def _model_blocks(h: Mapping[str, Any], results: Mapping[str, Any]) -> list[Block]:
