@@ -24,6 +24,15 @@ from greta_core.stats.moments import Moments
 from greta_core.stats.robust import RobustFit
 
 
+def _clip_probability(row: dict[str, Any]) -> None:
+    """A change in a probability stays within ±1 (±100 points), its interval too; a straight-line
+    model that says otherwise is marked ``clipped``."""
+    for key in ("change", "ci_low", "ci_high"):
+        if abs(row[key]) > 1.0:
+            row[key] = max(min(row[key], 1.0), -1.0)
+            row["clipped"] = True
+
+
 def column_sizes(fit: RobustFit, m: Moments, sample: np.ndarray, layout: Layout, h: Sequence[int],
                  centres: dict[str, float], target: TargetInfo) -> dict[str, dict[str, Any]]:
     """The headline size of each column of hypothesis ``h`` (see the module's docstring)."""
@@ -145,7 +154,12 @@ class _Sizer:
             changes.append(row)
             ybar = float(self.m.mean[self.q + c])
             levels.append([ybar + float(level[0] @ beta), ybar + float(level[1] @ beta)])
+        if self.target.task != "regression":
+            for row in changes:
+                _clip_probability(row)
         out: dict[str, Any] = {"changes": changes}
+        if any(row.get("clipped") for row in changes):
+            out["clipped"] = True
         if self.target.task != "multiclass":
             lv = levels[0]
             out["predicted"] = lv

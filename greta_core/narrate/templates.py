@@ -117,8 +117,10 @@ class Narrator:
             other = by[0]["column"]
             parts = [f"{self._moves(b['changes'][0])} when {other} is at its {_ORDINAL.get(b['quantile'], '')} "
                      f"percentile ({num(b['at'])})" for b in by if b["column"] == other]
+            clipped = any(r.get("clipped") for b in by for r in b["changes"])
             return (f"{name} matters through its interaction with {other}: {span}, {self._outcome()} "
-                    f"{' but '.join(parts)}, holding the other columns fixed")
+                    f"{' but '.join(parts)}, holding the other columns fixed"
+                    + (" (the straight-line model predicts beyond 0–100% here; shown clipped)" if clipped else ""))
         levels = ""
         if size.get("predicted"):
             a, b = size["predicted"]
@@ -127,7 +129,7 @@ class Narrator:
         verb = "rises" if row["change"] >= 0 else "falls"
         text = (f"{_upper(span)}, {self._outcome()} {verb}{levels} (by {self._amount(row['change'])}, "
                 f"{self._ci(row)}), holding the other columns fixed")
-        if size.get("clipped"):
+        if size.get("clipped") or any(r.get("clipped") for b in by for r in b["changes"]):
             text += " (the straight-line model predicts beyond 0–100% here; shown clipped)"
         if by:
             other = by[0]["column"]

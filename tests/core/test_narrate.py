@@ -204,3 +204,15 @@ def test_every_sentence_quotes_its_own_numbers_and_stays_within_100_points(tmp_p
     assert lead["findings"] == [c["sentence"] for c in matter]
     shares = doc["target_info"]["class_shares"]
     assert shares["yes"] == pytest.approx((df.y == "yes").mean(), abs=1e-12)
+
+
+def test_a_probability_change_beyond_100_points_is_clipped() -> None:
+    from greta_core.confirm.sizes import _clip_probability
+
+    row = _change(-1.1, -1.3, -0.9)
+    _clip_probability(row)
+    assert row == {"change": -1.0, "ci_low": -1.0, "ci_high": -0.9, "clipped": True}
+    size = {"kind": "middle half", "from": 5.0, "to": 53.0, "changes": [row], "predicted": [0.98, 0.0],
+            "clipped": True}
+    s = Narrator("choice", "binary", "1").column_sentence("ttme", size, 1e-9)
+    assert "by 100.0 points, 95% CI 90.0 to 100.0" in s and "shown clipped" in s
