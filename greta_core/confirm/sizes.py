@@ -67,7 +67,9 @@ class _Sizer:
         v = self.sample[:, cols[0]]
         if len(cols) == 2:
             v = v[self.sample[:, cols[1]] == 0]
-        return v + self.centres.get(name, 0.0)
+        # back in the column's own units, without the rounding noise of subtracting and adding
+        # the centre (1.0 stays 1.0, not 0.9999999999998)
+        return np.array([float(f"{x:.12g}") for x in v + self.centres.get(name, 0.0)])
 
     def _design(self, name: str, x: float) -> float:
         return x - self.centres.get(name, 0.0)
