@@ -16,20 +16,30 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from greta_cli.config.legacy import MIGRATE_HINT, DeprecatedConfigWarning, translate
 from greta_cli.config.messages import format_errors, show
 from greta_cli.config.models import GretaConfig
-from greta_cli.config.overrides import apply, env_overrides, parse_override
+from greta_cli.config.overrides import apply, env_overrides, parse_override, settings_items
 from greta_core.errors import InvalidConfigError
+
+_ORIGIN = "_greta_data_path_origin"  # kept beside the fields: not dumped, not compared
 
 
 def load_config(
     path: str | Path | None = None,
     overrides: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
+    *,
+    settings: Mapping[str, Any] | None = None,
+    settings_source: str = "from --override",
+    notices: list[str] | None = None,
 ) -> GretaConfig:
     """Build a :class:`GretaConfig` from a YAML file, the environment and ``--set`` overrides.
 
-    Later sources win: the file, then the environment, then ``overrides``.
+    Later sources win: the file, then the environment, then ``overrides``, then ``settings``.
+    Key names of earlier releases (``data.source``, ``preprocessing.max_cardinality``, ...) are
+    translated (see :mod:`greta_cli.config.legacy`). A relative ``data.path`` in the file is
+    read relative to the file's folder.
 
     Parameters
     ----------
@@ -51,6 +61,14 @@ def load_config(
         names case-insensitive, values parsed like ``overrides``) and wins over those two.
         Under ``SPARK_CONFIG`` the remaining parts, joined by dots and kept as written, name
         the Spark property (``GRETA__SCALABILITY__SPARK_CONFIG__spark__master``).
+    settings
+        Python values by key: ``{"hypothesis_search": {"pop_size": 200}}`` or
+        ``{"hypothesis_search.pop_size": 200}`` (``greta.analyze``, ``greta run --override``).
+    settings_source
+        How error messages name where ``settings`` came from.
+    notices
+        Receives one line per old key name translated or ignored (each once). ``None`` issues
+        them as :class:`DeprecatedConfigWarning` warnings instead.
 
     Returns
     -------
@@ -64,15 +82,62 @@ def load_config(
         what is allowed: an unreadable or non-mapping file, a ``!!python`` tag, an unknown key
         (with a "Did you mean" hint), a malformed override or a value out of range.
     """
-    raw: dict[Any, Any] = {} if path is None else _read_yaml(Path(path))
+    raw: dict[Any, Any] = {}
     file_source = "" if path is None else f"in {path}"
+    found: list[str] = []
     sources: dict[tuple[str, ...], str] = {}
+    origin = None
+    if path is not None:
+        done = translate(_read_yaml(Path(path)), file_source)
+        raw, sources = done.raw, done.sources
+        found += done.notices
+        origin = _relative_to_file(raw, Path(path))
     for name, keys, value in env_overrides(os.environ if env is None else env):
         apply(raw, keys, value, f"from environment variable {name}", sources)
     for item in (overrides,) if isinstance(overrides, str) else overrides:
         keys, value = parse_override(item)
         apply(raw, keys, value, f"from --set {'.'.join(keys)}", sources)
-    return _validate(raw, sources, file_source)
+    if settings:
+        items, more = settings_items(settings, settings_source)
+        found += more
+        for keys, value, source in items:
+            apply(raw, keys, value, source, sources)
+    cfg = _validate(raw, sources, file_source)
+    if origin is not None and cfg.data.path == origin[1]:
+        object.__setattr__(cfg, _ORIGIN, (*origin, str(path)))
+    _tell(found, notices)
+    return cfg
+
+
+def data_path_origin(cfg: GretaConfig) -> tuple[str, str, str] | None:
+    """``(as written, as resolved, config file)`` when ``cfg.data.path`` is a relative path
+    from a config file, read relative to that file's folder; else None."""
+    return vars(cfg).get(_ORIGIN)
+
+
+def _relative_to_file(raw: dict[Any, Any], path: Path) -> tuple[str, str] | None:
+    data = raw.get("data")
+    written = data.get("path") if isinstance(data, dict) else None
+    if not isinstance(written, str) or not written.strip() or "://" in written:
+        return None
+    if os.path.isabs(os.path.expanduser(written)):
+        return None
+    resolved = str(path.parent / written) if str(path.parent) not in ("", ".") else written
+    data["path"] = resolved
+    return written, resolved
+
+
+def _tell(found: list[str], notices: list[str] | None) -> None:
+    lines = list(dict.fromkeys(found))
+    if notices is not None:
+        notices.extend(n for n in lines if n not in notices)
+        return
+    if lines:
+        import warnings
+
+        hint = f" {MIGRATE_HINT}" if any("deprecated" in n for n in lines) else ""
+        for line in lines:
+            warnings.warn(line + hint, DeprecatedConfigWarning, stacklevel=3)
 
 
 def config_from_dict(data: Mapping[str, Any], source: str = "") -> GretaConfig:
@@ -93,7 +158,9 @@ def config_from_dict(data: Mapping[str, Any], source: str = "") -> GretaConfig:
     if not isinstance(data, Mapping):
         msg = f"A configuration must be a mapping of sections; got {show(data)}."
         raise InvalidConfigError(msg)
-    return _validate(copy.deepcopy(dict(data)), {}, source)
+    done = translate(copy.deepcopy(dict(data)), source)
+    _tell(done.notices, None)
+    return _validate(done.raw, done.sources, source)
 
 
 def _validate(

@@ -71,42 +71,42 @@ class PreprocessingConfig(_Section):
     squares: bool = Field(True, description="Add the square of each numeric column.")
     logs: bool = Field(True, description="Add log terms of positive, skewed numeric columns.")
     max_levels: int = Field(
-        20, ge=2, description="Most levels kept per categorical column; the rest are pooled "
+        20, ge=2, le=10_000, description="Most levels kept per categorical column; the rest are pooled "
         "into 'other'.")
     min_level_fraction: float = Field(
         0.005, ge=0, lt=0.5, description="Levels rarer than this fraction of the rows are "
         "pooled into 'other'.")
     max_design_columns: int = Field(
-        600, ge=10, description="Most design columns kept in full; above it the engineered terms "
+        600, ge=10, le=100_000, description="Most design columns kept in full; above it the engineered terms "
         "are screened and only the strongest kept.")
     sample_rows: int = Field(
-        50000, ge=100, description="Rows read to infer the column types and levels.")
+        50000, ge=100, le=10_000_000, description="Rows read to infer the column types and levels.")
     batch_rows: int = Field(
-        65536, ge=1000, description="Rows per streamed batch; lower it to use less memory.")
+        65536, ge=1000, le=10_000_000, description="Rows per streamed batch; lower it to use less memory.")
 
 
 class HypothesisSearchConfig(_Section):
     """Genetic search for hypotheses."""
 
-    pop_size: int = Field(100, ge=4, description="Hypotheses per generation.")
-    num_generations: int = Field(60, ge=1, description="Generations the search runs.")
+    pop_size: int = Field(100, ge=4, le=100_000, description="Hypotheses per generation.")
+    num_generations: int = Field(60, ge=1, le=100_000, description="Generations the search runs.")
     cx_prob: float = Field(0.9, ge=0, le=1, description="Probability of crossing two parents.")
     mut_prob: float | None = Field(
         None, ge=0, le=1, description="Probability that a child hypothesis is mutated (one "
         "term added, dropped or swapped); null means 0.9.")
     patience: int | None = Field(
-        None, ge=1, description="Stop early once the best hypotheses have not changed for this "
+        None, ge=1, le=100_000, description="Stop early once the best hypotheses have not changed for this "
         "many generations (faster, but weak effects may be missed); null runs every generation.")
     max_terms: int = Field(5, ge=1, le=20, description="Most terms in one hypothesis.")
     seed: int = Field(
-        0, ge=0, description="Random seed; the same seed gives the same hypotheses everywhere.")
+        0, ge=0, le=2**32 - 1, description="Random seed; the same seed gives the same hypotheses everywhere.")
     distributed_backend: Literal["local", "multiprocessing", "dask", "spark", "auto"] = Field(
         "local", description="Where hypotheses are evaluated; 'auto' chooses from what is "
         "installed and reachable.")
     cluster_address: str | None = Field(
         None, description="Dask scheduler or Spark master address; null uses a local one.")
     max_workers: int | None = Field(
-        None, ge=1, description="Most parallel workers; null uses every available core.")
+        None, ge=1, le=4096, description="Most parallel workers; null uses every available core.")
     distributed_fallback: bool = Field(
         True, description="If the cluster fails during the search: true continues with local "
         "evaluation (same results) and a warning; false stops with an error.")
@@ -122,10 +122,10 @@ class StatisticsConfig(_Section):
         0.5, gt=0.05, lt=0.95, description="Fraction of the rows held out to confirm what the "
         "search found on the rest.")
     sample_size: int = Field(
-        5000, ge=100, description="Holdout rows kept for the rank-based checks and the "
+        5000, ge=100, le=10_000_000, description="Holdout rows kept for the rank-based checks and the "
         "logistic fit.")
     max_hypotheses: int = Field(
-        10, ge=1, description="Most hypotheses from the search re-tested on the holdout.")
+        10, ge=1, le=1000, description="Most hypotheses from the search re-tested on the holdout.")
 
 
 class OutputConfig(_Section):
@@ -133,6 +133,9 @@ class OutputConfig(_Section):
 
     results: str | None = Field(
         None, description="Path of the results JSON file; null writes none.")
+    results_format: Literal["json", "yaml"] | None = Field(
+        None, description="Format of the results file; null picks it from the extension "
+        "(.yaml or .yml: yaml, else json).")
     report: str | None = Field(
         None, description="Path of a report, its format taken from the extension (.html, .md, "
         ".txt); null writes none.")
@@ -146,9 +149,9 @@ class DaskConfig(_Section):
         None, description="Scheduler address such as tcp://127.0.0.1:8786; null starts a local "
         "cluster.")
     n_workers: int | None = Field(
-        None, ge=1, description="Workers of a local cluster; null lets Dask choose.")
+        None, ge=1, le=4096, description="Workers of a local cluster; null lets Dask choose.")
     threads_per_worker: int | None = Field(
-        None, ge=1, description="Threads per worker of a local cluster; null lets Dask choose.")
+        None, ge=1, le=4096, description="Threads per worker of a local cluster; null lets Dask choose.")
     processes: bool = Field(
         False, description="Run a local cluster's workers as processes instead of threads.")
     memory_limit: str | None = Field(
@@ -166,7 +169,7 @@ class CeleryConfig(_Section):
         "environment variable GRETA_RESULT_BACKEND also sets it.")
     queue: str = Field("greta", min_length=1, description="Queue that jobs are sent to.")
     visibility_timeout: int = Field(
-        3600, ge=1, description="Seconds before an unacknowledged job is delivered again; keep "
+        3600, ge=1, le=30 * 86400, description="Seconds before an unacknowledged job is delivered again; keep "
         "it above the longest job.")
 
 

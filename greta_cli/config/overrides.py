@@ -8,6 +8,7 @@ from typing import Any, get_args
 
 import yaml
 
+from greta_cli.config.legacy import translate
 from greta_cli.config.messages import show, unknown_key
 from greta_cli.config.models import GretaConfig, dict_value, submodel
 from greta_core.errors import InvalidConfigError
@@ -104,3 +105,45 @@ def apply(raw: dict[Any, Any], keys: tuple[str, ...], value: Any, source: str,
     sources[keys] = source
 
 
+
+
+def settings_items(settings: Mapping[str, Any], source: str
+                   ) -> tuple[list[tuple[tuple[str, ...], Any, str]], list[str]]:
+    """Python settings as ``(keys, value, source)`` to apply, and notices about old names.
+
+    ``settings`` maps a section to a mapping of its keys (``{"hypothesis_search": {"pop_size":
+    200}}``) or a dotted key to a value (``{"hypothesis_search.pop_size": 200}``); both may be
+    mixed. Keys are checked as ``--set`` keys are (unknown ones get a "Did you mean" hint).
+    """
+    if not isinstance(settings, Mapping):
+        msg = f"Settings must be a mapping of configuration keys to values; got {show(settings)}."
+        raise InvalidConfigError(msg)
+    nested: dict[str, Any] = {}
+    for key, value in settings.items():
+        section, dot, rest = str(key).partition(".")
+        if not dot:
+            if isinstance(value, Mapping) and isinstance(nested.get(section), dict):
+                nested[section].update(value)
+            else:
+                nested[section] = dict(value) if isinstance(value, Mapping) else value
+        else:
+            body = nested.setdefault(section, {})
+            if not isinstance(body, dict):
+                msg = f"The setting {key!r} conflicts with the value given for {section!r}."
+                raise InvalidConfigError(msg)
+            body[rest] = value
+    done = translate(nested, source)
+    items: list[tuple[tuple[str, ...], Any, str]] = []
+
+    def walk(parts: tuple[str, ...], value: Any) -> None:
+        label = f"{source} {'.'.join(parts)}"
+        keys, annotation = resolve(parts, label)
+        if isinstance(value, Mapping) and submodel(annotation) is not None:
+            for k, v in value.items():
+                walk((*keys, *str(k).split(".")), v)
+            return
+        items.append((keys, value, done.sources.get(keys, f"{source} {'.'.join(keys)}")))
+
+    for section, value in done.raw.items():
+        walk((str(section),), value)
+    return items, done.notices
