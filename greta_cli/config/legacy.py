@@ -33,8 +33,7 @@ RENAMED: dict[tuple[str, str], str] = {
     ("output", "format"): "results_format",
 }
 
-_OUTLIERS = ("Greta never drops rows as outliers: log terms and rank-based checks handle heavy "
-             "tails (filter rows explicitly with data.row_filter)")
+_OUTLIERS = "Greta never drops rows as outliers (filter rows explicitly with data.row_filter)"
 _SELECTION = "the search selects terms itself: every term must pass its own test"
 # (section, old key) -> why it has no counterpart
 IGNORED: dict[tuple[str, str], str] = {
@@ -46,9 +45,8 @@ IGNORED: dict[tuple[str, str], str] = {
                                            "dummies, rare levels pooled"),
     ("preprocessing", "feature_selection"): _SELECTION,
     ("preprocessing", "selection_method"): _SELECTION,
-    ("preprocessing", "max_features"): ("every column is a candidate; above "
-                                        "preprocessing.max_design_columns engineered terms are "
-                                        "screened"),
+    ("preprocessing", "max_features"): ("every column is a candidate (see "
+                                        "preprocessing.max_design_columns)"),
 }
 
 # old keys that switch several current ones: (section, old key) -> the current keys it sets
@@ -141,10 +139,15 @@ def _no_clash(body: dict[Any, Any], old: str, new: tuple[str, ...], section: str
         raise InvalidConfigError(msg)
 
 
+def format_name(value: str) -> str:
+    """The current name of a data format as earlier releases wrote it (xlsx: excel, ...)."""
+    text = value.strip().lower().lstrip(".")
+    return _FORMATS.get(text, text)
+
+
 def _value(old: tuple[str, str], value: Any) -> Any:
     if old == ("data", "type") and isinstance(value, str):
-        text = value.strip().lower().lstrip(".")
-        return _FORMATS.get(text, text)
+        return format_name(value)
     if old == ("output", "format") and isinstance(value, str):
         text = value.strip().lower()
         return "yaml" if text == "yml" else text

@@ -89,13 +89,13 @@ class HypothesisSearchConfig(_Section):
     """Genetic search for hypotheses."""
 
     pop_size: int = Field(100, ge=4, le=100_000, description="Hypotheses per generation.")
-    num_generations: int = Field(60, ge=1, le=100_000, description="Generations the search runs.")
+    num_generations: int = Field(60, ge=1, le=10_000_000, description="Generations the search runs.")
     cx_prob: float = Field(0.9, ge=0, le=1, description="Probability of crossing two parents.")
     mut_prob: float | None = Field(
         None, ge=0, le=1, description="Probability that a child hypothesis is mutated (one "
         "term added, dropped or swapped); null means 0.9.")
     patience: int | None = Field(
-        None, ge=1, le=100_000, description="Stop early once the best hypotheses have not changed for this "
+        None, ge=1, le=10_000_000, description="Stop early once the best hypotheses have not changed for this "
         "many generations (faster, but weak effects may be missed); null runs every generation.")
     max_terms: int = Field(5, ge=1, le=20, description="Most terms in one hypothesis.")
     seed: int = Field(
