@@ -103,7 +103,7 @@ class AnalysisResult:
         check_writable(str(path))
         write_atomic(str(path), self._json if self._json.endswith("\n") else self._json + "\n")
 
-    def report(self, path: str | Path, format: str | None = None) -> None:  # noqa: A002
+    def report(self, path: str | Path, format: str | None = None) -> None:
         """Write the report; its format from ``format`` (html, md, text, json) or else from the
         file's extension (.html, .md, .txt, .json)."""
         from greta_cli.output import check_writable, report_format, write_atomic

@@ -144,8 +144,8 @@ def test_run_old_flags_output_format_override(folder: Path, tmp_path: Path) -> N
     res = CliRunner().invoke(app, [
         "run", "-c", str(_new(folder)),
         "--output", str(out), "--format", "yaml", "--quiet",
-        "--override", '{"hypothesis_search": {"pop_size": 30, "num_generations": 15}, '
-                      '"preprocessing": {"max_cardinality": 12}}'])
+        "--override", ('{"hypothesis_search": {"pop_size": 30, "num_generations": 15}, '
+                       '"preprocessing": {"max_cardinality": 12}}')])
     assert res.exit_code == 0, res.output
     doc = yaml.safe_load(out.read_text())  # YAML, whatever the extension
     assert not out.read_text().lstrip().startswith("{")
@@ -255,3 +255,12 @@ def test_absurd_numbers_are_one_line_exit_2(folder: Path, tmp_path: Path) -> Non
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and proc.stdout == ""
     assert "'hypothesis_search.pop_size' must be at least 4 and at most 100000; got " \
            "99999999999999999999 (from --set hypothesis_search.pop_size)" in proc.stderr
+
+
+@pytest.mark.parametrize(("command", "hidden"), [
+    ("run", ["--config", "--override", "--format"]), ("report", ["--input-file"]),
+    ("init", ["--data-source", "--data-type", "--target-column"])])
+def test_old_flags_are_hidden_from_help(command: str, hidden: list[str]) -> None:
+    res = CliRunner().invoke(app, [command, "--help"])
+    assert res.exit_code == 0
+    assert not [flag for flag in hidden if flag in res.output]
