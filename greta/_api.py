@@ -34,6 +34,7 @@ def analyze(data: Any = None, /, target: str | None = None, *, seed: int | None 
         (``scalability.ingestion_backend``); a DataFrame is analysed by its own engine.
     config
         A YAML configuration file, as ``greta run CONFIG`` takes; the arguments win over it.
+        Environment variables (``GRETA__...``) are not read: what a notebook runs is in it.
     progress
         Show a progress bar per stage (in a notebook too).
     **settings

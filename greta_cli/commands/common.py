@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
 
-def load(config: Optional[Path], overrides: list[str] = (), flags: Optional[dict[str, str]] = None,  # type: ignore[assignment]
+def load(config: Optional[Path], overrides: Sequence[str] = (), flags: Optional[dict[str, str]] = None,
          settings: Optional[dict[str, Any]] = None, quiet: bool = False) -> Any:
     """The configuration from ``config``, the environment, ``overrides`` (``--set`` strings) and
     ``settings`` (``--override`` JSON). Old key names are translated with one warning line each
