@@ -74,7 +74,8 @@ def show_results(results: dict[str, Any], saved: list[str]) -> None:
         table.add_column("q", justify="right")
         table.add_column("status")
         for h in hyps:
-            status = "[green]confirmed[/]" if h["confirmed"] else "[yellow]not confirmed[/]"
+            role = h.get("role") or ("confirmed" if h["confirmed"] else "not confirmed")
+            status = f"[green]{role}[/]" if h["confirmed"] else f"[yellow]{role}[/]"
             table.add_row(str(h["rank"]), escape(", ".join(h["terms"])), f"{h['holdout']['r2']:.3f}",
                           _q(h["holdout"].get("q_value")), status)
         con.print(table, markup=True)
@@ -82,6 +83,9 @@ def show_results(results: dict[str, Any], saved: list[str]) -> None:
     if best is not None:
         con.print()
         con.print(f"[bold]What drives {escape(results['target'])}[/] (hypothesis {best['rank']}):")
+        matter = [c for c in results.get("columns", []) if c.get("verdict") == "matters"]
+        if matter:
+            con.print(Text("  " + ", ".join(f"{c['name']} ({c['importance']:.3f} of R²)" for c in matter)))
         grid = Table.grid(padding=(0, 1))
         grid.add_column(width=3, justify="right")
         grid.add_column()

@@ -25,7 +25,7 @@ class AnalysisParams:
     num_generations: int = 60
     cx_prob: float = 0.9
     mut_prob: float | None = None
-    max_terms: int = 5
+    max_terms: int = 8
     patience: int | None = None
     seed: int = 0
     # where the search evaluates populations (``workers`` caps its workers too)

@@ -7,6 +7,7 @@ nothing and writes no files; progress and cancellation go through the callbacks.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 from greta_core import __version__
 from greta_core.backends import open_backend
 from greta_core.confirm.checks import odds_ratios, partial_dependence, rank_checks
-from greta_core.confirm.holdout import confirm, rank
+from greta_core.confirm.holdout import confirm, select
 from greta_core.confirm.layout import Layout
 from greta_core.errors import ColumnNotFoundError, DataFormatError, InvalidConfigError, TargetError, did_you_mean
 from greta_core.hypothesis_search.optimizers import GeneticAlgorithmOptimizer
@@ -24,12 +25,13 @@ from greta_core.metrics import StageClock
 from greta_core.narrate.templates import Narrator
 from greta_core.params import AnalysisParams
 from greta_core.plan.design import DesignBuilder
-from greta_core.plan.schema import infer_column, infer_target
-from greta_core.plan.terms import Plan, build_plan
+from greta_core.plan.schema import canonical, infer_column, infer_target
+from greta_core.plan.terms import Plan, build_plan, parents
+from greta_core.stats.centring import recentre
 from greta_core.stats.linear import Gram
 from greta_core.stats.summary import Summary, empty_summary, summarize
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MIN_ROWS = 20
 Progress = Callable[[str, float, dict[str, Any]], None]
 
@@ -47,8 +49,9 @@ def analyze(spec: FileSpec, params: AnalysisParams, progress: Progress | None = 
         summary, layout, notes = statistics_pass(backend, plan, params, report, cancel)
     _check_rows(summary, layout, plan)
     t = plan.target.width
+    summary, delta = recentre(summary, layout, t)
+    plan = replace(plan, centres=tuple((n, plan.centre(n) + d) for n, d in delta.items()))
     disc = Gram.from_moments(summary.discovery, t)
-    hold = Gram.from_moments(summary.holdout, t)
     with clock.stage("search"):
         opt = GeneticAlgorithmOptimizer(disc, layout.columns, max_terms=params.max_terms,
                                         pop_size=params.pop_size, num_generations=params.num_generations,
@@ -56,13 +59,13 @@ def analyze(spec: FileSpec, params: AnalysisParams, progress: Progress | None = 
                                         alpha=params.alpha, seed=params.seed, patience=params.patience,
                                         distributed_backend=params.distributed_backend,
                                         cluster_address=params.cluster_address, max_workers=params.workers,
-                                        fallback=params.distributed_fallback)
+                                        fallback=params.distributed_fallback, parents=parents(layout.terms))
         found = opt.run(lambda g, n: report("search", g / n, {"generation": g, "generations": n}), cancel)
         report("search", 1.0, {"generation": found.generations, "generations": params.num_generations,
                                "stopped_early": found.generations < params.num_generations})
     with clock.stage("confirm"):
-        results = rank(confirm(found.front, layout, disc, hold, summary.holdout, plan.target,
-                               params.alpha, params.max_hypotheses))
+        results = select(confirm(found.front, layout, disc, summary.holdout, summary.sample, plan.target,
+                                 params.alpha, params.max_hypotheses))
         for c in results:
             if c.confirmed:
                 _checks(c, layout, summary, plan, notes)
@@ -111,7 +114,16 @@ def make_plan(sample: pd.DataFrame, all_columns: list[str], params: AnalysisPara
     if not cols:
         msg = f"No usable feature columns are left to explain {params.target!r} (dropped: {', '.join(f'{n} ({r})' for n, r in dropped) or 'none'})."
         raise DataFormatError(msg)
-    return build_plan(target, cols, dropped, params.interactions, params.squares, params.logs)
+    centres = {c.name: _centre(sample[c.name], c.kind) for c in cols if c.kind != "categorical"}
+    return build_plan(target, cols, dropped, params.interactions, params.squares, params.logs, centres)
+
+
+def _centre(values: pd.Series, kind: str) -> float:
+    """The planning sample's mean: subtracted before squares and products are formed, so they
+    keep their precision whatever the column's magnitude (a date as ~2020.5 years)."""
+    v = canonical(values, kind).to_numpy(np.float64)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if len(v) else 0.0
 
 
 def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Progress,
@@ -187,7 +199,7 @@ def _check_rows(s: Summary, layout: Layout, plan: Plan) -> None:
 
 
 def _checks(c: Any, layout: Layout, s: Summary, plan: Plan, notes: list[str]) -> None:
-    c.partial_dependence = partial_dependence(c, layout, s.holdout, s.sample, plan.target)
+    c.partial_dependence = partial_dependence(c, layout, s.holdout, s.sample, plan.target, dict(plan.centres))
     c.rank_checks = rank_checks(c, layout, s.sample, plan.target)
     if plan.target.task == "binary":
         c.odds_ratios, note = odds_ratios(c, layout, s.sample)
@@ -211,7 +223,8 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
         "source": spec.path, "format": getattr(backend, "format", None) or backend.reader.__class__.__name__.replace("Reader", "").lower(),
         "backend": backend.name, "rows": s.rows_read, "rows_used": int(s.discovery.n + s.holdout.n),
         "rows_discovery": int(s.discovery.n), "rows_holdout": int(s.holdout.n),
-        "columns_used": [{"name": c.name, "kind": c.kind} for c in plan.columns],
+        "columns_used": [{"name": c.name, "kind": c.kind, **({"centre": plan.centre(c.name)} if c.kind != "categorical" else {})}
+                         for c in plan.columns],
         "columns_dropped": [{"name": n, "reason": r} for n, r in plan.dropped],
         "candidate_terms": len(layout.terms),
     }
@@ -219,20 +232,55 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
     hyps = []
     for r, c in enumerate(results, 1):
         names = [layout.terms[i].name for i in c.terms]
-        h = {"rank": r, "terms": names, "features": sorted({f for i in c.terms for f in layout.terms[i].sources}),
+        h = {"rank": r, "role": c.role, "terms": names,
+             "features": sorted({f for i in c.terms for f in layout.terms[i].sources}),
              "confirmed": c.confirmed, "discovery": c.discovery, "holdout": c.holdout,
-             "term_tests": c.term_tests, "effects": c.effects, "odds_ratios": c.odds_ratios,
-             "rank_checks": c.rank_checks, "partial_dependence": c.partial_dependence}
+             "term_tests": c.term_tests, "column_tests": c.column_tests, "effects": c.effects,
+             "odds_ratios": c.odds_ratios, "rank_checks": c.rank_checks, "partial_dependence": c.partial_dependence}
         h["findings"] = narrator.findings(h, kinds, sources)
         h["narrative"] = " ".join([narrator.head(h), *h["findings"]])
         hyps.append(h)
+    columns = _columns(plan, hyps, params.alpha)
     notes = list(notes) + _notes(plan, s, results, params)
     return {
         "schema_version": SCHEMA_VERSION, "greta_version": __version__, "target": t.name, "task": t.task,
-        "target_info": target_info, "data": data, "hypotheses": hyps,
-        "summary": narrator.summary(data, hyps, found.evaluations), "notes": notes,
+        "target_info": target_info, "data": data, "columns": columns, "hypotheses": hyps,
+        "summary": narrator.summary(data, hyps, columns, found.evaluations), "notes": notes,
         "config": params.to_dict(), "seed": params.seed,
     }
+
+
+def _columns(plan: Plan, hyps: list[dict[str, Any]], alpha: float) -> list[dict[str, Any]]:
+    """A verdict for every column used: "matters" when its joint held-out test passes in the lead
+    model, "not confirmed" when it is in the lead model but fails, else "not in the model".
+    Ranked by importance (the lead model's held-out R² lost without the column's terms)."""
+    lead = next((h for h in hyps if h["role"] == "lead"), None)
+    tests = {c["name"]: c for c in lead["column_tests"]} if lead else {}
+    out = []
+    for col in plan.columns:
+        test = tests.get(col.name)
+        row: dict[str, Any] = {"name": col.name, "kind": col.kind}
+        if test is None:
+            row.update(verdict="not in the model", importance=None, direction=None, terms=[], joint_test=None)
+        else:
+            row.update(verdict="matters" if test["passed"] else "not confirmed", importance=test["importance"],
+                       direction=_direction(lead, col.name, test["terms"]), terms=test["terms"],
+                       joint_test={k: test[k] for k in ("f_statistic", "df1", "df2", "p_value", "q_value")})
+        out.append(row)
+    order = {"matters": 0, "not confirmed": 1, "not in the model": 2}
+    return sorted(out, key=lambda r: (order[r["verdict"]], -(r["importance"] or 0.0), r["name"]))
+
+
+def _direction(h: dict[str, Any], name: str, terms: list[str]) -> str | None:
+    """"up" or "down" for a numeric column that enters through its own value only (its missing
+    indicator aside); None where the effect depends on the value or another column, or has
+    several levels or classes."""
+    if terms != [name]:
+        return None
+    rows = [e for e in h["effects"] if e["term"] == name and e["level"] is None and "class" not in e]
+    if len(rows) != 1:
+        return None
+    return "up" if rows[0]["estimate"] > 0 else "down"
 
 
 def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams) -> list[str]:
@@ -246,6 +294,14 @@ def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams) -> lis
     if plan.target.task == "binary":
         out.append("Estimates for a yes/no target are changes in its probability (a linear probability model); "
                    "the odds ratios come from a logistic fit on a sample of held-out rows.")
+    for col, count in zip(plan.columns, s.late_missing.tolist()):
+        if count:
+            out.append(f"Column {col.name!r} has {count:,} missing values that the rows used to plan the analysis "
+                       "did not show; they were counted at the column's average, with no missing-value indicator.")
+    out.append("Held-out tests and intervals use heteroskedasticity-robust (HC3) standard errors"
+               + ("." if s.sample.shape[0] >= s.holdout.n else
+                  f", estimated from a uniform sample of {s.sample.shape[0]:,} of the held-out rows "
+                  "(statistics.sample_size)."))
     if s.holdout.n < 200:
         out.append(f"Only {int(s.holdout.n)} held-out rows: small effects cannot be confirmed with so few rows.")
     return out

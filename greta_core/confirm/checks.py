@@ -15,9 +15,10 @@ from greta_core.stats.moments import Moments
 
 
 def partial_dependence(c: Confirmed, layout: Layout, m: Moments, sample: np.ndarray,
-                       target: TargetInfo) -> list[dict[str, Any]]:
+                       target: TargetInfo, centres: dict[str, float]) -> list[dict[str, Any]]:
     """The predicted target as each feature varies through every term that uses it (its value,
-    square, log and products), all other columns held at their means."""
+    square, log and products), all other columns held at their means. Design values are the
+    columns minus their ``centres``; the grid is reported in the column's own units."""
     if target.task == "multiclass":
         return []
     q = layout.width
@@ -41,8 +42,10 @@ def partial_dependence(c: Confirmed, layout: Layout, m: Moments, sample: np.ndar
         for t in terms:
             if feature in t.sources:
                 col = layout.columns[c.terms[terms.index(t)]][0]
-                ys += beta[layout.labels[col]] * (_value(t, feature, grid, layout, m, main) - m.mean[col])
-        out.append({"term": feature, "kind": "numeric", "x": grid.tolist(), "y": ys.tolist()})
+                value = _value(t, feature, grid, m, main, centres.get(feature, 0.0))
+                ys += beta[layout.labels[col]] * (value - m.mean[col])
+        x = grid + centres.get(feature, 0.0)
+        out.append({"term": feature, "kind": "numeric", "x": x.tolist(), "y": ys.tolist()})
     return out
 
 
@@ -55,14 +58,16 @@ def _grid(sample: np.ndarray, cols: np.ndarray) -> np.ndarray | None:
     return np.unique(np.quantile(v, np.linspace(0.05, 0.95, 15)))
 
 
-def _value(t: Term, feature: str, grid: np.ndarray, layout: Layout, m: Moments, main: dict) -> np.ndarray:
-    """The term's design value when ``feature`` is at each grid point, other features at their means."""
+def _value(t: Term, feature: str, grid: np.ndarray, m: Moments, main: dict, centre: float) -> np.ndarray:
+    """The term's design value when ``feature`` is at each grid point (design units: the value
+    minus ``centre``), other features at their means."""
     if t.kind == "numeric":
         return grid
     if t.kind == "square":
         return grid**2
     if t.kind == "log":
-        return np.log(np.maximum(grid, 1e-12)) if t.name.startswith("log(") else np.log1p(np.maximum(grid, 0.0))
+        raw = grid + centre
+        return np.log(np.maximum(raw, 1e-12)) if t.name.startswith("log(") else np.log1p(np.maximum(raw, 0.0))
     other = t.sources[1] if t.sources[0] == feature else t.sources[0]
     return grid * m.mean[main[other][0]]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from pymoo.core.mutation import Mutation
 from pymoo.core.repair import Repair
@@ -30,22 +32,39 @@ class SparseSampling(Sampling):
 
 
 class TermCountRepair(Repair):
-    """Keep every mask between 1 and ``max_terms`` terms, dropping or adding at random."""
+    """Keep every mask hierarchical and between 1 and ``max_terms`` terms.
 
-    def __init__(self, max_terms: int) -> None:
+    The main terms a product or square needs (``parents``) are added; while a mask is too long,
+    a random product or square is dropped first (its main terms stay), then a random term."""
+
+    def __init__(self, max_terms: int, parents: Sequence[Sequence[int]] | None = None) -> None:
         super().__init__()
         self.max_terms = max_terms
+        self.parents = tuple(tuple(p) for p in parents) if parents and any(parents) else None
 
     def _do(self, problem, x, random_state=None, **kwargs):  # noqa: ANN001, ANN003
         rng = random_state if random_state is not None else np.random.default_rng(0)
         x = np.asarray(x, dtype=bool).copy()
         for row in x:
+            if not row.any():
+                row[rng.integers(0, len(row))] = True
+            if self.parents is not None:
+                self._hierarchical(row, rng)
             on = np.flatnonzero(row)
             if len(on) > self.max_terms:
                 row[rng.choice(on, size=len(on) - self.max_terms, replace=False)] = False
-            elif len(on) == 0:
-                row[rng.integers(0, len(row))] = True
         return x
+
+    def _hierarchical(self, row: np.ndarray, rng: np.random.Generator) -> None:
+        parents = self.parents
+        assert parents is not None
+        for c in np.flatnonzero(row):
+            row[list(parents[c])] = True
+        while row.sum() > self.max_terms:
+            children = [c for c in np.flatnonzero(row) if parents[c]]
+            if not children:
+                return
+            row[children[int(rng.integers(0, len(children)))]] = False
 
 
 class SubsetMutation(Mutation):
@@ -70,9 +89,9 @@ class SubsetMutation(Mutation):
             if (move == 0 or len(on) <= 1) and len(off):
                 row[self._pick(rng, problem, on, off)] = True
             elif move == 1 and len(on) > 1:
-                row[_draw(rng, on)] = False
+                row[_draw(rng, _leaves(problem, on))] = False
             elif len(off) and m > 1:
-                row[_draw(rng, on)] = False
+                row[_draw(rng, _leaves(problem, on))] = False
                 row[self._pick(rng, problem, on, off)] = True
         return x
 
@@ -82,6 +101,16 @@ class SubsetMutation(Mutation):
             return _draw(rng, off)
         w = problem.residual_scores(on)[off] + 1e-12
         return _draw(rng, off, w / w.sum())
+
+
+def _leaves(problem, on: np.ndarray) -> np.ndarray:  # noqa: ANN001
+    """The terms of a hypothesis no other of its terms needs (dropping a needed main term
+    would only be undone by the repair)."""
+    parent = getattr(getattr(problem, "stats", None), "parent", None)
+    if parent is None or len(on) < 2:
+        return on
+    leaves = on[~parent[np.ix_(on, on)].any(axis=1)]
+    return leaves if len(leaves) else on
 
 
 def _draw(rng: np.random.Generator, values: np.ndarray, p: np.ndarray | None = None) -> int:

@@ -75,6 +75,9 @@ class GeneticAlgorithmOptimizer:
     fallback : bool
         When the cluster fails: True continues with local evaluation and a warning; False
         raises :class:`~greta_core.errors.DistributedComputationError`.
+    parents : sequence of int sequences, optional
+        For each term, the terms a hypothesis must hold with it (``greta_core.plan.terms.parents``):
+        hypotheses are kept hierarchical, and a term there only for another needs no partial test.
     """
 
     def __init__(self, gram: Gram, term_columns: Sequence[np.ndarray], *, max_terms: int = 5,
@@ -82,22 +85,24 @@ class GeneticAlgorithmOptimizer:
                  mut_prob: float | None = None, alpha: float = 0.05, seed: int = 0,
                  patience: int | None = None, use_spark: bool = False, distributed_backend: str = "auto",
                  cluster_address: str | None = None, max_workers: int | None = None,
-                 fallback: bool = True) -> None:
-        self.problem = HypothesisProblem(gram, term_columns, max_terms, alpha)
+                 fallback: bool = True, parents: Sequence[Sequence[int]] | None = None) -> None:
+        self.problem = HypothesisProblem(gram, term_columns, max_terms, alpha, parents)
         backend = "spark" if use_spark else distributed_backend
         self.placement = Placement(self.problem.stats, backend, cluster_address, max_workers, fallback,
                                    num_generations)
         self.num_generations = num_generations
         self.seed = seed
         m = len(term_columns)
-        single = self.problem.score(np.eye(m, dtype=bool))[0] if m else np.zeros((0, 3))
+        # each term alone, for the sampling weights only: not archived (a lone product or square
+        # is no hypothesis) and not counted as an evaluation
+        single = self.problem.stats.score_masks(np.eye(m, dtype=bool))[1] if m else np.zeros((0, 3))
         weights = np.sqrt(np.clip(-single[:, 0], 0.0, None)) + 1e-12 if m else np.zeros(0)
         self.algorithm = NSGA2(
             pop_size=pop_size,
             sampling=SparseSampling(max_terms, weights),
             crossover=TwoPointCrossover(prob=cx_prob),
             mutation=SubsetMutation(prob=mut_prob if mut_prob is not None else 0.9),
-            repair=TermCountRepair(max_terms),
+            repair=TermCountRepair(max_terms, parents),
             eliminate_duplicates=HashDuplicateElimination(_mask_key),
         )
         self.algorithm.setup(self.problem, termination=("n_gen", num_generations), seed=seed, verbose=False)

@@ -2,8 +2,10 @@
 
 A hypothesis is a boolean mask over the candidate terms. Objectives (all minimised):
 significance (−(−log10 p) of the overall test), effect size (−R²), parsimony (number of
-terms). Constraint: every term pulls its weight — its partial test on the discovery split
-is significant at ``alpha / number of candidate terms``.
+terms). Hypotheses are hierarchical (the repair operator adds a product's or a square's main
+terms). Constraint: every term pulls its weight — its partial test on the discovery split is
+significant at ``alpha / number of candidate terms`` — except a main term that is there for a
+product or square of its column (the effect at the others' averages need not be).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class SearchStats:
     table: TermTable
     max_terms: int
     log10_alpha_term: float
+    parent: np.ndarray | None = None  # (terms × terms) bool: parent[a, c] when c needs a
 
     def objectives(self, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray, Evaluation]:
         """Objectives F (P × 3) and constraint g (P,) of hypotheses given as term indices."""
@@ -46,6 +49,8 @@ class SearchStats:
         size = (terms >= 0).sum(axis=1).astype(float)
         lp = ev.log10_p_terms
         real = np.arange(lp.shape[1])[None, :] < size[:, None]
+        if self.parent is not None and terms.shape[1]:
+            real &= ~needed(self.parent, terms)
         lp = np.where(real, np.where(np.isnan(lp), 0.0, lp), -np.inf)
         worst = lp.max(axis=1) if lp.shape[1] else np.zeros(len(terms))
         g = np.where(size > 0, worst - self.log10_alpha_term, 1.0)
@@ -59,18 +64,37 @@ class SearchStats:
         return terms, f, g
 
 
+def parent_matrix(parents: Sequence[Sequence[int]]) -> np.ndarray:
+    """parent[a, c] is True when term c may appear only together with term a."""
+    m = len(parents)
+    out = np.zeros((m, m), dtype=bool)
+    for c, ps in enumerate(parents):
+        out[list(ps), c] = True
+    return out
+
+
+def needed(parent: np.ndarray, terms: np.ndarray) -> np.ndarray:
+    """(P × width) True where a slot's term is a parent of another term of the hypothesis."""
+    t = np.maximum(terms, 0)
+    rel = parent[t[:, :, None], t[:, None, :]] & (terms >= 0)[:, None, :] & (terms >= 0)[:, :, None]
+    return rel.any(axis=2)
+
+
 class HypothesisProblem(Problem):
     """The search problem. ``evaluator`` (None: this process) computes the fitness of a
     population elsewhere; the archive of evaluated and feasible hypotheses is always kept
     here, in the driver process."""
 
-    def __init__(self, gram: Gram, term_columns: Sequence[np.ndarray], max_terms: int, alpha: float) -> None:
+    def __init__(self, gram: Gram, term_columns: Sequence[np.ndarray], max_terms: int, alpha: float,
+                 parents: Sequence[Sequence[int]] | None = None) -> None:
         super().__init__(n_var=len(term_columns), n_obj=3, n_ieq_constr=1, xl=0, xu=1, vtype=bool)
         self.gram = gram
         self.table = TermTable.of([np.asarray(c, dtype=int) for c in term_columns])
         self.max_terms = max_terms
         self.log10_alpha_term = float(np.log10(alpha / max(len(term_columns), 1)))
-        self.stats = SearchStats(gram, self.table, max_terms, self.log10_alpha_term)
+        self.parents = tuple(tuple(p) for p in parents) if parents is not None else None
+        parent = parent_matrix(self.parents) if self.parents and any(self.parents) else None
+        self.stats = SearchStats(gram, self.table, max_terms, self.log10_alpha_term, parent)
         self.evaluator: Any = None  # has .evaluate(masks) -> (terms, F, g); see evaluators.py
         self.evaluations = 0
         self.archive: dict[tuple[int, ...], Scored] = {}

@@ -94,11 +94,15 @@ class Narrator:
         return " ".join([self.head(h), *self.findings(h, kinds, sources)])
 
     def findings(self, h: dict[str, Any], kinds: dict[str, str], sources: dict[str, list[str]]) -> list[str]:
-        """One sentence per term of a confirmed hypothesis (none for an unconfirmed one)."""
+        """One sentence per term of a confirmed hypothesis (none for an unconfirmed one), except a
+        main term that is there for its column's product or square: its column is described by
+        the combined curve, one sentence per feature that enters through several terms."""
         if not h["confirmed"]:
             return []
         out = []
         for t in h["term_tests"]:
+            if not t.get("required", True):
+                continue
             rows = [e for e in h["effects"] if e["term"] == t["term"]]
             out.append(self.term_sentence({**t, "sources": sources.get(t["term"], [])}, kinds[t["term"]], rows))
         for entry in h.get("partial_dependence") or []:
@@ -144,20 +148,20 @@ class Narrator:
         return (f"{terms} {verb} {pct(hold['r2'])} of the variation in {self.y} on held-out data "
                 f"({size} = {num(hold['r2'])}, {qtext(hold.get('q_value'))}).")
 
-    def summary(self, data: dict[str, Any], hyps: Sequence[dict[str, Any]], evaluations: int) -> str:
-        n_conf = sum(h["confirmed"] for h in hyps)
+    def summary(self, data: dict[str, Any], hyps: Sequence[dict[str, Any]], columns: Sequence[dict[str, Any]],
+                evaluations: int) -> str:
         task = {"regression": "a numeric target", "binary": "a yes/no target",
                 "multiclass": "a target with several classes"}[self.task]
+        tested = len(hyps)
         head = (f"Greta analysed {data['rows_used']:,} rows and {len(data['columns_used'])} columns to explain "
                 f"{self.y} ({task}). The search scored {evaluations:,} hypotheses on {data['rows_discovery']:,} "
-                f"discovery rows; the {len(hyps)} best were re-tested on {data['rows_holdout']:,} held-out rows "
-                f"the search never saw.")
-        if not n_conf:
+                f"discovery rows; the best {'one was' if tested == 1 else f'{tested} were'} re-tested on "
+                f"{data['rows_holdout']:,} held-out rows the search never saw.")
+        lead = next((h for h in hyps if h.get("role") == "lead"), None)
+        if lead is None:
             return (head + " None was confirmed: the data give no reliable evidence that these columns drive "
                     f"{self.y}.")
-        best = hyps[0]
-        feats = sorted({f for h in hyps if h["confirmed"] for f in h["features"]})
-        return (head + f" {n_conf} {'was' if n_conf == 1 else 'were'} confirmed. The strongest explanation, "
-                f"{', '.join(best['terms'])}, accounts for {pct(best['holdout']['r2'])} of the variation in "
-                f"{self.y} on held-out data ({qtext(best['holdout'].get('q_value'))}). The columns that matter: "
-                f"{', '.join(feats)}.")
+        matter = [c["name"] for c in columns if c["verdict"] == "matters"]
+        return (head + f" The best confirmed model, {', '.join(lead['terms'])}, accounts for "
+                f"{pct(lead['holdout']['r2'])} of the variation in {self.y} on held-out data "
+                f"({qtext(lead['holdout'].get('q_value'))}). The columns that matter: {', '.join(matter)}.")

@@ -29,6 +29,7 @@ class Batch:
     key: np.ndarray  # (n,) uniform in [0, 1): order of the holdout sample
     rows_read: int
     rows_bad_target: int
+    late_missing: np.ndarray  # per plan column: missing values in a column planned without any
 
 
 def canonical_features(plan: Plan, df: pd.DataFrame) -> pd.DataFrame:
@@ -57,12 +58,23 @@ def canonical_target(s: pd.Series, t: TargetInfo) -> pd.Series:
     return canonical(s, "categorical")
 
 
+def _mix(h: np.ndarray) -> np.ndarray:
+    """A bijective 64-bit finaliser (splitmix64's): every input bit moves every output bit."""
+    with np.errstate(over="ignore"):
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
+
+
 def split_keys(frame: pd.DataFrame, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Two independent uniforms per row from a hash of the row's own values and the seed.
 
-    Pass the feature columns only: a split that depends on the target biases both splits."""
+    Pass the feature columns only: a split that depends on the target biases both splits.
+    pandas' hash key reaches text columns only, so the seed is also mixed into every row's
+    hash: the seed moves the split whatever the column types."""
     key = f"greta{seed:011d}"[-16:]
     h = pd.util.hash_pandas_object(frame, index=False, hash_key=key).to_numpy(np.uint64)
+    h = _mix(h ^ _mix(np.array([seed & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64)))
     u1 = (h >> np.uint64(11)).astype(np.float64) * _U53
     with np.errstate(over="ignore"):
         h2 = h * _MIX
@@ -95,7 +107,16 @@ class DesignBuilder:
         xy[:, xy.shape[1] - t :] = y[rows]
         e = self.matrix(kept, screen)
         n_disc = int(len(rows) - hold.sum())
-        return Batch(xy, e, t, n_disc, u2[rows], len(df), int((~ok).sum()))
+        return Batch(xy, e, t, n_disc, u2[rows], len(df), int((~ok).sum()), self.late_missing(kept))
+
+    def late_missing(self, frame: pd.DataFrame) -> np.ndarray:
+        """Missing values in numeric columns the planning sample saw complete: they are used at
+        the column's centre with no indicator, and counted so the results can say so."""
+        out = np.zeros(len(self.plan.columns), dtype=np.int64)
+        for i, c in enumerate(self.plan.columns):
+            if c.kind != "categorical" and not c.has_missing:
+                out[i] = int(np.isnan(frame[c.name].to_numpy(np.float64)).sum())
+        return out
 
     def target(self, s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         t = self.plan.target
@@ -119,8 +140,9 @@ class DesignBuilder:
         filled: dict[str, np.ndarray] = {}
 
         def value(name: str) -> np.ndarray:
+            """The column centred at its centre, 0 (the centre) where missing."""
             if name not in filled:
-                v = frame[name].to_numpy(np.float64)
+                v = frame[name].to_numpy(np.float64) - self.plan.centre(name)
                 filled[name] = np.where(np.isnan(v), 0.0, v)
             return filled[name]
 
@@ -141,8 +163,8 @@ class DesignBuilder:
             np.multiply(value(src[0]), value(src[1]), out=x[:, j])
         elif term.kind == "square":
             np.square(value(src[0]), out=x[:, j])
-        elif term.kind == "log":
-            v = value(src[0])
+        elif term.kind == "log":  # of the value itself, the centre where missing
+            v = value(src[0]) + self.plan.centre(src[0])
             x[:, j] = np.log(np.maximum(v, 1e-12)) if term.name.startswith("log(") else np.log1p(np.maximum(v, 0.0))
         return j + term.width
 

@@ -1,13 +1,16 @@
 """Candidate terms: the building blocks of hypotheses (DESIGN §3).
 
 Each usable column gives one main term (a categorical column: one term made of its level
-dummies; a numeric column with missing values: its value, 0 where missing, plus a missing
-indicator). Engineered terms are squares, logs of skewed positive columns and pairwise
-products ``a*b`` of numeric columns.
+dummies; a numeric column: its value centred at the column's centre, 0 where missing, plus a
+missing indicator when the planning sample saw missing values). Engineered terms are squares,
+logs of skewed positive columns and pairwise products ``a*b`` of numeric columns; squares and
+products are formed from the centred values and are *hierarchical*: a hypothesis holds them
+only together with the main terms of their columns (:func:`parents`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -43,6 +46,10 @@ class Plan:
     dropped: tuple[tuple[str, str], ...]
     terms: tuple[Term, ...]
     notes: tuple[str, ...] = ()
+    centres: tuple[tuple[str, float], ...] = ()  # numeric columns: the value subtracted before use
+
+    def centre(self, name: str) -> float:
+        return dict(self.centres).get(name, 0.0)
 
     @property
     def main_terms(self) -> tuple[Term, ...]:
@@ -85,7 +92,16 @@ def engineered_terms(cols: list[ColumnInfo], interactions: bool, squares: bool, 
 
 
 def build_plan(target: TargetInfo, columns: list[ColumnInfo], dropped: list[tuple[str, str]],
-               interactions: bool = True, squares: bool = True, logs: bool = True) -> Plan:
+               interactions: bool = True, squares: bool = True, logs: bool = True,
+               centres: dict[str, float] | None = None) -> Plan:
     terms = [main_term(c) for c in columns]
     terms += engineered_terms(columns, interactions, squares, logs)
-    return Plan(target, tuple(columns), tuple(dropped), tuple(terms))
+    return Plan(target, tuple(columns), tuple(dropped), tuple(terms), centres=tuple((centres or {}).items()))
+
+
+def parents(terms: Sequence[Term]) -> tuple[tuple[int, ...], ...]:
+    """For each term, the indices of the main terms a hypothesis must hold with it (marginality:
+    a product needs both columns' main terms, a square its column's main term)."""
+    main = {t.name: i for i, t in enumerate(terms) if not t.engineered}
+    return tuple(tuple(main[s] for s in t.sources if s in main) if t.kind in ("product", "square") else ()
+                 for t in terms)

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 FORMATS = ("json", "md", "html", "text")
-SCHEMA_VERSIONS = (1,)
+SCHEMA_VERSIONS = (1, 2)
 _REQUIRED = ("target", "task", "hypotheses")
 
 

@@ -74,6 +74,7 @@ def build(results: Mapping[str, Any]) -> list[Block]:
     unconfirmed = [h for h in hypotheses if h.get("confirmed") is not True]
     blocks: list[Block] = [Heading(1, title(results)), *_target_blocks(results)]
     blocks += _summary_blocks(results)
+    blocks += _columns_blocks(results)
     blocks += _findings_blocks(confirmed, bool(hypotheses))
     for i, h in enumerate(confirmed, 1):
         blocks += _hypothesis_blocks(h, i, results)
@@ -135,6 +136,27 @@ def _target_blocks(results: Mapping[str, Any]) -> list[Block]:
 def _summary_blocks(results: Mapping[str, Any]) -> list[Block]:
     summary = results.get("summary")
     return [Heading(2, "Summary"), Paragraph(text(summary))] if summary else []
+
+
+_DIRECTION = {"up": "higher values raise it", "down": "higher values lower it"}
+
+
+def _columns_blocks(results: Mapping[str, Any]) -> list[Block]:
+    """The verdict of each column of the lead model: its joint held-out test, and how much of
+    the held-out R² it carries."""
+    rows = [c for c in records(results, "columns") if c.get("verdict") in ("matters", "not confirmed")]
+    if not rows:
+        return []
+    body = tuple(
+        (text(c.get("name")), text(c.get("verdict")), ", ".join(strings(c, "terms")) or NA,
+         fmt_fixed(c.get("importance")), _DIRECTION.get(text(c.get("direction")), "see the model"),
+         fmt_p(mapping(c, "joint_test").get("q_value")))
+        for c in rows
+    )
+    headers = ("Column", "Verdict", "Through", "R² it carries", "Direction", "q-value")
+    caption = ("Each column's terms tested together on held-out rows (robust standard errors); "
+               "'R² it carries' is the held-out R² lost when they leave the model.")
+    return [Heading(2, f"What drives {text(results.get('target'))}"), Table(headers, body, "lllrlr", caption)]
 
 
 def _effect_size(h: Mapping[str, Any]) -> str:

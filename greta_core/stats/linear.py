@@ -43,7 +43,7 @@ class Gram:
         scale = np.sqrt(np.where(diag > 0, diag, 1.0))
         corr = m.m2 / np.outer(scale, scale)
         q = m.m2.shape[0] - t
-        valid = diag[:q] > 1e-12 * max(float(m.n), 1.0)
+        valid = _varies(m, q)
         corr[:q][~valid, :] = 0.0
         corr[:, :q][:, ~valid] = 0.0
         idx = np.arange(q)[~valid]
@@ -53,6 +53,23 @@ class Gram:
     @property
     def q(self) -> int:
         return self.corr.shape[0] - self.t
+
+
+def _varies(m: Moments, q: int) -> np.ndarray:
+    """Design columns with variance, relative to each column's own magnitude (a column with
+    sd 1e-7 around 0 varies; one with sd 1e-9 around 1e9 is constant up to rounding)."""
+    var = np.diag(m.m2)[:q] / max(float(m.n), 1.0)
+    return (var > 0) & (var > (1e-13 * np.abs(m.mean[:q])) ** 2)
+
+
+def scaled_inverse(sxx: np.ndarray, rcond: float = 1e-12) -> np.ndarray:
+    """The (pseudo-)inverse of a co-moment matrix, solved in correlation form so that columns in
+    any units keep full precision; directions with relative eigenvalue below ``rcond`` (exact
+    collinearity, columns without variance) are dropped."""
+    d = np.diag(sxx)
+    scale = np.sqrt(np.where(d > 0, d, 1.0))
+    corr = sxx / np.outer(scale, scale)
+    return np.linalg.pinv(corr, rcond=rcond, hermitian=True) / np.outer(scale, scale)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ two summaries of disjoint rows, in any order.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ class Summary:
     rows_bad_target: int
     screen: CrossMoments | None  # discovery-only screening sums of engineered terms
     sample_size: int
+    late_missing: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def merge(self, other: Summary) -> Summary:
         keys = np.concatenate([self.sample_key, other.sample_key])
@@ -42,7 +43,12 @@ class Summary:
             self.rows_bad_target + other.rows_bad_target,
             screen,
             self.sample_size,
+            _add(self.late_missing, other.late_missing),
         )
+
+
+def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return b if a.size == 0 else a if b.size == 0 else a + b
 
 
 def _smallest(keys: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -67,7 +73,7 @@ def summarize(
     sample = xy[nd + pick]
     screen = CrossMoments.of(b.e[:nd], xy[:nd, xy.shape[1] - b.t :]) if screen_terms else None
     disc, held = Moments.of_block(xy[:nd]), Moments.of_block(xy[nd:])
-    return Summary(disc, held, keys, sample, b.rows_read, b.rows_bad_target, screen, sample_size)
+    return Summary(disc, held, keys, sample, b.rows_read, b.rows_bad_target, screen, sample_size, b.late_missing)
 
 
 def _smallest_index(keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -29,7 +29,7 @@ def test_run_writes_results_and_report(data, tmp_path):
                                    "--output", str(out), "--report", str(rep), "--quiet", *FAST])
     assert res.exit_code == 0, res.output
     doc = json.loads(out.read_text())
-    assert doc["schema_version"] == 1 and doc["target"] == "y" and doc["task"] == "regression"
+    assert doc["schema_version"] == 2 and doc["target"] == "y" and doc["task"] == "regression"
     assert {f for h in doc["hypotheses"] if h["confirmed"] for f in h["features"]} == set(TRUTH)
     assert doc["config"]["hypothesis_search"]["seed"] == 2
     html = rep.read_text()

@@ -63,3 +63,33 @@ def test_mask_key_follows_the_mask() -> None:
     assert _mask_key(ind) is key  # remembered
     ind.X = np.array([False, True, True])  # a new mask: a new key
     assert _mask_key(ind) == np.packbits([0, 1, 1]).tobytes()
+
+
+def test_repair_keeps_hypotheses_hierarchical_and_short() -> None:
+    from greta_core.hypothesis_search.operators import TermCountRepair
+
+    # terms 0..3 main, 4 = 0*1, 5 = 2^2, 6 = 1*3
+    parents = [(), (), (), (), (0, 1), (2,), (1, 3)]
+    repair = TermCountRepair(4, parents)
+    rng = np.random.default_rng(0)
+    x = rng.random((300, 7)) < 0.4
+    out = repair._do(None, x, random_state=rng)
+    for row in out:
+        on = set(np.flatnonzero(row))
+        assert 1 <= len(on) <= 4
+        for c in on:
+            assert set(parents[c]) <= on, (on, c)
+    # a product on its own gains its two main terms
+    lone = np.zeros((1, 7), dtype=bool)
+    lone[0, 4] = True
+    assert set(np.flatnonzero(repair._do(None, lone, random_state=rng)[0])) == {0, 1, 4}
+
+
+def test_a_main_term_needed_by_a_product_need_not_pass_alone() -> None:
+    from greta_core.hypothesis_search.problem import needed, parent_matrix
+
+    parent = parent_matrix([(), (), (), (0, 1)])
+    terms = np.array([[0, 1, 3, -1], [0, 1, 2, -1], [0, 3, -1, -1]])
+    np.testing.assert_array_equal(needed(parent, terms), [[True, True, False, False],
+                                                         [False, False, False, False],
+                                                         [True, False, False, False]])

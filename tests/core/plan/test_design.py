@@ -228,3 +228,26 @@ def test_binary_target_written_as_text_is_read_the_same_in_every_pass(
     assert doc["task"] == "binary" and doc["target_info"]["classes"] == classes
     assert doc["data"]["rows_used"] == 600
     assert doc["hypotheses"][0]["confirmed"] and doc["hypotheses"][0]["features"] == ["x"]
+
+
+def test_the_seed_moves_the_split_of_all_numeric_data() -> None:
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"a": rng.normal(size=1000), "b": rng.integers(0, 5, 1000).astype(float),
+                       "y": rng.normal(size=1000)})
+    plan = _plan(df)
+    splits = {tuple(np.flatnonzero(_holdout(plan, df, seed))) for seed in range(4)}
+    assert len(splits) == 4
+    assert np.array_equal(_holdout(plan, df, 2), _holdout(plan, df, 2))
+
+
+def test_squares_and_products_are_formed_from_centred_values() -> None:
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"a": 1e9 + rng.normal(size=500), "b": 2020 + rng.random(500), "y": rng.normal(size=500)})
+    cols = [infer_column(c, df[c], 20, 0.005) for c in ("a", "b")]
+    plan = build_plan(infer_target(df, "y"), cols, [], centres={"a": 1e9, "b": 2020.5})  # type: ignore[arg-type]
+    terms = {t.name: t for t in plan.terms}
+    x = DesignBuilder(plan, SEED, 0.5).matrix(canonical_frame(plan, df), [terms["a"], terms["a^2"], terms["a*b"]])
+    a, b = df["a"].to_numpy() - 1e9, df["b"].to_numpy() - 2020.5
+    np.testing.assert_allclose(x[:, 0], a, rtol=1e-6)
+    np.testing.assert_allclose(x[:, 1], a**2, rtol=1e-5)
+    np.testing.assert_allclose(x[:, 2], a * b, rtol=1e-5)

@@ -434,7 +434,7 @@ def test_bad_format_raises(fmt: Any) -> None:
     [
         ([], "expected a JSON object"),
         ({"target": "y", "task": "regression", "hypotheses": []}, "'schema_version'"),
-        ({**_minimal(), "schema_version": 2}, "schema_version 2"),
+        ({**_minimal(), "schema_version": 3}, "schema_version 3"),
         ({**_minimal(), "schema_version": "1"}, "schema_version '1'"),
         ({**_minimal(), "schema_version": True}, "schema_version True"),
         ({"schema_version": 1, "target": "y", "task": "regression"}, "'hypotheses'"),
