@@ -176,3 +176,11 @@ def test_data_path_is_relative_to_the_config_file(tmp_path: Path,
     assert load_config(cfg_file, ["data.path=other.csv"], env={}).data.path == "other.csv"
     absolute = _write(tmp_path, f"data:\n  path: {tmp_path / 'abs.csv'}\n", "abs.yml")
     assert load_config(absolute, env={}).data.path == str(tmp_path / "abs.csv")
+
+
+def test_the_bundled_example_config_finds_its_data(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make demo` runs examples/churn.yml from the repository; it runs from anywhere."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "churn.yml"
+    monkeypatch.chdir(tmp_path)
+    assert Path(load_config(example, env={}).data.path).is_file()
