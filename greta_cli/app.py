@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from greta_cli.commands import backends as backends_cmd
+from greta_cli.commands import config_cmd
 from greta_cli.commands import init as init_cmd
 from greta_cli.commands import jobs as jobs_cmd
 from greta_cli.commands import report as report_cmd
@@ -35,6 +36,7 @@ app.command("results")(jobs_cmd.results)
 app.command("cancel")(jobs_cmd.cancel)
 app.command("list")(jobs_cmd.list_)
 app.command("worker")(jobs_cmd.worker)
+app.add_typer(config_cmd.app, name="config")
 
 
 def _user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -57,7 +59,7 @@ def _user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-for _info in app.registered_commands:
+for _info in [*app.registered_commands, *config_cmd.app.registered_commands]:
     _info.callback = _user_errors(_info.callback)
 
 

@@ -17,10 +17,10 @@ _LABELS = {"screening": "Screening terms", "statistics": "Reading & summarising"
 class StageProgress:
     """A context manager that is also the engine's progress callback."""
 
-    def __init__(self) -> None:
+    def __init__(self, console: Console | None = None) -> None:
         self.progress = Progress(
             TextColumn("{task.description:<24}"), BarColumn(), TextColumn("{task.fields[detail]}"),
-            TimeElapsedColumn(), console=Console(stderr=True), transient=False,
+            TimeElapsedColumn(), console=console or Console(stderr=True), transient=False,
         )
         self.tasks: dict[str, Any] = {}
         self.t0: dict[str, float] = {}

@@ -20,7 +20,7 @@ def backends(
     from rich.markup import escape
     from rich.table import Table
 
-    from greta_cli.config import load_config
+    from greta_cli.commands.common import load as load_config
 
     cfg = load_config(config, list(set_))
     rows = checks(cfg)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -10,26 +11,41 @@ from greta_cli.output import check_writable, write_atomic
 
 
 def init(
-    data: str = typer.Option(..., "--data", "-d", help="The data file to inspect."),
-    target: str = typer.Option(..., "--target", "-t", help="The column to explain."),
+    data: Optional[str] = typer.Option(None, "--data", "-d", help="The data file to inspect."),
+    target: Optional[str] = typer.Option(None, "--target", "-t", help="The column to explain."),
     output: str = typer.Option("greta.yml", "--output", "-o", help="Where to write the config."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
+    data_source: Optional[str] = typer.Option(None, "--data-source", hidden=True, help="Deprecated: use --data."),
+    data_type: Optional[str] = typer.Option(None, "--data-type", hidden=True, help="File format (data.format): csv, tsv, parquet, excel or jsonl."),
+    target_column: Optional[str] = typer.Option(None, "--target-column", hidden=True, help="Deprecated: use --target."),
 ) -> None:
     """Inspect DATA and write a commented config for explaining TARGET."""
+    from greta_cli.commands.common import one_of, relative_to
     from greta_cli.config import config_from_dict, render_config_yaml
+    from greta_cli.config.legacy import format_name
     from greta_core.errors import InvalidConfigError
     from greta_core.inspect import inspect_file
 
+    data = one_of(data, data_source, "data file", "--data-source")
+    target = one_of(target, target_column, "target", "--target-column")
+    if data is None or target is None:
+        missing = " and ".join(f for f, v in (("--data FILE", data), ("--target COLUMN", target)) if v is None)
+        msg = f"greta init needs {missing}, e.g. greta init --data sales.csv --target revenue."
+        raise InvalidConfigError(msg)
     check_writable(output)
     if Path(output).exists() and not force:
         msg = f"{output!r} already exists. Pass --force to overwrite it, or choose another --output."
         raise InvalidConfigError(msg)
-    cfg = config_from_dict({"data": {"path": data, "target": target}}, "given to greta init")
+    fields = {"path": relative_to(data, output), "target": target}
+    if data_type is not None:
+        fields["format"] = format_name(data_type)
+    cfg = config_from_dict({"data": fields}, "given to greta init")
     found = inspect_file(data, target, sample_rows=cfg.preprocessing.sample_rows)
     header = [f"Greta configuration for {data}", "", f"Target: {target} ({found['task']})", "Columns:"]
     header += [f"  {c['name']}: {c['kind']}" for c in found["columns"]]
     header += [f"  {c['name']}: dropped ({c['reason']})" for c in found["dropped"]]
-    header += ["", "Run it with: greta run " + output]
+    header += ["", "data.path is read relative to this file's folder.", "Run it with: greta run " + output]
     write_atomic(output, render_config_yaml(cfg, "\n".join(header)))
     typer.echo(f"wrote {output}: {found['task']} target {target!r}, {len(found['columns'])} usable columns")
+

@@ -17,7 +17,7 @@ _ID_HELP = "The job id printed by `greta submit`, or its first characters (at le
 
 
 def _manager(config: Optional[Path], **kwargs: Any) -> Any:
-    from greta_cli.config import load_config
+    from greta_cli.commands.common import load as load_config
     from greta_cli.job_management.job_manager import JobManager
 
     return JobManager(load_config(config), **kwargs)
@@ -42,7 +42,7 @@ def submit(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
 ) -> None:
     """Queue an analysis as a background job and print its id."""
-    from greta_cli.config import load_config
+    from greta_cli.commands.common import load as load_config
     from greta_cli.job_management.job_manager import JobManager
     from greta_cli.job_management.monitor import alive_workers
 
@@ -222,7 +222,7 @@ def worker(
     """Run a worker that executes background jobs (stop it with Ctrl-C)."""
     from importlib.util import find_spec
 
-    from greta_cli.config import load_config
+    from greta_cli.commands.common import load as load_config
     from greta_cli.job_management.engine import engine_from_config
     from greta_cli.job_management.errors import jobs_unavailable
 

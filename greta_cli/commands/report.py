@@ -10,17 +10,26 @@ import typer
 
 from greta_cli.output import check_writable, report_format, write_atomic
 
+FORMAT_NAMES = {"markdown": "md", "txt": "text", "htm": "html"}  # names earlier releases took
+
 
 def report(
-    results: Path = typer.Argument(..., help="A results JSON written by `greta run --output`."),
+    results: Optional[Path] = typer.Argument(None, help="A results JSON written by `greta run --output`."),
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="html, md, text or json (default: from -o, else text)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write here instead of printing."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
+    input_file: Optional[Path] = typer.Option(None, "--input-file", "-i", hidden=True, help="Deprecated: give RESULTS as the argument."),
 ) -> None:
     """Render RESULTS as a report."""
-    from greta_core.errors import DataFileNotFoundError, DataFormatError
+    from greta_cli.commands.common import one_of
+    from greta_core.errors import DataFileNotFoundError, DataFormatError, InvalidConfigError
     from greta_core.report import render, validate_results
 
+    results = one_of(results, input_file, "results file", "--input-file")
+    if results is None:
+        msg = "No results file given. Pass the results JSON written by `greta run --output FILE`."
+        raise InvalidConfigError(msg)
+    fmt = FORMAT_NAMES.get(fmt.strip().lower(), fmt) if fmt else fmt
     if results.is_dir():
         msg = f"{str(results)!r} is a folder; give the results JSON written by `greta run --output FILE`."
         raise DataFormatError(msg)

@@ -23,19 +23,25 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
     async_: bool = typer.Option(False, "--async", help="Queue it as a background job and print the job id (see `greta submit`)."),
+    config_opt: Optional[Path] = typer.Option(None, "--config", "-c", hidden=True, help="Deprecated: give CONFIG as the argument."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", hidden=True, help="Format of --output: json or yaml (output.results_format)."),
+    override: Optional[str] = typer.Option(None, "--override", hidden=True, help="Deprecated: settings as a JSON object; use --set."),
 ) -> None:
     """Search, confirm and explain what drives TARGET in DATA."""
+    from greta_cli.commands.common import load, one_of, parse_json_settings
     from greta_cli.core_integration.integration import run_analysis_pipeline
 
+    config = one_of(config, config_opt, "config file", "--config")
     overrides, flags = list(set_), {}
     for key, value, flag in (("data.path", data, "--data"), ("data.target", target, "--target"),
                              ("output.results", output, "--output"), ("output.report", report, "--report"),
+                             ("output.results_format", fmt, "--format"),
                              ("scalability.ingestion_backend", backend, "--backend"),
                              ("hypothesis_search.seed", seed, "--seed")):
         if value is not None:
             overrides.append(f"{key}={json.dumps(value) if isinstance(value, str) else value}")
             flags[key] = flag
-    cfg = _load(config, overrides, flags)
+    cfg = load(config, overrides, flags, parse_json_settings(override), quiet=quiet)
     if (async_ or cfg.scalability.async_processing) and _submitted(cfg):
         return
     quiet = quiet or cfg.output.quiet
@@ -46,7 +52,8 @@ def run(
     rep_fmt = report_format(rep) if rep else None
     with _progress(not quiet and is_tty(_stderr())) as progress:
         results = run_analysis_pipeline(cfg, progress=progress)
-    texts = {out: json.dumps(results, indent=2, allow_nan=False, default=_json_default)} if out else {}
+    as_yaml = results_format(out, cfg.output.results_format) == "yaml"
+    texts = {out: _results_text(results, as_yaml)} if out else {}
     if rep:
         from greta_core.report import render
 
@@ -60,7 +67,23 @@ def run(
 
         show_results(results, saved=list(texts))
     else:
-        typer.echo(json.dumps(results, indent=2, allow_nan=False, default=_json_default))
+        typer.echo(_results_text(results, as_yaml), nl=not as_yaml)
+
+
+def results_format(path: Optional[str], fmt: Optional[str]) -> str:
+    """json or yaml: as configured, else from the file's extension (.yaml or .yml: yaml)."""
+    if fmt:
+        return fmt
+    return "yaml" if path and Path(path).suffix.lower() in (".yaml", ".yml") else "json"
+
+
+def _results_text(results: dict[str, Any], as_yaml: bool) -> str:
+    text = json.dumps(results, indent=2, allow_nan=False, default=_json_default)
+    if not as_yaml:
+        return text
+    import yaml
+
+    return yaml.safe_dump(json.loads(text), sort_keys=False, allow_unicode=True, width=100)
 
 
 def _check_distinct(data: Optional[str], out: Optional[str], rep: Optional[str]) -> None:
@@ -78,22 +101,6 @@ def _check_distinct(data: Optional[str], out: Optional[str], rep: Optional[str])
     if same(out, rep):
         msg = f"The results and the report would both be written to {out!r}; give them different files."
         raise InvalidConfigError(msg)
-
-
-def _load(config: Optional[Path], overrides: list[str], flags: dict[str, str]) -> Any:
-    """The configuration; an error about a value given by an option names that option."""
-    from greta_cli.config import load_config
-    from greta_core.errors import InvalidConfigError
-
-    try:
-        return load_config(config, overrides)
-    except InvalidConfigError as e:
-        msg = str(e)
-        for key, flag in flags.items():  # options come after --set, so they set the value
-            msg = msg.replace(f"(from --set {key})", f"(from {flag})")
-        if msg == str(e):
-            raise
-        raise InvalidConfigError(msg) from None
 
 
 def _submitted(cfg: Any) -> bool:

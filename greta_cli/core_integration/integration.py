@@ -1,4 +1,7 @@
-"""Turn a :class:`GretaConfig` into the engine's parameters and run the analysis."""
+"""Run the analysis for a :class:`GretaConfig`: in this process, or queued as a background job.
+
+The config-to-engine translation lives in :mod:`.params`, which job submission uses too.
+"""
 
 from __future__ import annotations
 
@@ -6,49 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 from greta_cli.config import GretaConfig, config_to_dict
-from greta_core.errors import InvalidConfigError
+from greta_cli.core_integration.params import analysis_params, file_spec
+
+__all__ = ["analysis_params", "file_spec", "run_analysis_async", "run_analysis_pipeline"]
 
 Progress = Callable[[str, float, dict[str, Any]], None]
-
-
-def file_spec(config: GretaConfig, data_path: Any = None) -> Any:
-    from greta_core.ingestion.readers import FileSpec
-
-    if data_path is not None and not isinstance(data_path, (str, bytes)) and hasattr(data_path, "columns"):
-        # A Dask or Spark DataFrame from the Python API: the backend uses it as it is.
-        kind = type(data_path).__module__.split(".")[0]
-        return FileSpec(path=f"<{kind} DataFrame>", batch_rows=config.preprocessing.batch_rows,
-                        options={"dataframe": data_path})
-    path = data_path or config.data.path
-    if not path:
-        msg = "No data file given. Pass --data FILE or set data.path in the config."
-        raise InvalidConfigError(msg)
-    d, p = config.data, config.preprocessing
-    return FileSpec(path=str(path), format=d.format, sheet=d.sheet, delimiter=d.delimiter, decimal=d.decimal,
-                    batch_rows=p.batch_rows)
-
-
-def analysis_params(config: GretaConfig) -> Any:
-    from greta_core.params import AnalysisParams
-
-    d, p, h, s = config.data, config.preprocessing, config.hypothesis_search, config.statistics
-    if not d.target:
-        msg = "No target column given. Pass --target COLUMN or set data.target in the config."
-        raise InvalidConfigError(msg)
-    return AnalysisParams(
-        target=d.target, columns=tuple(d.columns) if d.columns else None, exclude=tuple(d.exclude),
-        row_filter=d.row_filter, interactions=p.interactions, squares=p.squares, logs=p.logs,
-        max_levels=p.max_levels, min_level_fraction=p.min_level_fraction,
-        max_design_columns=p.max_design_columns, sample_rows=p.sample_rows, pop_size=h.pop_size,
-        num_generations=h.num_generations, cx_prob=h.cx_prob, mut_prob=h.mut_prob,
-        max_terms=h.max_terms, patience=h.patience, seed=h.seed, alpha=s.alpha, holdout_fraction=s.holdout_fraction,
-        sample_size=s.sample_size, max_hypotheses=s.max_hypotheses,
-        backend=config.scalability.ingestion_backend, workers=h.max_workers,
-        distributed_backend=h.distributed_backend, cluster_address=h.cluster_address,
-        distributed_fallback=h.distributed_fallback,
-        extra={"dask_config": config.scalability.dask_config.model_dump(),
-               "spark_config": dict(config.scalability.spark_config)},
-    )
 
 
 def run_analysis_pipeline(config: GretaConfig, data_path: Any = None,

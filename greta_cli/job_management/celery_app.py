@@ -10,16 +10,14 @@ Celery's own tools work too::
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any
 
 from greta_cli.job_management import fs_transport
+from greta_cli.job_management.delivery import TASK_NAME, app_engine, publish, registry_for
 from greta_cli.job_management.engine import Engine, engine_from_config
-from greta_cli.job_management.registry import JobRegistry, open_registry
 
-TASK_NAME = "greta.run_analysis"
-_registries: dict[tuple[int, str], JobRegistry] = {}
+__all__ = ["TASK_NAME", "app_engine", "make_celery_app", "publish", "registry_for"]
 
 
 def make_celery_app(engine: Engine | None = None, *, client: bool = False) -> Any:
@@ -82,24 +80,6 @@ def _settings(engine: Engine) -> dict[str, Any]:
         conf["database_engine_options"] = {"connect_args": {"timeout": 30}}
         conf["database_short_lived_sessions"] = True
     return conf
-
-
-def publish(app: Any, job_id: str, payload: str, queue: str) -> None:
-    """Send the message that runs job ``job_id`` (its Celery task id is the job id)."""
-    app.send_task(TASK_NAME, args=[job_id, payload], task_id=job_id, queue=queue,
-                  argsrepr=f"({job_id!r}, '<config>')", kwargsrepr="{}")
-
-
-def app_engine(app: Any) -> Engine:
-    return Engine.from_dict(app.conf.greta_engine)
-
-
-def registry_for(engine: Engine) -> JobRegistry:
-    """This process's registry for ``engine`` (one per process: never shared across fork)."""
-    key = (os.getpid(), engine.registry_url)
-    if key not in _registries:
-        _registries[key] = open_registry(engine.registry_url)
-    return _registries[key]
 
 
 def _connect_worker_signals(app: Any) -> None:

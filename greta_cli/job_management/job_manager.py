@@ -198,7 +198,7 @@ def prepare_job(config: GretaConfig, data_path: str | None, queue: str) -> tuple
     The payload has the absolute data path and no broker URLs (workers are connected
     already, and passwords stay out of messages); the job keeps a redacted copy to show.
     """
-    from greta_cli.core_integration.integration import analysis_params
+    from greta_cli.core_integration.params import analysis_params, check_config_path
     from greta_core.errors import InvalidConfigError
     from greta_core.ingestion.readers import check_file
 
@@ -210,6 +210,8 @@ def prepare_job(config: GretaConfig, data_path: str | None, queue: str) -> tuple
         msg = (f"A background job reads its data from a file; got a {type(path).__name__}. "
                "Save it (e.g. to Parquet) and pass the path, or run it with run_analysis_pipeline.")
         raise InvalidConfigError(msg)
+    if data_path is None:
+        check_config_path(config)
     check_file(str(path))
     params = analysis_params(config)  # checks the target is set, as `greta run` does
     absolute = str(Path(path).expanduser().resolve())

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from greta_cli.job_management.delivery import app_engine, publish, registry_for
 from greta_cli.job_management.models import Job, JobState, Timing, dead_reason
 from greta_cli.job_management.registry import JobRegistry
 
@@ -97,8 +98,6 @@ class WorkerMonitor:
     """The monitor thread of one worker (started on Celery's ``worker_ready`` signal)."""
 
     def __init__(self, app: Any, consumer: Any = None) -> None:
-        from greta_cli.job_management.celery_app import app_engine, publish, registry_for
-
         self.app = app
         self.engine = app_engine(app)
         self.registry = registry_for(self.engine)

@@ -73,9 +73,9 @@ def choose_backend(name: str, spec: Any, options: dict[str, Any] | None = None) 
     frame = (getattr(spec, "options", None) or {}).get("dataframe")
     if frame is not None:
         engine = frame_engine(frame)
-        if engine not in ("dask", "spark"):
-            msg = (f"A {type(frame).__name__} was passed as the data; Greta takes a file path, a Dask "
-                   "DataFrame or a Spark DataFrame. Save a pandas frame as Parquet and pass its path.")
+        if engine is None:
+            msg = (f"A {type(frame).__name__} was passed as the data; Greta takes a file path, a pandas, "
+                   "Dask or Spark DataFrame. Convert it to one of them (e.g. with .to_pandas()).")
             raise InvalidConfigError(msg)
         if name not in ("auto", "pandas", engine):
             msg = (f"A {engine} DataFrame was passed as the data but the {name!r} backend was asked for. "

@@ -1,4 +1,5 @@
-"""The local backend: the file is streamed in batches and summarised by a thread pool.
+"""The local backend: the file (or an in-memory pandas DataFrame) is cut into batches and
+summarised by a thread pool.
 
 BLAS is pinned to one thread per worker (threadpoolctl) and parallelism comes from batches
 processed side by side, which is much faster on a busy machine than threaded BLAS.
@@ -14,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from greta_core.errors import CancelledError
+from greta_core.errors import CancelledError, DataFormatError
 from greta_core.ingestion.readers import FileSpec, open_reader
 from greta_core.stats.summary import Summary
 
@@ -31,12 +32,40 @@ def arrow_types(kinds: dict[str, str]) -> dict[str, Any]:
     return {c: (pa.float64() if k == "numeric" else pa.string()) for c, k in kinds.items()}
 
 
+class FrameReader:
+    """Batches of an in-memory pandas DataFrame: row slices, never a copy of the whole frame
+    and no file. The columns keep their dtypes, as a Dask DataFrame's partitions do."""
+
+    def __init__(self, frame: pd.DataFrame, batch_rows: int) -> None:
+        names = list(frame.columns)
+        bad = next((c for c in names if not isinstance(c, str)), None)
+        if bad is not None:
+            msg = (f"The DataFrame has a column named {bad!r}, which is not text. Name every "
+                   "column with text, e.g. df.columns = df.columns.astype(str).")
+            raise DataFormatError(msg)
+        if len(set(names)) < len(names):
+            dup = sorted({c for c in names if names.count(c) > 1})
+            msg = f"The DataFrame has duplicate column names: {dup}. Give every column its own name."
+            raise DataFormatError(msg)
+        self.frame, self.columns, self.batch_rows = frame, names, batch_rows
+        self.rows = len(frame)
+
+    def iter_batches(self, columns: list[str] | None, types: Any = None) -> Any:
+        where = None if columns is None else self.frame.columns.get_indexer(columns)
+        for start in range(0, self.rows, self.batch_rows):
+            rows = slice(start, start + self.batch_rows)
+            part = self.frame.iloc[rows] if where is None else self.frame.iloc[rows, where]
+            yield part.reset_index(drop=True)
+
+
 class PandasBackend:
     name = "pandas"
 
     def __init__(self, spec: FileSpec, workers: int | None = None) -> None:
         self.spec = spec
-        self.reader = open_reader(spec)
+        frame = spec.options.get("dataframe") if spec.options else None
+        self.reader = open_reader(spec) if frame is None else FrameReader(frame, spec.batch_rows)
+        self.format = None if frame is None else "pandas"
         self.workers = workers or min(os.cpu_count() or 1, 4)
         self.partitions = 0
 
@@ -56,6 +85,8 @@ class PandasBackend:
         return pd.concat(frames, ignore_index=True).head(n)
 
     def estimate_rows(self) -> int | None:
+        if isinstance(self.reader, FrameReader):
+            return self.reader.rows
         meta = getattr(getattr(self.reader, "_file", None), "metadata", None)
         if meta is not None:
             return int(meta.num_rows)

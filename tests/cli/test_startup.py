@@ -28,18 +28,28 @@ def test_importing_the_app_loads_no_heavy_library() -> None:
     assert json.loads(proc.stdout) == []
 
 
+def test_importing_greta_loads_no_heavy_library() -> None:
+    """The notebook API: `import greta` is light; the engine loads on the first analysis."""
+    code = ("import json, sys; import greta; assert callable(greta.analyze); "
+            f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=_env(), timeout=60, check=False, cwd="/")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []
+
+
 def test_help_of_every_command_loads_no_heavy_library() -> None:
     code = ("import json, sys\n"
             "from typer.testing import CliRunner\n"
             "from greta_cli.app import app\n"
             "codes = [CliRunner().invoke(app, [*c, '--help']).exit_code\n"
-            "         for c in ([], ['run'], ['init'], ['report'])]\n"
+            "         for c in ([], ['run'], ['init'], ['report'], ['config', 'migrate'])]\n"
             f"print(json.dumps([codes, sorted(m for m in {HEAVY!r} if m in sys.modules)]))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=_env(), timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     codes, loaded = json.loads(proc.stdout)
-    assert codes == [0, 0, 0, 0]
+    assert codes == [0, 0, 0, 0, 0]
     assert loaded == []
 
 

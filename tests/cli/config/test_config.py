@@ -104,7 +104,7 @@ scalability:
     spark.sql.shuffle.partitions: 8
 """)
     cfg = load_config(path, env={})
-    assert cfg.data.path == "data/churn.csv"
+    assert cfg.data.path == str(tmp_path / "data" / "churn.csv")  # relative to the file
     assert cfg.data.target == "2020" and cfg.data.columns == ["age", "1999"]
     assert cfg.data.sheet == 0 and isinstance(cfg.data.sheet, int)
     assert cfg.data.delimiter == "\t"
@@ -204,10 +204,13 @@ def _rich_config() -> GretaConfig:
 
 
 @pytest.mark.parametrize("cfg", [GretaConfig(), _rich_config()], ids=["defaults", "rich"])
-def test_render_round_trips(tmp_path: Path, cfg: GretaConfig) -> None:
+def test_render_round_trips(tmp_path: Path, cfg: GretaConfig,
+                            monkeypatch: pytest.MonkeyPatch) -> None:
     text = render_config_yaml(cfg, header="Greta configuration\n\nMade by a test")
     assert text.startswith("# Greta configuration\n#\n# Made by a test\n")
-    assert load_config(_write(tmp_path, text), env={}) == cfg
+    monkeypatch.chdir(tmp_path)  # data.path is read relative to the file's folder
+    _write(tmp_path, text)
+    assert load_config("greta.yaml", env={}) == cfg
 
 
 def test_render_comments_every_key_with_allowed_values() -> None:

@@ -146,8 +146,16 @@ def test_unknown_backend_and_wrong_frame(planted: dict[str, str]) -> None:
         choose_backend("polars", FileSpec(planted["csv-file"]))
     import pandas as pd
 
-    with pytest.raises(InvalidConfigError, match="Dask DataFrame or a Spark DataFrame"):
-        choose_backend("auto", FileSpec("<frame>", options={"dataframe": pd.DataFrame({"a": [1]})}))
+    frame = pd.DataFrame({"a": [1]})
+    assert choose_backend("auto", FileSpec("<frame>", options={"dataframe": frame})) == "pandas"
+    with pytest.raises(InvalidConfigError, match="'dask' backend was asked for"):
+        choose_backend("dask", FileSpec("<frame>", options={"dataframe": frame}))
+
+    class Table:  # another library's frame
+        columns = ["a"]
+
+    with pytest.raises(InvalidConfigError, match="a pandas, Dask or Spark DataFrame"):
+        choose_backend("auto", FileSpec("<frame>", options={"dataframe": Table()}))
 
 
 def test_auto_on_a_small_file_imports_neither_dask_nor_pyspark(planted: dict[str, str], tmp_path: Path) -> None:

@@ -1,0 +1,221 @@
+"""The configuration's pydantic models: one class per YAML section, every key documented.
+
+Unknown keys are errors; numeric settings have sane upper bounds, so a typo such as
+``pop_size=99999999999999999999`` is one clear line rather than a crash later on.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+# --------------------------------------------------------------------------------------- models
+class _Section(BaseModel):
+    """Base of every configuration section: unknown keys are errors, a null section is empty."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        coerce_numbers_to_str=True,  # `target: 2020` names the column "2020"
+        allow_inf_nan=False,
+        validate_assignment=True,
+        defer_build=True,  # build validators on first use: `greta --help` stays fast
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_empty(cls, data: Any) -> Any:
+        # A section whose keys are all commented out loads as null; treat it as empty.
+        if isinstance(data, dict):
+            empty = [n for n, f in cls.model_fields.items() if data.get(n, 0) is None
+                     and (submodel(f.annotation) or dict_value(f.annotation) is not None)]
+            data = {**data, **{n: {} for n in empty}} if empty else data
+        return data
+
+
+class DataConfig(_Section):
+    """Input data and the column to explain."""
+
+    path: str | None = Field(None, min_length=1, description="Path of the data file to analyse.")
+    target: str | None = Field(None, min_length=1, description="Name of the column to explain.")
+    format: Literal["auto", "csv", "tsv", "parquet", "excel", "jsonl"] = Field(
+        "auto", description="File format; 'auto' picks it from the file extension.")
+    sheet: str | int | None = Field(
+        None, description="Excel sheet to read, by name or 0-based position; null reads the first.")
+    delimiter: str | None = Field(
+        None, min_length=1,
+        description=r"Field delimiter of delimited text files (\t for a tab); null detects it.")
+    decimal: Literal[".", ","] | None = Field(
+        None, description="Decimal mark of numbers in delimited text files ('.' or ','); null "
+        "detects a decimal comma (1,5) in files delimited by ';' or a tab.")
+    columns: list[str] | None = Field(
+        None, description="Feature columns to consider; null uses every column but the target "
+        "and the excluded ones.")
+    exclude: list[str] = Field(
+        [], description="Columns never used as features (identifiers, leaks of the target).")
+    row_filter: str | None = Field(
+        None, min_length=1, description="Keep only the rows matching this pandas query "
+        "expression, e.g. \"age >= 18 and country == 'NL'\"; null keeps every row.")
+
+    @field_validator("delimiter")
+    @classmethod
+    def _tab_escape(cls, value: str | None) -> str | None:
+        return "\t" if value == r"\t" else value
+
+
+class PreprocessingConfig(_Section):
+    """How columns become candidate terms."""
+
+    interactions: bool = Field(True, description="Add pairwise products a*b of numeric columns.")
+    squares: bool = Field(True, description="Add the square of each numeric column.")
+    logs: bool = Field(True, description="Add log terms of positive, skewed numeric columns.")
+    max_levels: int = Field(
+        20, ge=2, le=10_000, description="Most levels kept per categorical column; the rest are pooled "
+        "into 'other'.")
+    min_level_fraction: float = Field(
+        0.005, ge=0, lt=0.5, description="Levels rarer than this fraction of the rows are "
+        "pooled into 'other'.")
+    max_design_columns: int = Field(
+        600, ge=10, le=100_000, description="Most design columns kept in full; above it the engineered terms "
+        "are screened and only the strongest kept.")
+    sample_rows: int = Field(
+        50000, ge=100, le=10_000_000, description="Rows read to infer the column types and levels.")
+    batch_rows: int = Field(
+        65536, ge=1000, le=10_000_000, description="Rows per streamed batch; lower it to use less memory.")
+
+
+class HypothesisSearchConfig(_Section):
+    """Genetic search for hypotheses."""
+
+    pop_size: int = Field(100, ge=4, le=100_000, description="Hypotheses per generation.")
+    num_generations: int = Field(60, ge=1, le=10_000_000, description="Generations the search runs.")
+    cx_prob: float = Field(0.9, ge=0, le=1, description="Probability of crossing two parents.")
+    mut_prob: float | None = Field(
+        None, ge=0, le=1, description="Probability that a child hypothesis is mutated (one "
+        "term added, dropped or swapped); null means 0.9.")
+    patience: int | None = Field(
+        None, ge=1, le=10_000_000, description="Stop early once the best hypotheses have not changed for this "
+        "many generations (faster, but weak effects may be missed); null runs every generation.")
+    max_terms: int = Field(5, ge=1, le=20, description="Most terms in one hypothesis.")
+    seed: int = Field(
+        0, ge=0, le=2**32 - 1, description="Random seed; the same seed gives the same hypotheses everywhere.")
+    distributed_backend: Literal["local", "multiprocessing", "dask", "spark", "auto"] = Field(
+        "local", description="Where hypotheses are evaluated; 'auto' chooses from what is "
+        "installed and reachable.")
+    cluster_address: str | None = Field(
+        None, description="Dask scheduler or Spark master address; null uses a local one.")
+    max_workers: int | None = Field(
+        None, ge=1, le=4096, description="Most parallel workers; null uses every available core.")
+    distributed_fallback: bool = Field(
+        True, description="If the cluster fails during the search: true continues with local "
+        "evaluation (same results) and a warning; false stops with an error.")
+
+
+class StatisticsConfig(_Section):
+    """Confirmation of the hypotheses on held-out rows."""
+
+    alpha: float = Field(
+        0.05, gt=0, lt=1, description="False discovery rate of the Benjamini-Hochberg "
+        "correction of the holdout tests.")
+    holdout_fraction: float = Field(
+        0.5, gt=0.05, lt=0.95, description="Fraction of the rows held out to confirm what the "
+        "search found on the rest.")
+    sample_size: int = Field(
+        5000, ge=100, le=10_000_000, description="Holdout rows kept for the rank-based checks and the "
+        "logistic fit.")
+    max_hypotheses: int = Field(
+        10, ge=1, le=1000, description="Most hypotheses from the search re-tested on the holdout.")
+
+
+class OutputConfig(_Section):
+    """What is written."""
+
+    results: str | None = Field(
+        None, description="Path of the results JSON file; null writes none.")
+    results_format: Literal["json", "yaml"] | None = Field(
+        None, description="Format of the results file; null picks it from the extension "
+        "(.yaml or .yml: yaml, else json).")
+    report: str | None = Field(
+        None, description="Path of a report, its format taken from the extension (.html, .md, "
+        ".txt); null writes none.")
+    quiet: bool = Field(False, description="Print nothing but errors.")
+
+
+class DaskConfig(_Section):
+    """Dask cluster settings."""
+
+    address: str | None = Field(
+        None, description="Scheduler address such as tcp://127.0.0.1:8786; null starts a local "
+        "cluster.")
+    n_workers: int | None = Field(
+        None, ge=1, le=4096, description="Workers of a local cluster; null lets Dask choose.")
+    threads_per_worker: int | None = Field(
+        None, ge=1, le=4096, description="Threads per worker of a local cluster; null lets Dask choose.")
+    processes: bool = Field(
+        False, description="Run a local cluster's workers as processes instead of threads.")
+    memory_limit: str | None = Field(
+        None, description="Memory limit per worker, e.g. '4GiB'; null lets Dask choose.")
+
+
+class CeleryConfig(_Section):
+    """Background job settings."""
+
+    broker_url: str | None = Field(
+        None, description="Broker URL such as redis://127.0.0.1:6379/0; null uses the embedded "
+        "local broker. The environment variable GRETA_BROKER_URL also sets it.")
+    result_backend: str | None = Field(
+        None, description="Result store URL; null uses the embedded local store. The "
+        "environment variable GRETA_RESULT_BACKEND also sets it.")
+    queue: str = Field("greta", min_length=1, description="Queue that jobs are sent to.")
+    visibility_timeout: int = Field(
+        3600, ge=1, le=30 * 86400, description="Seconds before an unacknowledged job is delivered again; keep "
+        "it above the longest job.")
+
+
+class ScalabilityConfig(_Section):
+    """Distributed engines and background jobs."""
+
+    enabled: bool = Field(
+        False, description="Use the settings below; false reads with pandas and computes in "
+        "this process.")
+    ingestion_backend: Literal["pandas", "dask", "spark", "auto"] = Field(
+        "pandas", description="Engine that reads the data; 'auto' chooses from the data size "
+        "and what is installed.")
+    distributed_backend: Literal["local", "dask", "spark", "auto"] = Field(
+        "local", description="Where the statistics and the search run; 'auto' chooses from "
+        "what is installed and reachable.")
+    async_processing: bool = Field(
+        False, description="Run analyses as background jobs instead of in the foreground.")
+    dask_config: DaskConfig = Field(default_factory=DaskConfig, description="Dask settings.")
+    spark_config: dict[str, str | int | float | bool] = Field(
+        {}, description="Spark properties for the Spark session, e.g. spark.master: local[2].")
+    celery_config: CeleryConfig = Field(
+        default_factory=CeleryConfig, description="Background job (Celery) settings.")
+
+
+class GretaConfig(_Section):
+    """The whole configuration of one Greta analysis."""
+
+    data: DataConfig = Field(default_factory=DataConfig, description="Input data and target.")
+    preprocessing: PreprocessingConfig = Field(
+        default_factory=PreprocessingConfig, description="How columns become candidate terms.")
+    hypothesis_search: HypothesisSearchConfig = Field(
+        default_factory=HypothesisSearchConfig, description="Genetic search for hypotheses.")
+    statistics: StatisticsConfig = Field(
+        default_factory=StatisticsConfig, description="Confirmation on held-out rows.")
+    output: OutputConfig = Field(default_factory=OutputConfig, description="What is written.")
+    scalability: ScalabilityConfig = Field(
+        default_factory=ScalabilityConfig, description="Distributed engines and background jobs.")
+
+
+
+def submodel(annotation: Any) -> Any:
+    """The model class of a section field, else None."""
+    is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    return annotation if is_model else None
+
+
+def dict_value(annotation: Any) -> Any:
+    """The value type of a ``dict[str, X]`` field, else None."""
+    return get_args(annotation)[1] if get_origin(annotation) is dict else None
