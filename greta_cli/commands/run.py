@@ -43,7 +43,7 @@ def run(
     check_writable(out)
     check_writable(rep)
     _check_distinct(cfg.data.path, out, rep)
-    rep_fmt = report_format(rep) if rep else None
+    rep_fmt = report_format(rep, has_format_option=False) if rep else None
     with _progress(not quiet and is_tty(_stderr())) as progress:
         results = run_analysis_pipeline(cfg, progress=progress)
     texts = {out: json.dumps(results, indent=2, allow_nan=False, default=_json_default)} if out else {}
