@@ -82,8 +82,12 @@ def _other_sheets(spec: Any, column: str | None, missing: bool) -> str:
     and no sheet has it, which sheets there are. "" when there is nothing to add."""
     from greta_core.ingestion.readers import detect_format, sheets_with_column
 
+    import os
+
     try:
-        if not column or detect_format(spec.path, spec.format) != "excel":
+        if not column or not os.path.isfile(spec.path) or not os.access(spec.path, os.R_OK):
+            return ""
+        if detect_format(spec.path, spec.format) != "excel":
             return ""
         names, found = sheets_with_column(spec.path, column)
     except Exception:  # noqa: BLE001 - only a hint: the original error stands

@@ -441,6 +441,15 @@ class ExcelReader:
             raise DataFormatError(msg) from None
         sheet = self.spec.sheet
         names = wb.sheetnames
+        try:
+            ws = self._sheet(wb, sheet, names)
+        except DataFormatError:
+            wb.close()
+            raise
+        self._sheet_name = ws.title
+        return self._guarded(ws.iter_rows(values_only=True), wb)
+
+    def _sheet(self, wb: Any, sheet: str | int | None, names: list[str]) -> Any:
         if sheet is None:
             ws = wb[names[0]]
         elif isinstance(sheet, int) or (isinstance(sheet, str) and sheet.isdigit() and sheet not in names):
@@ -454,11 +463,11 @@ class ExcelReader:
         else:
             msg = f"Sheet {sheet!r} is not in {self.spec.path!r}. Sheets: {names}."
             raise DataFormatError(msg)
-        self._sheet_name = ws.title
-        return self._guarded(ws.iter_rows(values_only=True))
+        return ws
 
-    def _guarded(self, rows: Iterator[tuple]) -> Iterator[tuple]:
-        """The sheet's rows; a damaged sheet (bad XML, bad zip entry) is a one-line error."""
+    def _guarded(self, rows: Iterator[tuple], wb: Any) -> Iterator[tuple]:
+        """The sheet's rows; a damaged sheet (bad XML, bad zip entry) is a one-line error.
+        The workbook's file is closed when the rows are done with (or dropped)."""
         try:
             yield from rows
         except Exception as e:  # noqa: BLE001 - openpyxl/zipfile/XML raise many types
@@ -466,6 +475,8 @@ class ExcelReader:
                    f"is damaged ({type(e).__name__}: {_text(e, 120)}). Save it again as .xlsx, "
                    "or export CSV.")
             raise DataFormatError(msg) from None
+        finally:
+            wb.close()
 
     def iter_batches(self, columns: list[str] | None, types: dict[str, Any] | None) -> Iterator:
         import pandas as pd
