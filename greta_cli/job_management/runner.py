@@ -37,14 +37,16 @@ FINISH_RETRY_MAX = 2.0  # seconds between tries of a job's final write while the
 
 
 class Outage:
-    """Warnings about an unreachable registry, rate-limited: the first failure, then one line
-    every ``every`` seconds while it lasts, and one line when the registry is back."""
+    """Warnings about an unreachable registry, rate-limited: one line when an outage starts,
+    one every ``every`` seconds while it lasts, and one when the registry is back. A registry
+    that flaps (down, up, down again) is announced at most once every ``every`` seconds."""
 
     def __init__(self, what: str, every: float = 30.0) -> None:
         self.what, self.every = what, every
         self._lock = threading.Lock()
-        self._since: float | None = None
-        self._said = 0.0
+        self._since: float | None = None  # when the current outage started
+        self._said = -float("inf")  # when an outage was last announced
+        self._announced = False  # the current outage was announced
         self._missed = 0
         self.back_at = -float("inf")  # time.monotonic() when the last outage ended
 
@@ -53,11 +55,15 @@ class Outage:
         with self._lock:
             self._missed += 1
             if self._since is None:
-                self._since, self._said = now, now
+                self._since = now
+            if now - self._said < self.every:
+                return
+            self._said = now
+            if not self._announced:
+                self._announced = True
                 log.warning("%s: %s not written: %s (retrying; further warnings every %.0f s "
                             "while it lasts)", self.what, action, err, self.every)
-            elif now - self._said >= self.every:
-                self._said = now
+            else:
                 log.warning("%s: the job registry is still unreachable after %.0f s (%d writes "
                             "or reads missed): %s", self.what, now - self._since, self._missed,
                             err)
@@ -69,9 +75,10 @@ class Outage:
             if self._since is None:
                 return
             self.back_at = time.monotonic()
-            down = self.back_at - self._since
-            self._since, self._missed = None, 0
-        log.warning("%s: the job registry is reachable again (after %.0f s)", self.what, down)
+            down, announced = self.back_at - self._since, self._announced
+            self._since, self._missed, self._announced = None, 0, False
+        if announced:
+            log.warning("%s: the job registry is reachable again (after %.0f s)", self.what, down)
 
 
 class JobRun:
@@ -173,6 +180,10 @@ class JobRun:
                 done = self.registry.update(self.job_id, changes, self.mine, result=result)
                 break
             except BrokerUnavailableError as e:
+                if delay == 0.1:
+                    log.warning("job %s ended %s while the job registry is unreachable; its end "
+                                "(and result) will be written when the registry is back",
+                                self.job_id, state.value)
                 self.outage.failed(f"its end ({state.value})", e)
                 time.sleep(delay)
                 delay = min(delay * 2, FINISH_RETRY_MAX)
