@@ -83,7 +83,8 @@ def _settings(engine: Engine) -> dict[str, Any]:
         from greta_cli.job_management.registry import private_file
 
         engine.folder()
-        private_file(engine.home / "results.db")
+        if engine.result_backend == f"db+sqlite:///{engine.home / 'results.db'}":
+            private_file(engine.home / "results.db", create=True)
         conf["database_engine_options"] = {"connect_args": {"timeout": 30}}
         conf["database_short_lived_sessions"] = True
     return conf

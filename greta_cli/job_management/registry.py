@@ -41,8 +41,14 @@ def private_folder(path: Path) -> Path:
     return path
 
 
-def private_file(path: Path) -> None:
-    """Make ``path`` (if it exists) readable and writable by its owner only (0600)."""
+def private_file(path: Path, create: bool = False) -> None:
+    """Make ``path`` readable and writable by its owner only (0600); ``create`` makes an
+    empty one (an empty file is a valid SQLite database) when it does not exist."""
+    if create and not path.exists():
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError:
+            return
     if os.name == "nt":
         return
     try:
@@ -171,8 +177,7 @@ class SQLiteRegistry(JobRegistry):
 
     def _connect(self) -> sqlite3.Connection:
         private_folder(self.path.parent)
-        if not self.path.exists():  # created 0600, never readable by others even briefly
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        private_file(self.path, create=True)  # 0600 from the start, never readable by others
         conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
                                check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 30000")
