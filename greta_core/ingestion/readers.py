@@ -228,15 +228,28 @@ def _first_record(path: str) -> tuple[bytes, int]:
 
 
 def _record_end(raw: bytes) -> int | None:
-    """Where the first line break outside double quotes is in ``raw`` (None: not yet seen)."""
-    start = 0
-    while True:
-        i = raw.find(b"\n", start)
-        if i < 0:
-            return None
-        if raw.count(b'"', 0, i) % 2 == 0:
+    """Where the first record of delimited text ends in ``raw`` (None: not within ``raw``).
+
+    A line break inside a quoted field does not end it. As in CSV, a quote opens a quoted
+    field only at the start of a field (after a delimiter, which is not known yet: any of
+    ``, ; tab |``), so ``5" screen`` is plain text.
+    """
+    quoted, start_of_field, i, n = False, True, 0, len(raw)
+    while i < n:
+        c = raw[i]
+        if quoted:
+            if c == 0x22:  # "
+                if i + 1 < n and raw[i + 1] == 0x22:
+                    i += 1  # "" is a quote inside the field
+                else:
+                    quoted = False
+        elif c == 0x0A:  # \n
             return i
-        start = i + 1
+        elif c == 0x22 and start_of_field:
+            quoted = True
+        start_of_field = not quoted and c in b",;\t|"
+        i += 1
+    return None
 
 
 def _slices(batch: Any, rows: int) -> Iterator[Any]:
