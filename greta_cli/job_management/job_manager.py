@@ -201,19 +201,24 @@ class JobManager:
             if job.state.final:
                 return job
             time.sleep(min(0.1, wait))
+        # Cancelled first, so no monitor takes the terminated process for a crash and re-runs it.
+        owner = job.owner or ""
+        said = f"Cancelled by the user; it did not stop by itself within {wait:.0f} s, so"
+        changes = {"state": JobState.CANCELLED, "finished_at": time.time(),
+                   "error": f"{said} its process ({owner or 'unknown'}) was told to stop."}
+        if not self.registry.update(job.id, changes, {"state": "running", "owner": owner}):
+            return self.get_job_status(job.id)  # it ended (or was taken over) just now
         self._revoke(job.id, terminate=True)
         stopped = self._stopped(job.owner)
         if stopped:
-            how = f"its process ({job.owner}) was stopped"
+            how = f"its process ({owner}) was stopped"
         elif stopped is None:
-            how = f"its worker on another machine was told to stop its process ({job.owner})"
+            how = f"its worker on another machine was told to stop its process ({owner})"
         else:
-            how = (f"its process ({job.owner or 'unknown'}) was told to stop but has not exited; "
+            how = (f"its process ({owner or 'unknown'}) was told to stop but has not exited; "
                    "anything it still writes is discarded")
-        changes = {"state": JobState.CANCELLED, "finished_at": time.time(),
-                   "error": f"Cancelled by the user; it did not stop by itself within "
-                            f"{wait:.0f} s, so {how}."}
-        self.registry.update(job.id, changes, {"state": "running", "owner": job.owner or ""})
+        self.registry.update(job.id, {"error": f"{said} {how}."},
+                             {"state": "cancelled", "owner": owner})
         return self.get_job_status(job.id)
 
     @staticmethod
