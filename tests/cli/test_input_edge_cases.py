@@ -109,7 +109,8 @@ def test_a_line_break_inside_a_quoted_column_name(tmp_path: Path) -> None:
     df.to_csv(tmp_path / "data.csv", index=False)
     doc = results(greta("--data", "data.csv", "--target", "spend", "--output", "r.json",
                         "--quiet", cwd=tmp_path), tmp_path / "r.json")
-    assert {"name": "monthly\nincome", "kind": "numeric"} in doc["data"]["columns_used"]
+    used = {c["name"]: c["kind"] for c in doc["data"]["columns_used"]}
+    assert used["monthly\nincome"] == "numeric"
     assert doc["data"]["rows_used"] == 400
 
 
