@@ -30,6 +30,10 @@ class DataFileNotFoundError(GretaError, FileNotFoundError):
     """The data file does not exist."""
 
 
+class DataFileUnreadableError(GretaError, PermissionError):
+    """The data file exists but cannot be read (no permission, an I/O error)."""
+
+
 class DataFormatError(GretaError, ValueError):
     """The data cannot be read or has an unusable shape."""
 

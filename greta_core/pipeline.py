@@ -33,6 +33,7 @@ from greta_core.stats.summary import Summary, empty_summary, summarize
 
 SCHEMA_VERSION = 2
 MIN_ROWS = 20
+MIN_CLASS_ROWS = 3  # rows of each target class in each split
 Progress = Callable[[str, float, dict[str, Any]], None]
 
 
@@ -133,7 +134,7 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
     t = plan.target.width
     main, eng = list(plan.main_terms), list(plan.engineered_terms)
     width = sum(x.width for x in plan.terms)
-    notes: list[str] = []
+    notes = [f"Column {c.name!r}: {c.note}." for c in plan.columns if c.note]
     total = backend.estimate_rows() or 0
     source_cols = [c.name for c in plan.columns] + [plan.target.name]
     # a backend reads "numeric" columns as float64, anything else as text; numbers the sample
@@ -196,6 +197,28 @@ def _check_rows(s: Summary, layout: Layout, plan: Plan) -> None:
         if np.all(np.diag(m.m2)[q:] <= 0):
             msg = f"The target {plan.target.name!r} is constant in the {name} split: there is nothing to explain."
             raise TargetError(msg)
+    if plan.target.task == "multiclass":
+        _check_classes(s, q, plan)
+
+
+def _check_classes(s: Summary, q: int, plan: Plan) -> None:
+    """Refuse a class too small to be tested: each needs rows in both splits."""
+    t = plan.target
+    counts = {c: 0 for c in t.classes[1:]}
+    least = {c: np.inf for c in t.classes[1:]}
+    for m in (s.discovery, s.holdout):
+        per_class = np.rint(m.mean[q:] * m.n)
+        for c, k in zip(t.classes[1:], per_class):
+            counts[c] += int(k)
+            least[c] = min(least[c], k)
+    small = [c for c in counts if least[c] < MIN_CLASS_ROWS]
+    if small:
+        c = min(small, key=lambda c: counts[c])
+        msg = (f"Class {c!r} of the target {t.name!r} has only {counts[c]} row(s); each class needs "
+               f"at least {MIN_CLASS_ROWS} rows in both the discovery and the held-out split "
+               f"({2 * MIN_CLASS_ROWS} or more in all) to be tested. Merge it into another class, "
+               "or leave its rows out (data.row_filter).")
+        raise TargetError(msg)
 
 
 def _checks(c: Any, layout: Layout, s: Summary, plan: Plan, notes: list[str]) -> None:

@@ -69,6 +69,7 @@ def status(
     """Show a job's state and progress."""
     manager = _manager(config)
     job = manager.get_job_status(manager.resolve_job_id(job_id))
+    _serve_queued(manager)
     if not watch:
         typer.echo(json.dumps(job.to_dict()) if json_ else _describe(job))
         return
@@ -179,6 +180,13 @@ def cancel(
         typer.echo(f"Job {job.id} {_past(job.state.value)} before it could be cancelled.")
 
 
+def _serve_queued(manager: Any) -> None:
+    """Embedded broker: queued jobs and no worker left: start one, or say how (stderr)."""
+    hint = manager.serve_queued()
+    if hint:
+        typer.echo(hint, err=True)
+
+
 def _past(state: str) -> str:
     return {"succeeded": "succeeded", "failed": "failed", "cancelled": "been cancelled"}.get(state, state)
 
@@ -194,7 +202,9 @@ def list_(
     from greta_cli.job_management.models import parse_state
 
     wanted = parse_state(state) if state else None
-    jobs = _manager(config).list_jobs(wanted)
+    manager = _manager(config)
+    jobs = manager.list_jobs(wanted)
+    _serve_queued(manager)
     jobs = jobs[:limit] if limit else jobs
     if json_:
         typer.echo(json.dumps([j.to_dict() for j in jobs], indent=2))

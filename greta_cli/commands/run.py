@@ -49,7 +49,7 @@ def run(
     check_writable(out)
     check_writable(rep)
     _check_distinct(cfg.data.path, out, rep)
-    rep_fmt = report_format(rep) if rep else None
+    rep_fmt = report_format(rep, has_format_option=False) if rep else None
     with _progress(not quiet and is_tty(_stderr())) as progress:
         results = run_analysis_pipeline(cfg, progress=progress)
     as_yaml = results_format(out, cfg.output.results_format) == "yaml"

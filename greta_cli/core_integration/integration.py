@@ -26,12 +26,48 @@ def run_analysis_pipeline(config: GretaConfig, data_path: Any = None,
     """
     from greta_core.pipeline import analyze
 
+    from greta_core.errors import ColumnNotFoundError, DataFormatError, TargetError
+
     spec = file_spec(config, data_path)
-    results = analyze(spec, analysis_params(config), progress=progress, cancel=cancel)
+    try:
+        results = analyze(spec, analysis_params(config), progress=progress, cancel=cancel)
+    except (ColumnNotFoundError, DataFormatError, TargetError) as e:
+        hint = _other_sheets(spec, config.data.target, missing=isinstance(e, ColumnNotFoundError))
+        if not hint:
+            raise
+        raise type(e)(f"{e} {hint}") from None
     cfg = config_to_dict(config, redact=True)
     cfg["data"]["path"] = spec.path
     results["config"] = cfg
     return results
+
+
+def _other_sheets(spec: Any, column: str | None, missing: bool) -> str:
+    """For an Excel file: which other sheet holds ``column``; when the column was ``missing``
+    and no sheet has it, which sheets there are. "" when there is nothing to add."""
+    from greta_core.ingestion.readers import detect_format, sheets_with_column
+
+    import os
+
+    try:
+        if not column or not os.path.isfile(spec.path) or not os.access(spec.path, os.R_OK):
+            return ""
+        if detect_format(spec.path, spec.format) != "excel":
+            return ""
+        names, found = sheets_with_column(spec.path, column)
+    except Exception:  # noqa: BLE001 - only a hint: the original error stands
+        return ""
+    read = spec.sheet if spec.sheet is not None else names[0]
+    if isinstance(read, int) or (isinstance(read, str) and read.isdigit() and read not in names):
+        read = names[int(read)] if 0 <= int(read) < len(names) else read
+    others = [n for n in found if n != read]
+    if others:
+        return (f"Sheet {read!r} was read; {column!r} is on sheet {others[0]!r}: pass "
+                f"--set data.sheet={others[0]!r} (or set data.sheet in the config).")
+    if missing and len(names) > 1:
+        return (f"Sheet {read!r} was read; no sheet of the workbook ({', '.join(map(repr, names))}) "
+                f"has a column {column!r} in its first row.")
+    return ""
 
 
 def run_analysis_async(config: GretaConfig, data_path: str | None = None) -> str:

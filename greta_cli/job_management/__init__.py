@@ -8,3 +8,9 @@ Nothing here is imported by ``greta --help``: Celery and Redis load only when a 
 runs. The public names live in their modules: :class:`~.job_manager.JobManager`,
 :func:`~.tasks.run_analysis_task`, :class:`~.models.Job`, :class:`~.models.JobState`.
 """
+
+import logging as _logging
+
+# Library logging: without a handler configured (the CLI's job commands), Python would print
+# raw warnings such as "job ... marked failed" to stderr; the commands say it themselves.
+_logging.getLogger("greta.jobs").addHandler(_logging.NullHandler())

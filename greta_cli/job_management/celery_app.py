@@ -31,6 +31,7 @@ def make_celery_app(engine: Engine | None = None, *, client: bool = False) -> An
     fs_transport.register()
     engine = engine or engine_from_config()
     app = Celery("greta", set_as_current=False)
+    app.greta_engine = engine  # with its secrets; never in app.conf, which `inspect conf` shows
     app.conf.update(_settings(engine))
     if client:
         app.conf.result_backend = None
@@ -57,7 +58,8 @@ def _settings(engine: Engine) -> dict[str, Any]:
         "result_expires": timedelta(days=7),
         "imports": ("greta_cli.job_management.tasks",),
         "worker_hijack_root_logger": True,
-        "greta_engine": engine.to_dict(),
+        # For people reading `celery inspect conf`: the URLs without their passwords.
+        "greta_engine": engine.to_dict(redact=True),
         "greta_idle_timeout": 0.0,
     }
     if engine.embedded:
@@ -76,7 +78,11 @@ def _settings(engine: Engine) -> dict[str, Any]:
     else:
         conf["broker_transport_options"] = {"visibility_timeout": engine.visibility_timeout}
     if engine.result_backend.startswith("db+sqlite"):
-        engine.home.mkdir(parents=True, exist_ok=True)
+        from greta_cli.job_management.registry import private_file
+
+        engine.folder()
+        if engine.result_backend == f"db+sqlite:///{engine.home / 'results.db'}":
+            private_file(engine.home / "results.db", create=True)
         conf["database_engine_options"] = {"connect_args": {"timeout": 30}}
         conf["database_short_lived_sessions"] = True
     return conf

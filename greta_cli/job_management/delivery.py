@@ -24,7 +24,12 @@ def publish(app: Any, job_id: str, payload: str, queue: str) -> None:
 
 
 def app_engine(app: Any) -> Engine:
-    return Engine.from_dict(app.conf.greta_engine)
+    """The :class:`Engine` ``app`` was made for (kept on the app, not in its conf)."""
+    engine = getattr(app, "greta_engine", None)
+    if engine is None:
+        msg = "This Celery app was not made by greta_cli.job_management.celery_app.make_celery_app."
+        raise RuntimeError(msg)
+    return engine
 
 
 def registry_for(engine: Engine) -> JobRegistry:

@@ -56,6 +56,10 @@ class Engine:
         return self.broker_url.startswith(_REDIS)
 
     def folder(self, *parts: str) -> Path:
+        """A folder under the home, created if needed; the home itself is private (0700)."""
+        from greta_cli.job_management.registry import private_folder
+
+        private_folder(self.home)
         path = self.home.joinpath(*parts)
         path.mkdir(parents=True, exist_ok=True)
         return path
@@ -66,10 +70,12 @@ class Engine:
             return f"the embedded broker in {self.home}"
         return redact_url(self.broker_url)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"broker_url": self.broker_url, "result_backend": self.result_backend,
+    def to_dict(self, redact: bool = False) -> dict[str, Any]:
+        """The settings as a dict; ``redact=True`` hides the passwords in the URLs."""
+        hide = redact_url if redact else (lambda url: url)
+        return {"broker_url": hide(self.broker_url), "result_backend": hide(self.result_backend),
                 "queue": self.queue, "visibility_timeout": self.visibility_timeout,
-                "home": str(self.home), "registry_url": self.registry_url}
+                "home": str(self.home), "registry_url": hide(self.registry_url)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Engine:

@@ -148,6 +148,29 @@ class JobManager:
             raise JobNotFinishedError(msg)
         return json.loads(text)
 
+    def serve_queued(self) -> str | None:
+        """Embedded broker: when jobs are queued and no worker serves the queue (the local
+        worker was killed, or stopped), start one (autostart on) or say how to; else None.
+
+        Returns a line for the user, or None when there is nothing to say.
+        """
+        if not self.engine.embedded:
+            return None
+        queued = self.registry.list(JobState.QUEUED)
+        if not queued or alive_workers(self.registry, self.timing, self.engine.queue):
+            return None
+        n = f"{len(queued)} queued job{'s' if len(queued) != 1 else ''}"
+        if self.autostart:
+            from greta_cli.job_management.worker import ensure_local_worker
+
+            pid = ensure_local_worker(self)
+            if pid is None:
+                return None  # one is starting already
+            log = self.engine.home / "logs" / "worker.log"
+            return f"greta: no worker was running; started one (pid {pid}) for {n}. Its log: {log}"
+        return (f"greta: warning: no worker is running for {n}; start one with `greta worker` "
+                "(automatic start is off: GRETA_AUTOSTART_WORKER=0 or --no-worker).")
+
     def workers(self) -> list[dict[str, Any]]:
         """The workers seen alive recently (by their heartbeat in the registry)."""
         return alive_workers(self.registry, self.timing)
@@ -178,12 +201,39 @@ class JobManager:
             if job.state.final:
                 return job
             time.sleep(min(0.1, wait))
-        self._revoke(job.id, terminate=True)
+        # Cancelled first, so no monitor takes the terminated process for a crash and re-runs it.
+        owner = job.owner or ""
+        said = f"Cancelled by the user; it did not stop by itself within {wait:.0f} s, so"
         changes = {"state": JobState.CANCELLED, "finished_at": time.time(),
-                   "error": f"Cancelled by the user; its process was stopped after it did not "
-                            f"stop by itself within {wait:.0f} s."}
-        self.registry.update(job.id, changes, {"state": "running", "owner": job.owner or ""})
+                   "error": f"{said} its process ({owner or 'unknown'}) was told to stop."}
+        if not self.registry.update(job.id, changes, {"state": "running", "owner": owner}):
+            return self.get_job_status(job.id)  # it ended (or was taken over) just now
+        self._revoke(job.id, terminate=True)
+        stopped = self._stopped(job.owner)
+        if stopped:
+            how = f"its process ({owner}) was stopped"
+        elif stopped is None:
+            how = f"its worker on another machine was told to stop its process ({owner})"
+        else:
+            how = (f"its process ({owner or 'unknown'}) was told to stop but has not exited; "
+                   "anything it still writes is discarded")
+        self.registry.update(job.id, {"error": f"{said} {how}."},
+                             {"state": "cancelled", "owner": owner})
         return self.get_job_status(job.id)
+
+    @staticmethod
+    def _stopped(owner: str | None, wait: float = 3.0) -> bool | None:
+        """Whether the process ``owner`` (host:pid) is gone: None when it is on another host."""
+        from greta_cli.job_management.models import local_owner_alive
+
+        deadline = time.monotonic() + wait
+        while True:
+            alive = local_owner_alive(owner)
+            if alive is None or not alive:
+                return None if alive is None else True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
 
     def _revoke(self, job_id: str, terminate: bool) -> None:
         try:

@@ -111,6 +111,9 @@ class WorkerMonitor:
         self._publish = lambda job_id, payload, queue: publish(app, job_id, payload,
                                                                queue or self.engine.queue)
         self._stop = threading.Event()
+        from greta_cli.job_management.runner import Outage
+
+        self.outage = Outage(f"greta monitor of {self.name}")
         self._busy_at = time.monotonic()
         self._tidied_at = 0.0
         self._thread = threading.Thread(target=self._loop, name="greta-monitor", daemon=True)
@@ -129,13 +132,17 @@ class WorkerMonitor:
         while not self._stop.is_set():
             try:
                 self.tick()
+                self.outage.ok()
             except Exception as e:  # noqa: BLE001 - keep monitoring through registry hiccups
-                log.warning("greta monitor: %s", e)
+                self.outage.failed("worker heartbeat", e)
             self._stop.wait(min(self.timing.heartbeat, 5.0))
 
     def tick(self) -> None:
         self.registry.beat_worker(self.name, {**self.info, "last_seen": time.time()})
-        recover(self.registry, self.timing, self._publish)
+        # Heartbeats missed while the registry was down are not held against jobs: after an
+        # outage, running jobs get one stale period to beat again before they are recovered.
+        if time.monotonic() - self.outage.back_at > self.timing.stale_after:
+            recover(self.registry, self.timing, self._publish)
         if self.engine.embedded and time.monotonic() - self._tidied_at > 60:
             self._tidied_at = time.monotonic()
             tidy_broker_folder(self.engine.home / "broker")

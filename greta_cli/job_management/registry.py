@@ -28,6 +28,36 @@ _FINAL = tuple(s.value for s in JobState if s.final)
 _SUMMARY = tuple(f for f in FIELDS if f != "config")
 
 
+def private_folder(path: Path) -> Path:
+    """Create ``path`` (and its parents) if needed; make it readable by its owner only (0700):
+    Greta's data folder holds job configs and results."""
+    path.mkdir(parents=True, exist_ok=True)
+    if os.name != "nt":
+        try:
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o700)
+        except OSError:  # not ours to change: the files inside are still 0600
+            pass
+    return path
+
+
+def private_file(path: Path, create: bool = False) -> None:
+    """Make ``path`` readable and writable by its owner only (0600); ``create`` makes an
+    empty one (an empty file is a valid SQLite database) when it does not exist."""
+    if create and not path.exists():
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError:
+            return
+    if os.name == "nt":
+        return
+    try:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    except OSError:
+        pass
+
+
 def job_ttl() -> float:
     """Seconds a finished job (and its result) is kept: ``GRETA_JOB_TTL_DAYS``, default 7."""
     return float(os.environ.get("GRETA_JOB_TTL_DAYS", "") or 7) * 86400
@@ -146,13 +176,16 @@ class SQLiteRegistry(JobRegistry):
                 raise BrokerUnavailableError(msg) from None
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.path.parent)
+        private_file(self.path, create=True)  # 0600 from the start, never readable by others
         conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
                                check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 30000")
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
         conn.executescript(_SCHEMA)
+        for suffix in ("", "-wal", "-shm"):
+            private_file(Path(f"{self.path}{suffix}"))
         return conn
 
     def create(self, job: Job, payload: str) -> None:

@@ -33,6 +33,52 @@ from greta_cli.job_management.registry import JobRegistry
 log = logging.getLogger("greta.jobs")
 PROGRESS_EVERY = 0.5  # seconds between progress writes
 CANCEL_EVERY = 0.25  # seconds between reads of the cancel flag
+FINISH_RETRY_MAX = 2.0  # seconds between tries of a job's final write while the registry is down
+
+
+class Outage:
+    """Warnings about an unreachable registry, rate-limited: one line when an outage starts,
+    one every ``every`` seconds while it lasts, and one when the registry is back. A registry
+    that flaps (down, up, down again) is announced at most once every ``every`` seconds."""
+
+    def __init__(self, what: str, every: float = 30.0) -> None:
+        self.what, self.every = what, every
+        self._lock = threading.Lock()
+        self._since: float | None = None  # when the current outage started
+        self._said = -float("inf")  # when an outage was last announced
+        self._announced = False  # the current outage was announced
+        self._missed = 0
+        self.back_at = -float("inf")  # time.monotonic() when the last outage ended
+
+    def failed(self, action: str, err: BaseException) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._missed += 1
+            if self._since is None:
+                self._since = now
+            if now - self._said < self.every:
+                return
+            self._said = now
+            if not self._announced:
+                self._announced = True
+                log.warning("%s: %s not written: %s (retrying; further warnings every %.0f s "
+                            "while it lasts)", self.what, action, err, self.every)
+            else:
+                log.warning("%s: the job registry is still unreachable after %.0f s (%d writes "
+                            "or reads missed): %s", self.what, now - self._since, self._missed,
+                            err)
+
+    def ok(self) -> None:
+        if self._since is None:
+            return
+        with self._lock:
+            if self._since is None:
+                return
+            self.back_at = time.monotonic()
+            down, announced = self.back_at - self._since, self._announced
+            self._since, self._missed, self._announced = None, 0, False
+        if announced:
+            log.warning("%s: the job registry is reachable again (after %.0f s)", self.what, down)
 
 
 class JobRun:
@@ -47,6 +93,7 @@ class JobRun:
         self._last_write = 0.0
         self._last_check = 0.0
         self._stop = threading.Event()
+        self.outage = Outage(f"job {job_id}")
         self._thread = threading.Thread(target=self._beat, name=f"greta-heartbeat-{job_id[:8]}",
                                         daemon=True)
 
@@ -68,8 +115,9 @@ class JobRun:
             try:
                 if not self.registry.update(self.job_id, {"heartbeat_at": time.time()}, self.mine):
                     self._lose()
+                self.outage.ok()
             except Exception as e:  # noqa: BLE001 - a registry hiccup must not kill the job
-                log.warning("job %s: heartbeat not written: %s", self.job_id, e)
+                self.outage.failed("heartbeat", e)
 
     def _lose(self) -> None:
         rec = self.registry.fields(self.job_id, ("state", "owner", "cancel_requested")) or {}
@@ -96,8 +144,9 @@ class JobRun:
         try:
             if not self.registry.update(self.job_id, changes, self.mine):
                 self._lose()
+            self.outage.ok()
         except BrokerUnavailableError as e:  # a registry hiccup must not fail the job
-            log.warning("job %s: progress not written: %s", self.job_id, e)
+            self.outage.failed("progress", e)
 
     def cancelled(self) -> bool:
         """The engine's cancel callback: true once the user cancelled or the job was lost."""
@@ -107,7 +156,7 @@ class JobRun:
             try:
                 rec = self.registry.fields(self.job_id, ("state", "owner", "cancel_requested"))
             except BrokerUnavailableError as e:
-                log.warning("job %s: cancel flag not read: %s", self.job_id, e)
+                self.outage.failed("cancel flag", e)
                 return self.lost or self.cancel_requested
             rec = rec or {}
             self.cancel_requested = rec.get("cancel_requested") == "1"
@@ -117,11 +166,28 @@ class JobRun:
 
     # --------------------------------------------------------------------------- the end
     def finish(self, state: JobState, error: str | None = None, result: str | None = None) -> bool:
-        changes = {"state": state, "finished_at": time.time(), "error": error,
-                   "heartbeat_at": time.time()}
-        if state is JobState.SUCCEEDED:
-            changes.update(stage="done", percent=100.0)
-        done = self.registry.update(self.job_id, changes, self.mine, result=result)
+        """Record the job's end (and its result). While the registry cannot be reached the
+        write is retried, with the heartbeat still beating, until it is back: a finished job
+        is never left ``running``, and its result is not lost to an outage."""
+        finished = time.time()
+        delay = 0.1
+        while True:
+            changes = {"state": state, "finished_at": finished, "error": error,
+                       "heartbeat_at": time.time()}
+            if state is JobState.SUCCEEDED:
+                changes.update(stage="done", percent=100.0)
+            try:
+                done = self.registry.update(self.job_id, changes, self.mine, result=result)
+                break
+            except BrokerUnavailableError as e:
+                if delay == 0.1:
+                    log.warning("job %s ended %s while the job registry is unreachable; its end "
+                                "(and result) will be written when the registry is back",
+                                self.job_id, state.value)
+                self.outage.failed(f"its end ({state.value})", e)
+                time.sleep(delay)
+                delay = min(delay * 2, FINISH_RETRY_MAX)
+        self.outage.ok()
         if not done:
             self._lose()
         return done

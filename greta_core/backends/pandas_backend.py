@@ -91,6 +91,10 @@ class PandasBackend:
         if meta is not None:
             return int(meta.num_rows)
         if self.spec.path and self.reader.__class__.__name__ == "CsvReader":
+            from greta_core.ingestion.readers import compression
+
+            if compression(self.spec.path):  # the file's size says little about its rows
+                return None
             with open(self.spec.path, "rb") as f:
                 head = f.read(1 << 20)
             lines = max(head.count(b"\n") - 1, 1)

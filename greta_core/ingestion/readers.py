@@ -8,6 +8,7 @@ messages that name the file and the fix.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from greta_core.errors import DataFileNotFoundError, DataFormatError
+from greta_core.errors import DataFileNotFoundError, DataFileUnreadableError, DataFormatError
 
 FORMATS = ("csv", "tsv", "parquet", "excel", "jsonl")
 NULL_VALUES = ["", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "none", "-", "?", "#N/A"]
@@ -24,6 +25,10 @@ _EXTENSIONS = {
     ".pq": "parquet", ".xlsx": "excel", ".xlsm": "excel", ".jsonl": "jsonl", ".ndjson": "jsonl",
     ".json": "jsonl",
 }
+#: Compressed text, recognised by its first bytes: pyarrow decompresses it while streaming.
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\x28\xb5\x2f\xfd", "zstd"))
+_COMPRESSED_SUFFIXES = (".gz", ".gzip", ".bz2", ".zst", ".zstd")
+_HEADER_LIMIT = 1 << 24  # bytes of a header row (the column names) read at most
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,24 @@ def detect_format(path: str, fmt: str = "auto") -> str:
         return "parquet"
     if head[:2] == b"PK":
         return "excel"
-    return _EXTENSIONS.get(Path(path).suffix.lower(), "csv")
+    name = Path(path)
+    if name.suffix.lower() in _COMPRESSED_SUFFIXES:  # data.tsv.gz: the format of data.tsv
+        name = name.with_suffix("")
+    return _EXTENSIONS.get(name.suffix.lower(), "csv")
+
+
+def compression(path: str) -> str | None:
+    """The codec of a gzip, bzip2 or zstd compressed file (from its first bytes), else None."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    return next((codec for magic, codec in _MAGIC if head.startswith(magic)), None)
+
+
+def open_text(path: str) -> Any:
+    """The file's bytes as a pyarrow input stream, decompressed if it is compressed."""
+    import pyarrow as pa
+
+    return pa.input_stream(path, compression=compression(path))
 
 
 def check_file(path: str) -> None:
@@ -63,6 +85,18 @@ def check_file(path: str) -> None:
     if p.is_dir():
         msg = f"Data path {path!r} is a directory; give a file (--data FILE)."
         raise DataFormatError(msg)
+    if not p.is_file():
+        msg = (f"Data path {path!r} is not a regular file (a pipe, socket or device). Save the "
+               "data to a file and give its path (--data FILE).")
+        raise DataFormatError(msg)
+    try:
+        with open(p, "rb") as f:
+            f.read(1)
+    except OSError as e:
+        reason = "permission denied" if isinstance(e, PermissionError) else _text(e)
+        msg = (f"Cannot read data file {path!r}: {reason}. Give your user read permission "
+               "(e.g. chmod u+r FILE), or copy the file to a folder you can read.")
+        raise DataFileUnreadableError(msg) from None
     if p.stat().st_size == 0:
         msg = f"Data file {path!r} is empty: it needs a header row and at least two data rows."
         raise DataFormatError(msg)
@@ -78,11 +112,15 @@ class CsvReader:
         self.columns = self._header()
 
     def _header(self) -> list[str]:
-        with open(self.spec.path, "rb") as f:
-            raw = f.read(1 << 16)
+        try:
+            raw, end = _first_record(self.spec.path)
+        except OSError as e:  # a damaged compressed file
+            msg = f"Cannot read {self.spec.path!r}: {_text(e)}. Check that the file is complete."
+            raise DataFormatError(msg) from None
         if b"\x00" in raw:
             msg = (f"{self.spec.path!r} is not a text file (it contains binary data). "
-                   "Give a CSV, TSV, Parquet, Excel (.xlsx) or JSON Lines file.")
+                   "Give a CSV, TSV, Parquet, Excel (.xlsx) or JSON Lines file; gzip, bzip2 "
+                   "and zstd compressed text is read as well.")
             raise DataFormatError(msg)
         try:
             text = raw.decode("utf-8-sig")
@@ -92,15 +130,19 @@ class CsvReader:
                        "Save it as UTF-8 CSV, or as Parquet or Excel.")
                 raise DataFormatError(msg) from None
             text = raw[: e.start].decode("utf-8-sig")
-        lines = text.splitlines()
-        if not lines or not lines[0].strip():
+        first = raw[:end].decode("utf-8-sig", errors="replace").rstrip("\r")
+        if not first.strip():
             msg = f"{self.spec.path!r} has no header row: the first line must name the columns."
             raise DataFormatError(msg)
+        lines = text[len(first):].lstrip("\r\n").splitlines()
         if self.delimiter is None:
-            self.delimiter = _sniff_delimiter(lines[:50])
+            self.delimiter = _sniff_delimiter([first.replace("\n", " "), *lines[:49]])
         if self.spec.decimal is None:
-            self.decimal = sniff_decimal(lines[1:200], self.delimiter)
-        header = next(csv.reader([lines[0]], delimiter=self.delimiter))
+            self.decimal = sniff_decimal(lines[:199], self.delimiter)
+        header = next(csv.reader(io.StringIO(first, newline=""), delimiter=self.delimiter))
+        self.long_integers = _long_integers(header, lines[:199], self.delimiter)
+        self.newlines_in_values = "\n" in first or "\r" in first
+        self.block_size = max(1 << 22, 2 * end)
         _check_names(header, self.spec.path)
         return header
 
@@ -111,6 +153,8 @@ class CsvReader:
         import pyarrow as pa
 
         types = dict(types or {})
+        for name in self.long_integers:  # as text: pyarrow would round them to doubles
+            types.setdefault(name, pa.string())
         done = 0  # rows already yielded: a restart skips them
         while True:
             try:
@@ -129,14 +173,14 @@ class CsvReader:
     def _batches(self, columns: list[str] | None, types: dict[str, Any], skip: int) -> Iterator:
         from pyarrow import csv as pcsv
 
-        read = pcsv.ReadOptions(use_threads=True, block_size=1 << 22, encoding="utf8")
-        parse = pcsv.ParseOptions(delimiter=self.delimiter)
+        read = pcsv.ReadOptions(use_threads=True, block_size=self.block_size, encoding="utf8")
+        parse = pcsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=self.newlines_in_values)
         conv = pcsv.ConvertOptions(
             null_values=NULL_VALUES, strings_can_be_null=True, include_columns=columns,
             column_types=types, decimal_point=self.decimal,
         )
         seen = 0
-        for batch in pcsv.open_csv(self.spec.path, read_options=read, parse_options=parse,
+        for batch in pcsv.open_csv(open_text(self.spec.path), read_options=read, parse_options=parse,
                                    convert_options=conv):
             start = max(skip - seen, 0)
             seen += batch.num_rows
@@ -153,6 +197,59 @@ class CsvReader:
             return None
         name = self.columns[int(m.group(1))]
         return None if types.get(name) == pa.string() else name
+
+
+_LONG_INTEGER = re.compile(r"\s*[+-]?\d{16,}\s*")
+
+
+def _long_integers(header: list[str], lines: list[str], delimiter: str) -> list[str]:
+    """Columns with whole numbers of 16 or more digits in the first rows: floats cannot hold
+    them exactly (2**70 + 1 == 2**70 + 2 as a double), so they are read as text."""
+    found: set[int] = set()
+    for row in csv.reader(lines, delimiter=delimiter):
+        found.update(i for i, cell in enumerate(row[: len(header)]) if _LONG_INTEGER.fullmatch(cell))
+    return [header[i] for i in sorted(found)]
+
+
+def _first_record(path: str) -> tuple[bytes, int]:
+    """The file's first bytes, at least its whole first record (the header row, which can be
+    long and hold quoted line breaks), and where that record ends."""
+    chunk = 1 << 16
+    with open_text(path) as f:
+        raw = f.read(chunk)
+        while True:
+            end = _record_end(raw)
+            if end is not None:
+                return raw + f.read(chunk), end
+            more = f.read(max(chunk, len(raw)))
+            if not more or len(raw) > _HEADER_LIMIT:
+                return raw, len(raw)
+            raw += more
+
+
+def _record_end(raw: bytes) -> int | None:
+    """Where the first record of delimited text ends in ``raw`` (None: not within ``raw``).
+
+    A line break inside a quoted field does not end it. As in CSV, a quote opens a quoted
+    field only at the start of a field (after a delimiter, which is not known yet: any of
+    ``, ; tab |``), so ``5" screen`` is plain text.
+    """
+    quoted, start_of_field, i, n = False, True, 0, len(raw)
+    while i < n:
+        c = raw[i]
+        if quoted:
+            if c == 0x22:  # "
+                if i + 1 < n and raw[i + 1] == 0x22:
+                    i += 1  # "" is a quote inside the field
+                else:
+                    quoted = False
+        elif c == 0x0A:  # \n
+            return i
+        elif c == 0x22 and start_of_field:
+            quoted = True
+        start_of_field = not quoted and c in b",;\t|"
+        i += 1
+    return None
 
 
 def _slices(batch: Any, rows: int) -> Iterator[Any]:
@@ -254,8 +351,13 @@ class ParquetReader:
 
 
 class JsonLinesReader:
+    """JSON Lines through pyarrow's streaming reader. pyarrow fixes the fields from the first
+    block (4 MB); a field first seen further down makes the file be read again with every
+    field declared (found by one scan of the keys), from the row where it stopped."""
+
     def __init__(self, spec: FileSpec) -> None:
         self.spec = spec
+        self._schema: Any = None
         first = next(self.iter_batches(None, None), None)
         if first is None:
             msg = f"{spec.path!r} has no JSON records."
@@ -264,16 +366,68 @@ class JsonLinesReader:
 
     def iter_batches(self, columns: list[str] | None, types: dict[str, Any] | None) -> Iterator:
         import pyarrow as pa
+
+        done = 0
+        while True:
+            try:
+                for batch in self._batches(columns, done):
+                    yield batch
+                    done += batch.num_rows
+                return
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError, OSError) as e:
+                if "unexpected field" not in str(e) or self._schema is not None:
+                    msg = (f"Cannot read {self.spec.path!r} as JSON Lines (one JSON object per "
+                           f"line): {_text(e)}.")
+                    raise DataFormatError(msg) from None
+                self._schema = self._full_schema()
+
+    def _batches(self, columns: list[str] | None, skip: int) -> Iterator:
         from pyarrow import json as pjson
 
-        try:
-            reader = pjson.open_json(self.spec.path, read_options=pjson.ReadOptions(block_size=1 << 22))
-            for batch in reader:
-                yield from _slices(batch.select(columns) if columns else batch, self.spec.batch_rows)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError) as e:
-            msg = (f"Cannot read {self.spec.path!r} as JSON Lines (one JSON object per line): "
-                   f"{_text(e)}.")
-            raise DataFormatError(msg) from None
+        parse = pjson.ParseOptions(explicit_schema=self._schema) if self._schema else None
+        reader = pjson.open_json(open_text(self.spec.path), parse_options=parse,
+                                 read_options=pjson.ReadOptions(block_size=1 << 22))
+        seen = 0
+        for batch in reader:
+            start = max(skip - seen, 0)
+            seen += batch.num_rows
+            if start < batch.num_rows:
+                batch = batch.slice(start) if start else batch
+                yield from _slices(batch.select(columns) if columns else batch,
+                                   self.spec.batch_rows)
+
+    def _full_schema(self) -> Any:
+        """Every field of the file with the type of its values (text when they disagree)."""
+        import json
+
+        import pyarrow as pa
+
+        kinds: dict[str, set[type]] = {}
+        with open_text(self.spec.path) as f:
+            for line in io.TextIOWrapper(f, encoding="utf-8"):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue  # pyarrow names the broken line when it gets there
+                for key, value in (record.items() if isinstance(record, dict) else ()):
+                    kinds.setdefault(key, set()).add(type(value))
+        fields = []
+        for key, seen in kinds.items():
+            seen.discard(type(None))
+            if seen <= {bool} and seen:
+                kind = pa.bool_()
+            elif seen <= {int} and seen:
+                kind = pa.int64()
+            elif seen <= {int, float} and seen:
+                kind = pa.float64()
+            elif seen <= {str} or not seen:
+                kind = pa.string()
+            else:  # nested or mixed values: pyarrow infers them (the plan drops nested ones)
+                continue
+            fields.append(pa.field(key, kind))
+        return pa.schema(fields)
 
 
 class ExcelReader:
@@ -300,6 +454,15 @@ class ExcelReader:
             raise DataFormatError(msg) from None
         sheet = self.spec.sheet
         names = wb.sheetnames
+        try:
+            ws = self._sheet(wb, sheet, names)
+        except DataFormatError:
+            wb.close()
+            raise
+        self._sheet_name = ws.title
+        return self._guarded(ws.iter_rows(values_only=True), wb)
+
+    def _sheet(self, wb: Any, sheet: str | int | None, names: list[str]) -> Any:
         if sheet is None:
             ws = wb[names[0]]
         elif isinstance(sheet, int) or (isinstance(sheet, str) and sheet.isdigit() and sheet not in names):
@@ -313,11 +476,11 @@ class ExcelReader:
         else:
             msg = f"Sheet {sheet!r} is not in {self.spec.path!r}. Sheets: {names}."
             raise DataFormatError(msg)
-        self._sheet_name = ws.title
-        return self._guarded(ws.iter_rows(values_only=True))
+        return ws
 
-    def _guarded(self, rows: Iterator[tuple]) -> Iterator[tuple]:
-        """The sheet's rows; a damaged sheet (bad XML, bad zip entry) is a one-line error."""
+    def _guarded(self, rows: Iterator[tuple], wb: Any) -> Iterator[tuple]:
+        """The sheet's rows; a damaged sheet (bad XML, bad zip entry) is a one-line error.
+        The workbook's file is closed when the rows are done with (or dropped)."""
         try:
             yield from rows
         except Exception as e:  # noqa: BLE001 - openpyxl/zipfile/XML raise many types
@@ -325,6 +488,8 @@ class ExcelReader:
                    f"is damaged ({type(e).__name__}: {_text(e, 120)}). Save it again as .xlsx, "
                    "or export CSV.")
             raise DataFormatError(msg) from None
+        finally:
+            wb.close()
 
     def iter_batches(self, columns: list[str] | None, types: dict[str, Any] | None) -> Iterator:
         import pandas as pd
@@ -339,6 +504,22 @@ class ExcelReader:
                 chunk = []
         if chunk:
             yield _frame(pd, chunk, self.columns, columns)
+
+
+def sheets_with_column(path: str, column: str) -> tuple[list[str], list[str]]:
+    """The sheets of the workbook ``path`` and those whose header row has ``column``."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        found = []
+        for ws in wb.worksheets:
+            header = next(ws.iter_rows(max_row=1, values_only=True), ())
+            if column in [("" if h is None else str(h)) for h in header]:
+                found.append(ws.title)
+        return list(wb.sheetnames), found
+    finally:
+        wb.close()
 
 
 def _frame(pd: Any, rows: list[tuple], names: list[str], columns: list[str] | None) -> Any:

@@ -26,6 +26,7 @@ class ColumnInfo:
     skewed: bool = False
     nonnegative: bool = False
     text: bool = False  # numbers the sample held as text (some cells are not numbers): read as text
+    note: str = ""  # what a reader of the results should know about the column's values
 
 
 @dataclass(frozen=True)
@@ -171,18 +172,31 @@ def infer_column(name: str, s: pd.Series, max_levels: int, min_level_fraction: f
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         return ColumnInfo(name, "datetime", missing) if values.nunique() > 1 else "constant"
     if pd.api.types.is_numeric_dtype(s.dtype):
+        if _too_long(values):
+            return _codes(name, s, values, max_levels, min_level_fraction)
         v = values.astype("float64")
         inf = np.isinf(v.to_numpy())
-        return _numeric(name, v[~inf], missing or bool(inf.any()))
+        info = _numeric(name, v[~inf], missing or bool(inf.any()))
+        return _with_infinite(info, int(inf.sum()), len(s))
+    nested = _nested(values)
+    if nested:
+        return f"nested type not supported ({nested}); flatten it into plain columns to use it"
     counts = values.astype(str).value_counts(sort=False)
     uniq = pd.Series(counts.index, dtype=object)
     if _looks_boolean(uniq):
         return _two_valued(name, uniq, "boolean", missing)
     numeric = to_numbers(uniq)
     if counts.to_numpy()[numeric.notna().to_numpy()].sum() >= 0.98 * n:
-        parsed = _finite(to_numbers(values))
+        if _too_long(uniq):
+            return _codes(name, s, values, max_levels, min_level_fraction)
+        raw = to_numbers(values)
+        parsed = _finite(raw)
         info = _numeric(name, parsed.dropna(), True if parsed.isna().any() else missing)
+        info = _with_infinite(info, int(np.isinf(raw.to_numpy()).sum()), len(s))
         return replace(info, text=True) if isinstance(info, ColumnInfo) else info
+    mixed = _mixed_dates(uniq)
+    if mixed:
+        return mixed
     if _looks_datetime(uniq):
         return ColumnInfo(name, "datetime", missing)
     distinct = len(uniq)
@@ -191,6 +205,78 @@ def infer_column(name: str, s: pd.Series, max_levels: int, min_level_fraction: f
     if distinct > 50 and distinct >= 0.9 * n:
         return f"ID-like: {distinct} distinct values in {n} sampled rows"
     return _categorical(name, s, max_levels, min_level_fraction)
+
+
+_LONG_INT = r"^\s*[+-]?\d{16,}\s*$"
+
+
+def _too_long(values: pd.Series) -> bool:
+    """Whole numbers past float64's 15-16 digits whose distinct values floats cannot tell
+    apart (2**70 + 1 and 2**70 + 2): codes or IDs, not measurements."""
+    if pd.api.types.is_integer_dtype(values.dtype):
+        big = values.abs() > 2**53 if values.dtype.kind == "i" else values > 2**53
+        if not big.any():
+            return False
+        return values.nunique() > values.astype("float64").nunique()
+    text = values.astype(str)
+    if not text.str.match(_LONG_INT).any():
+        return False
+    return text.str.strip().nunique() > to_numbers(text).nunique()
+
+
+def _codes(name: str, s: pd.Series, values: pd.Series, max_levels: int,
+           min_fraction: float) -> ColumnInfo | str:
+    """A column of whole numbers too long for arithmetic: used as levels, like text codes."""
+    distinct, n = values.astype(str).nunique(), len(values)
+    if distinct > 50 and distinct >= 0.9 * n:
+        return (f"ID-like: {distinct} distinct whole numbers in {n} sampled rows, longer than the "
+                "15-16 digits a number can hold exactly (codes, not measurements)")
+    info = _categorical(name, s.astype(object).where(s.notna(), None).map(
+        lambda v: v if v is None else str(v).strip()), max_levels, min_fraction)
+    note = "whole numbers longer than 15-16 digits, used as levels (codes), not as amounts"
+    return replace(info, note=note) if isinstance(info, ColumnInfo) else info
+
+
+def _with_infinite(info: ColumnInfo | str, count: int, rows: int) -> ColumnInfo | str:
+    if not count or not isinstance(info, ColumnInfo):
+        return info
+    note = (f"{count:,} infinite value(s) (inf or -inf) in the {rows:,} sampled rows are "
+            "treated as missing (0 with a missing-value indicator)")
+    return replace(info, has_missing=True, note=note)
+
+
+def _nested(values: pd.Series) -> str:
+    """What nested values (struct, list or map cells of Parquet or JSON) a column holds."""
+    for v in values.head(20):
+        if isinstance(v, dict):
+            return "a struct or map column"
+        if isinstance(v, (list, tuple, np.ndarray)):
+            return "a list column"
+    return ""
+
+
+_TIME_OF_DAY = r"[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?\s*(?:Z|[+-]\d{2}:?\d{2})?$"
+_DATE_LIKE = r"\d.*[-/. ]|[-/. ].*\d"
+
+
+def _mixed_dates(text: pd.Series) -> str:
+    """A drop reason when the values are dates written in several formats, else ""."""
+    head = text.head(200).astype(str).str.strip()
+    if len(head) < 2 or not head.str.contains(r"\d", regex=True).all():
+        return ""
+    if not head.str.contains(_DATE_LIKE, regex=True).all():
+        return ""
+    parsed = pd.to_datetime(head, errors="coerce", format="mixed")
+    if parsed.notna().mean() <= 0.95:
+        return ""
+    dates = head.str.replace(_TIME_OF_DAY, "", regex=True)
+    shapes = dates.str.replace(r"\d+", "9", regex=True).str.replace(r"[A-Za-z]+", "a", regex=True)
+    kinds = shapes.value_counts()
+    if len(kinds) < 2:
+        return ""
+    examples = [head[shapes == k].iloc[0] for k in kinds.index[:2]]
+    return (f"dates in mixed formats (e.g. {examples[0]!r} and {examples[1]!r}), which cannot be "
+            "read safely (is 03/04 March or April?); write them in one format, e.g. YYYY-MM-DD")
 
 
 def _two_valued(name: str, values: pd.Series, kind: str, missing: bool) -> ColumnInfo | str:

@@ -63,8 +63,12 @@ def data_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # ----------------------------------------------------------------------------------- Redis
 class RedisServer:
-    def __init__(self, port: int, password: str | None = None) -> None:
-        self.port, self.password = port, password
+    """A private redis-server on 127.0.0.1. With ``data_dir`` it can be shut down with its
+    data saved (``shutdown_save``) and started again on the same port with that data."""
+
+    def __init__(self, port: int, password: str | None = None,
+                 data_dir: Path | None = None) -> None:
+        self.port, self.password, self.data_dir = port, password, data_dir
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -80,6 +84,9 @@ class RedisServer:
                "--appendonly", "no", "--protected-mode", "yes"]
         if self.password:
             cmd += ["--requirepass", self.password]
+        if self.data_dir is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            cmd += ["--dir", str(self.data_dir), "--dbfilename", "dump.rdb"]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         import redis
 
@@ -97,6 +104,17 @@ class RedisServer:
         unavailable(f"redis-server did not start on 127.0.0.1:{self.port}")
         return self
 
+    def shutdown_save(self) -> None:
+        """`redis-cli SHUTDOWN SAVE`: save the data to disk and stop, as an operator would."""
+        import redis
+
+        assert self.proc is not None and self.data_dir is not None
+        try:
+            redis.Redis.from_url(self.url, socket_connect_timeout=2).shutdown(save=True)
+        except redis.ConnectionError:
+            pass  # the server closes the connection as it stops
+        self.proc.wait(30)
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
@@ -111,8 +129,8 @@ class RedisServer:
 def redis_factory() -> Iterator[Any]:
     servers: list[RedisServer] = []
 
-    def make(password: str | None = None) -> RedisServer:
-        server = RedisServer(free_port(), password).start()
+    def make(password: str | None = None, data_dir: Path | None = None) -> RedisServer:
+        server = RedisServer(free_port(), password, data_dir).start()
         servers.append(server)
         return server
 

@@ -81,3 +81,69 @@ def test_embedded_default_end_to_end(laptop: Any, kit: Any, data_csv: Path,
     run_id = run.stdout.strip()
     assert kit.watch(manager, run_id, 60)[-1][0] == "succeeded"
     assert manager.get_job_result(run_id)["hypotheses"][0]["terms"] == ["x1"]
+
+
+def _kill_autostarted_worker(home: Path) -> int:
+    pid = int(float((home / "run" / "worker.pid").read_text().split()[0]))
+    os.killpg(pid, signal.SIGKILL)  # the worker and its pool, as a crash would
+    deadline = time.monotonic() + 20
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pid_alive(pid)
+    return pid
+
+
+def test_after_the_local_worker_dies_status_and_list_serve_queued_jobs(
+        laptop: Any, kit: Any, data_csv: Path) -> None:
+    first = laptop.greta("submit", "--data", str(data_csv), "--target", "y",
+                         *kit.sets(kit.FAST), "--json")
+    assert first.returncode == 0, first.stderr
+    manager = laptop.manager(autostart=False)
+    assert kit.watch(manager, json.loads(first.stdout)["id"], 120)[-1][0] == "succeeded"
+    # A job running when the worker dies, and one queued after it died.
+    running = manager.submit_analysis_job(laptop.config(data_csv, **kit.LONG))
+    kit.watch(manager, running.id, 120, until=lambda j: j.progress.stage == "search")
+    dead = _kill_autostarted_worker(laptop.home)
+    queued = laptop.greta("submit", "--data", str(data_csv), "--target", "y",
+                          *kit.sets(kit.FAST), "--no-worker")
+    assert queued.returncode == 0, queued.stderr
+    job_id = queued.stdout.strip()
+
+    # Autostart off: `greta status` says how to run the queued job, in one line of its own.
+    hint = laptop.greta("status", job_id, GRETA_AUTOSTART_WORKER="0")
+    assert hint.returncode == 0 and "queued" in hint.stdout, hint.stderr
+    assert hint.stderr.startswith("greta: warning: no worker is running for 1 queued job"), hint.stderr
+    assert "greta worker" in hint.stderr and hint.stderr.count("\n") == 1
+
+    # The dead worker's running job is told from a live one (no raw log line on stderr) ...
+    def failed_in_list() -> bool:
+        out = laptop.greta("list", GRETA_AUTOSTART_WORKER="0")
+        assert out.returncode == 0, out.stderr
+        assert all(line.startswith("greta: ") for line in out.stderr.splitlines()), out.stderr
+        return manager.get_job_status(running.id).state is JobState.FAILED
+    kit.wait_for(failed_in_list, 60, interval=0.5, what="the dead worker's job to be failed")
+
+    # ... and `greta list` (autostart on) starts a worker, which runs the queued job.
+    listed = laptop.greta("list")
+    assert listed.returncode == 0 and job_id in listed.stdout
+    assert listed.stderr.startswith("greta: no worker was running; started one"), listed.stderr
+    assert all(line.startswith("greta: ") for line in listed.stderr.splitlines())
+    pid = int(float((laptop.home / "run" / "worker.pid").read_text().split()[0]))
+    assert pid != dead
+    assert kit.watch(manager, job_id, 120)[-1][0] == "succeeded"
+    again = laptop.greta("list")  # a worker is alive now: nothing to say
+    assert again.returncode == 0 and again.stderr == "", again.stderr
+
+
+def test_the_data_folder_is_private(laptop: Any, kit: Any, data_csv: Path) -> None:
+    import stat
+
+    sub = laptop.greta("submit", "--data", str(data_csv), "--target", "y", *kit.sets(kit.FAST))
+    assert sub.returncode == 0, sub.stderr
+    manager = laptop.manager(autostart=False)
+    assert kit.watch(manager, sub.stdout.strip(), 120)[-1][0] == "succeeded"
+    assert stat.S_IMODE(laptop.home.stat().st_mode) == 0o700
+    for name in ("jobs.db", "results.db"):
+        path = laptop.home / name
+        assert path.exists() and stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, name
+    assert stat.S_IMODE((laptop.home / "jobs.db").stat().st_mode) == 0o600

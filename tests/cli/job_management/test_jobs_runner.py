@@ -138,3 +138,64 @@ def test_prepare_job_checks_before_queueing(tmp_path: Path, data_csv: Path) -> N
     job, payload = prepare_job(cfg, str(data_csv), "q")
     assert "s3cret" not in payload and "s3cret" not in json.dumps(job.to_dict())
     assert job.config["scalability"]["celery_config"]["broker_url"] == "redis://:***@127.0.0.1:1/0"
+
+
+class Flaky(SQLiteRegistry):
+    """A registry that is unreachable for the job's final write, ``down`` times in a row."""
+
+    def __init__(self, path: Path, down: int) -> None:
+        super().__init__(path)
+        self.down = down
+
+    def update(self, job_id: str, changes: Any, expect: Any = None, result: Any = None) -> bool:
+        from greta_cli.job_management.errors import BrokerUnavailableError
+
+        if "finished_at" in changes and self.down > 0:
+            self.down -= 1
+            raise BrokerUnavailableError("Cannot reach the job broker at redis://***@x: refused.")
+        return super().update(job_id, changes, expect, result)
+
+
+def test_the_final_write_waits_for_the_registry(tmp_path: Path, data_csv: Path, kit: Any,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    registry = Flaky(tmp_path / "jobs.db", down=6)
+    job_id, payload, _ = make_job(registry, data_csv, kit)
+    with caplog.at_level("WARNING", logger="greta.jobs"):
+        out = execute_job(job_id, payload, registry, T)
+    assert out["state"] == "succeeded" and registry.down == 0
+    job = registry.get(job_id)
+    assert job.state is JobState.SUCCEEDED and json.loads(registry.result(job_id))["target"] == "y"
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum("not written" in m for m in lines) == 1, lines  # rate-limited, not 6 lines
+    assert any("reachable again" in m for m in lines)
+
+
+def test_outage_warnings_are_rate_limited(caplog: pytest.LogCaptureFixture) -> None:
+    from greta_cli.job_management.runner import Outage
+
+    outage = Outage("job x", every=3600)
+    with caplog.at_level("WARNING", logger="greta.jobs"):
+        for _ in range(500):
+            outage.failed("heartbeat", ConnectionError("refused"))
+        outage.ok()
+        outage.ok()
+    assert [r.getMessage().split(":")[1].strip()[:8] for r in caplog.records] == ["heartbea", "the job "]
+
+
+def test_cancel_claims_no_stop_it_did_not_see(tmp_path: Path, data_csv: Path, kit: Any,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A running job whose process does not exit: the record says so, not "was stopped"."""
+    from greta_cli.job_management.job_manager import JobManager
+    from greta_cli.job_management.models import owner_id
+
+    monkeypatch.setenv("GRETA_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("GRETA_BROKER_URL", raising=False)
+    manager = JobManager(load_config(None, env={}), autostart=False)
+    job_id, _, _ = make_job(manager.registry, data_csv, kit)
+    now = time.time()
+    manager.registry.update(job_id, {"state": JobState.RUNNING, "owner": owner_id(),
+                                     "started_at": now, "heartbeat_at": now})
+    job = manager.cancel_job(job_id, wait=0.3)
+    assert job.state is JobState.CANCELLED
+    assert "was stopped" not in job.error and "has not exited" in job.error, job.error
+    manager.close()

@@ -265,3 +265,65 @@ def test_text_in_a_numeric_column_further_down_is_read_as_text(tmp_path: Path) -
                             errors="coerce").to_numpy(float)
         np.testing.assert_array_equal(np.isnan(got), np.isnan(x))
         np.testing.assert_allclose(got[~np.isnan(x)], x[~np.isnan(x)])
+
+
+# ------------------------------------------------------------ compressed, long and late fields
+@pytest.mark.parametrize("codec", ["gzip", "bz2", "zstd"])
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "jsonl"])
+def test_compressed_text_reads_as_the_plain_file(tmp_path: Path, fmt: str, codec: str) -> None:
+    import pyarrow as pa
+
+    df = _frame(300)[["id", "x", "city"]]
+    plain = tmp_path / f"data.{fmt}"
+    if fmt == "jsonl":
+        plain.write_text(df.to_json(orient="records", lines=True))
+    else:
+        df.to_csv(plain, index=False, sep="\t" if fmt == "tsv" else ",")
+    suffix = {"gzip": ".gz", "bz2": ".bz2", "zstd": ".zst"}[codec]
+    packed = tmp_path / f"data.{fmt}{suffix}"
+    with pa.CompressedOutputStream(str(packed), codec) as f:
+        f.write(plain.read_bytes())
+    assert detect_format(str(packed)) == fmt
+
+    def read(path: Path) -> pd.DataFrame:
+        reader = open_reader(FileSpec(str(path), batch_rows=64))
+        return pd.concat([to_pandas(b) for b in reader.iter_batches(None, None)], ignore_index=True)
+
+    pd.testing.assert_frame_equal(read(packed), read(plain))
+
+
+@pytest.mark.parametrize(("raw", "end"), [
+    (b"a,b\n1,2\n", 3),
+    (b'a,"b\nc",d\n1,2,3\n', 9),  # a line break in a quoted name
+    (b'a,"b""x",c\nz\n', 10),  # an escaped quote
+    (b'name,5" screen,p\n1,2,3\n', 16),  # a quote inside a field is plain text
+    (b'a,"never closed\n1,2\n', None),
+])
+def test_the_header_record_ends_where_csv_says(raw: bytes, end: int | None) -> None:
+    from greta_core.ingestion.readers import _record_end
+
+    assert _record_end(raw) == end
+
+
+def test_a_json_lines_field_first_seen_late_is_read(tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "late.jsonl"
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(110_000):
+            rec = {"x": i * 0.5, "y": i % 7, "pad": "p" * 20}
+            if i >= 100_000:
+                rec["late"] = i % 3
+            f.write(json.dumps(rec) + "\n")
+    assert path.stat().st_size > 4 << 20
+    reader = open_reader(FileSpec(str(path)))
+    rows = sum(b.num_rows for b in reader.iter_batches(["x", "y"], None))
+    assert rows == 110_000 and reader.columns == ["x", "y", "pad"]
+
+
+def test_long_integers_are_read_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "ids.csv"
+    path.write_text("code,v\n" + "".join(f"{2**70 + i},{i}\n" for i in range(50)))
+    reader = open_reader(FileSpec(str(path)))
+    batch = next(reader.iter_batches(None, None))
+    assert to_pandas(batch)["code"].tolist()[:2] == [str(2**70), str(2**70 + 1)]

@@ -268,3 +268,46 @@ def test_thousands_separators_are_read_as_numbers(rng: np.random.Generator) -> N
     np.testing.assert_array_equal(got, [np.nan, np.nan, 1234.0, -1234567.5, np.nan, np.nan])
     target = infer_target(pd.DataFrame({"y": text}), "y")
     assert target.task == "regression" and target.text
+
+
+# ------------------------------------------------------------------- odd values, honest reasons
+def test_dates_in_mixed_formats_are_dropped_with_the_reason() -> None:
+    s = pd.Series(["2024-01-05", "05/02/2024", "Mar 7 2024"] * 40)
+    reason = _infer(s)
+    assert isinstance(reason, str) and reason.startswith("dates in mixed formats"), reason
+    assert "YYYY-MM-DD" in reason
+
+
+@pytest.mark.parametrize("values", [["2024-01-05", "2024-02-07 10:30:00"],  # one date format
+                                    ["Jan 5", "Feb 7"]])  # words and digits: not dates
+def test_one_date_format_or_plain_text_is_not_called_mixed(values: list[str]) -> None:
+    info = _infer(pd.Series(values * 60))
+    assert not (isinstance(info, str) and "mixed formats" in info), info
+
+
+def test_infinite_values_are_counted_in_a_note(rng: np.random.Generator) -> None:
+    v = rng.normal(size=N)
+    v[[1, 10, 100]] = [np.inf, -np.inf, np.inf]
+    info = _infer(pd.Series(v))
+    assert isinstance(info, ColumnInfo) and info.kind == "numeric" and info.has_missing
+    assert info.note.startswith("3 infinite value(s)") and f"{N:,} sampled rows" in info.note
+
+
+@pytest.mark.parametrize("values", [[str(2**70 + i) for i in range(200)],
+                                    [2**60 + i for i in range(200)]])
+def test_distinct_huge_integers_are_not_constant(values: list) -> None:
+    reason = _infer(pd.Series(values))
+    assert isinstance(reason, str) and reason.startswith("ID-like"), reason
+    assert "15-16 digits" in reason
+
+
+def test_a_few_huge_integer_codes_are_levels() -> None:
+    info = _infer(pd.Series([str(2**70 + i % 3) for i in range(300)]))
+    assert isinstance(info, ColumnInfo) and info.kind == "categorical" and "codes" in info.note
+    assert len([lv for lv in info.levels if lv != OTHER_LEVEL]) == 3
+
+
+@pytest.mark.parametrize("cells", [[{"a": 1}, {"a": 2}], [[1, 2], [3]], [np.arange(2), np.arange(3)]])
+def test_nested_cells_are_not_supported_not_id_like(cells: list) -> None:
+    reason = _infer(pd.Series(cells * 100, dtype=object))
+    assert isinstance(reason, str) and reason.startswith("nested type not supported"), reason

@@ -1,0 +1,291 @@
+"""Awkward input and output paths, as users give them: compressed files, huge or multi-line
+headers, tiny target classes, unreadable files and unwritable outputs, odd column values.
+
+Each runs ``python -m greta_cli.app run ...`` as a subprocess, exactly as a user types it. A
+bad case ends with one line on stderr, exit status 2 and no file; a good one is read and its
+odd columns get an honest reason or note in the results.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import os
+import stat
+import subprocess
+import sys
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+FAST = ["--set", "hypothesis_search.num_generations=5", "--set", "hypothesis_search.pop_size=20"]
+
+
+def greta(*args: str, cwd: Path, unprivileged: bool = False) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRETA")}
+    env["PYTHONWARNINGS"] = "default"  # a stray warning would show up as a second line
+    cmd = [sys.executable, "-m", "greta_cli.app", "run", *args, *FAST]
+    if unprivileged and os.geteuid() == 0:
+        # root reads and writes anything: drop the two capabilities that let it ignore file
+        # permissions, so this run meets them as any user does
+        cmd = [shutil.which("setpriv") or "setpriv", "--bounding-set=-dac_override,-dac_read_search",
+               "--inh-caps=-all", "--", *cmd]
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=180,
+                          check=False)
+
+
+def need_permissions() -> None:
+    """File permissions must apply to the greta process: not on Windows; as root only with
+    ``setpriv`` (util-linux) to drop the capabilities that bypass them."""
+    if os.name == "nt":
+        pytest.skip("POSIX permissions only")
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: permissions cannot be made to apply")
+
+
+def frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"income": rng.normal(50, 10, n), "age": rng.integers(18, 80, n),
+                       "plan": rng.choice(["basic", "plus", "pro"], n)})
+    df["spend"] = 0.5 * df["income"] + rng.normal(0, 5, n)
+    return df
+
+
+def one_line_error(proc: subprocess.CompletedProcess[str], *says: str) -> str:
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("greta: error: "), proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    for part in says:
+        assert part in lines[0], (part, lines[0])
+    return lines[0]
+
+
+def results(proc: subprocess.CompletedProcess[str], path: Path) -> dict:
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# ------------------------------------------------------------------- 3. a class of one row
+def test_multiclass_target_with_a_one_row_class_is_refused_in_one_line(tmp_path: Path) -> None:
+    df = frame()
+    df["tier"] = np.where(df["income"] > 50, "high", "low")
+    df.loc[17, "tier"] = "solo"
+    df.to_csv(tmp_path / "data.csv", index=False)
+    proc = greta("--data", "data.csv", "--target", "tier", "--output", "r.json", cwd=tmp_path)
+    one_line_error(proc, "'solo'", "'tier'", "only 1 row", "Merge it")
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_multiclass_target_with_small_but_testable_classes_works(tmp_path: Path) -> None:
+    df = frame(600, seed=2)
+    df["tier"] = np.where(df["income"] > 50, "high", "low")
+    df.loc[df.index[::20], "tier"] = "mid"  # 30 rows: enough in both splits
+    df.to_csv(tmp_path / "data.csv", index=False)
+    doc = results(greta("--data", "data.csv", "--target", "tier", "--output", "r.json",
+                        "--quiet", cwd=tmp_path), tmp_path / "r.json")
+    assert doc["task"] == "multiclass" and set(doc["target_info"]["classes"]) == {"high", "low", "mid"}
+
+
+# ------------------------------------------------------------- 4, 5. long and odd headers
+def test_a_header_longer_than_64_kib_is_read(tmp_path: Path) -> None:
+    df = frame()
+    long_a, long_b = "a" * 70_000 + "_1", "a" * 70_000 + "_2"  # alike for 64 KiB and more
+    df = df.rename(columns={"income": long_a, "age": long_b})
+    df.to_csv(tmp_path / "data.csv", index=False)
+    doc = results(greta("--data", "data.csv", "--target", "spend", "--output", "r.json",
+                        "--quiet", cwd=tmp_path), tmp_path / "r.json")
+    used = {c["name"] for c in doc["data"]["columns_used"]}
+    assert {long_a, long_b, "plan"} <= used
+    assert any(long_a in h["features"] for h in doc["hypotheses"] if h["confirmed"])
+
+
+def test_a_line_break_inside_a_quoted_column_name(tmp_path: Path) -> None:
+    df = frame().rename(columns={"income": "monthly\nincome"})
+    df.to_csv(tmp_path / "data.csv", index=False)
+    doc = results(greta("--data", "data.csv", "--target", "spend", "--output", "r.json",
+                        "--quiet", cwd=tmp_path), tmp_path / "r.json")
+    used = {c["name"]: c["kind"] for c in doc["data"]["columns_used"]}
+    assert used["monthly\nincome"] == "numeric"
+    assert doc["data"]["rows_used"] == 400
+
+
+# --------------------------------------------------------------- 6. unwritable outputs
+def test_output_to_proc_version_is_refused_before_the_work(tmp_path: Path) -> None:
+    frame().to_csv(tmp_path / "data.csv", index=False)
+    proc = greta("--data", "data.csv", "--target", "spend", "--output", "/proc/version",
+                 cwd=tmp_path)
+    one_line_error(proc, "'/proc/version'")
+    assert "Linux" in Path("/proc/version").read_text() if Path("/proc/version").exists() else True
+
+
+def test_a_read_only_output_folder_is_refused_before_the_work(tmp_path: Path) -> None:
+    need_permissions()
+    frame().to_csv(tmp_path / "data.csv", index=False)
+    out = tmp_path / "locked"
+    out.mkdir()
+    out.chmod(0o555)  # read-only, for everyone but root
+    for flag, name in (("--output", "r.json"), ("--report", "r.html")):
+        proc = greta("--data", "data.csv", "--target", "spend", flag, f"locked/{name}",
+                     cwd=tmp_path, unprivileged=True)
+        line = one_line_error(proc, f"'locked/{name}'", "not", "permission denied")
+        assert "Choose" in line
+    out.chmod(0o755)
+    assert list(out.iterdir()) == []  # no results, no temporary file
+
+
+# ----------------------------------------------------------------- 7. unreadable data
+def test_a_data_file_without_read_permission(tmp_path: Path) -> None:
+    need_permissions()
+    frame().to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "data.csv").chmod(0o000)
+    try:
+        proc = greta("--data", "data.csv", "--target", "spend", "--output", "r.json",
+                     cwd=tmp_path, unprivileged=True)
+    finally:
+        (tmp_path / "data.csv").chmod(0o600)
+    one_line_error(proc, "'data.csv'", "permission denied", "chmod")
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_a_data_path_that_is_a_pipe(tmp_path: Path) -> None:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes here")
+    os.mkfifo(tmp_path / "data.csv")  # reading it would wait forever for a writer
+    proc = greta("--data", "data.csv", "--target", "spend", "--output", "r.json", cwd=tmp_path)
+    one_line_error(proc, "'data.csv'", "not a regular file")
+
+
+# ------------------------------------------------------------------- 9. odd column values
+def test_odd_columns_get_honest_reasons_and_notes(tmp_path: Path) -> None:
+    n = 400
+    df = frame(n, seed=5)
+    rng = np.random.default_rng(5)
+    days = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D")
+    formats = ["%Y-%m-%d", "%d/%m/%Y", "%b %d %Y"]
+    df["signed_on"] = [d.strftime(formats[i % 3]) for i, d in enumerate(days)]
+    df["account"] = [str(2**70 + i) for i in range(n)]  # distinct: not "constant"
+    df["branch"] = [str(2**70 + i % 3) for i in range(n)]  # three codes
+    df["rate"] = rng.normal(size=n)
+    df.loc[[3, 30, 300], "rate"] = [np.inf, -np.inf, np.inf]
+    df.to_csv(tmp_path / "data.csv", index=False)
+    doc = results(greta("--data", "data.csv", "--target", "spend", "--output", "r.json",
+                        "--quiet", cwd=tmp_path), tmp_path / "r.json")
+    dropped = {c["name"]: c["reason"] for c in doc["data"]["columns_dropped"]}
+    used = {c["name"]: c["kind"] for c in doc["data"]["columns_used"]}
+    assert "mixed formats" in dropped["signed_on"] and "YYYY-MM-DD" in dropped["signed_on"]
+    assert dropped["account"].startswith("ID-like") and "constant" not in dropped["account"]
+    assert used["branch"] == "categorical" and used["rate"] == "numeric"
+    notes = "\n".join(doc["notes"])
+    assert "'rate': 3 infinite value(s)" in notes and "missing" in notes
+    assert "'signed_on' was not used: dates in mixed formats" in notes
+
+
+def test_nested_parquet_columns_are_dropped_as_not_supported(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    df = frame()
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    table = table.append_column("address", pa.array([{"zip": i, "city": "x"} for i in range(400)]))
+    table = table.append_column("tags", pa.array([[i, i + 1] for i in range(400)]))
+    pq.write_table(table, tmp_path / "data.parquet")
+    doc = results(greta("--data", "data.parquet", "--target", "spend", "--output", "r.json",
+                        "--quiet", cwd=tmp_path), tmp_path / "r.json")
+    dropped = {c["name"]: c["reason"] for c in doc["data"]["columns_dropped"]}
+    for name in ("address", "tags"):
+        assert dropped[name].startswith("nested type not supported"), dropped
+        assert "ID-like" not in dropped[name]
+
+
+# ------------------------------------------------------------ 10. formats and messages
+def _compressed(d: Path, name: str) -> None:
+    df = frame()
+    if ".jsonl" in name:
+        text = df.to_json(orient="records", lines=True)
+    else:
+        text = df.to_csv(index=False, sep="\t" if ".tsv" in name else ",")
+    data = text.encode("utf-8")
+    if name.endswith(".gz"):
+        (d / name).write_bytes(gzip.compress(data))
+    elif name.endswith(".bz2"):
+        (d / name).write_bytes(bz2.compress(data))
+    else:
+        import pyarrow as pa
+
+        with pa.CompressedOutputStream(str(d / name), "zstd") as f:
+            f.write(data)
+
+
+@pytest.mark.parametrize("name", ["data.csv.gz", "data.tsv.bz2", "data.csv.zst",
+                                  "data.jsonl.gz"])
+def test_compressed_text_is_read(tmp_path: Path, name: str) -> None:
+    _compressed(tmp_path, name)
+    doc = results(greta("--data", name, "--target", "spend", "--output", "r.json", "--quiet",
+                        cwd=tmp_path), tmp_path / "r.json")
+    assert doc["data"]["rows_used"] == 400
+    assert {c["name"] for c in doc["data"]["columns_used"]} == {"income", "age", "plan"}
+
+
+def test_a_json_lines_field_first_seen_after_4_mb(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    n = 90_000
+    x = rng.normal(size=n)
+    with open(tmp_path / "data.jsonl", "w", encoding="utf-8") as f:
+        for i in range(n):
+            rec = {"x": round(float(x[i]), 6), "y": round(float(2 * x[i] + rng.normal()), 6),
+                   "pad": "p" * 40}
+            if i > 85_000:
+                rec["late"] = i % 3
+            f.write(json.dumps(rec) + "\n")
+    assert (tmp_path / "data.jsonl").stat().st_size > 5_000_000
+    doc = results(greta("--data", "data.jsonl", "--target", "y", "--output", "r.json", "--quiet",
+                        cwd=tmp_path), tmp_path / "r.json")
+    assert doc["data"]["rows_used"] == n
+
+
+def test_excel_errors_name_the_sheet_that_holds_the_target(tmp_path: Path) -> None:
+    with pd.ExcelWriter(tmp_path / "book.xlsx") as w:
+        pd.DataFrame({"note": ["read me", "first"]}).to_excel(w, sheet_name="About", index=False)
+        frame().to_excel(w, sheet_name="Customers", index=False)
+    proc = greta("--data", "book.xlsx", "--target", "spend", "--output", "r.json", cwd=tmp_path)
+    one_line_error(proc, "'About'", "'Customers'", "data.sheet")
+    proc = greta("--data", "book.xlsx", "--target", "spnd", "--set", "data.sheet=Customers",
+                 "--output", "r.json", cwd=tmp_path)
+    one_line_error(proc, "'spnd'", "'About', 'Customers'")
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_report_pdf_does_not_suggest_an_option_run_lacks(tmp_path: Path) -> None:
+    frame().to_csv(tmp_path / "data.csv", index=False)
+    proc = greta("--data", "data.csv", "--target", "spend", "--report", "x.pdf", cwd=tmp_path)
+    line = one_line_error(proc, "'x.pdf'", ".html", ".md")
+    assert "--format" not in line
+    assert not (tmp_path / "x.pdf").exists()
+
+
+# -------------------------------------------------------- 12. permissions and symlinks
+def test_outputs_keep_their_permissions_and_symlinks(tmp_path: Path) -> None:
+    if os.name == "nt":
+        pytest.skip("POSIX permissions and symlinks")
+    frame().to_csv(tmp_path / "data.csv", index=False)
+    private = tmp_path / "r.json"
+    private.write_text("{}")
+    private.chmod(0o600)
+    real = tmp_path / "reports" / "latest.html"
+    real.parent.mkdir()
+    real.write_text("old")
+    link = tmp_path / "report.html"
+    link.symlink_to(real)
+    proc = greta("--data", "data.csv", "--target", "spend", "--output", "r.json", "--report",
+                 "report.html", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert json.loads(private.read_text())["target"] == "spend"
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert "<html" in real.read_text().lower()
+    assert sorted(p.name for p in real.parent.iterdir()) == ["latest.html"]  # no temp file
