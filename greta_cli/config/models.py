@@ -97,7 +97,7 @@ class HypothesisSearchConfig(_Section):
     patience: int | None = Field(
         None, ge=1, le=10_000_000, description="Stop early once the best hypotheses have not changed for this "
         "many generations (faster, but weak effects may be missed); null runs every generation.")
-    max_terms: int = Field(8, ge=1, le=20, description="Most terms in one hypothesis (each main effect, square, log and product counts one).")
+    max_terms: int = Field(5, ge=1, le=20, description="Most terms in one hypothesis (each main effect, square, log and product counts one).")
     seed: int = Field(
         0, ge=0, le=2**32 - 1, description="Random seed; the same seed gives the same hypotheses everywhere.")
     distributed_backend: Literal["local", "multiprocessing", "dask", "spark", "auto"] = Field(

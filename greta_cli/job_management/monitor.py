@@ -111,7 +111,7 @@ class WorkerMonitor:
         self._publish = lambda job_id, payload, queue: publish(app, job_id, payload,
                                                                queue or self.engine.queue)
         self._stop = threading.Event()
-        from greta_cli.job_management.runner import Outage
+        from greta_cli.job_management.outage import Outage
 
         self.outage = Outage(f"greta monitor of {self.name}")
         self._busy_at = time.monotonic()

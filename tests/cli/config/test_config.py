@@ -47,7 +47,7 @@ def test_defaults_are_valid_and_documented() -> None:
     assert cfg == GretaConfig()
     assert cfg.data.format == "auto" and cfg.data.exclude == []
     assert cfg.preprocessing.max_design_columns == 600
-    assert cfg.hypothesis_search.mut_prob is None and cfg.hypothesis_search.max_terms == 8
+    assert cfg.hypothesis_search.mut_prob is None and cfg.hypothesis_search.max_terms == 5
     assert cfg.statistics.alpha == 0.05 and cfg.statistics.holdout_fraction == 0.5
     assert cfg.output.quiet is False
     sc = cfg.scalability
