@@ -212,7 +212,10 @@ _LONG_INT = r"^\s*[+-]?\d{16,}\s*$"
 
 def _too_long(values: pd.Series) -> bool:
     """Whole numbers past float64's 15-16 digits whose distinct values floats cannot tell
-    apart (2**70 + 1 and 2**70 + 2): codes or IDs, not measurements."""
+    apart (2**70 + 1 and 2**70 + 2): codes or IDs, not measurements. Floats are not: their
+    digits are already rounded (and their text has at most 16 digits before any exponent)."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        return False
     if pd.api.types.is_integer_dtype(values.dtype):
         big = values.abs() > 2**53 if values.dtype.kind == "i" else values > 2**53
         if not big.any():

@@ -301,6 +301,12 @@ def test_distinct_huge_integers_are_not_constant(values: list) -> None:
     assert "15-16 digits" in reason
 
 
+def test_huge_floats_are_measurements() -> None:
+    """A float column's digits are already rounded: large whole floats are amounts, not codes."""
+    info = _infer(pd.Series([2.0**70 + 2.0**20 * i for i in range(200)]))
+    assert isinstance(info, ColumnInfo) and info.kind == "numeric" and not info.note
+
+
 def test_a_few_huge_integer_codes_are_levels() -> None:
     info = _infer(pd.Series([str(2**70 + i % 3) for i in range(300)]))
     assert isinstance(info, ColumnInfo) and info.kind == "categorical" and "codes" in info.note
