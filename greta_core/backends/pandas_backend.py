@@ -1,5 +1,6 @@
 """The local backend: the file (or an in-memory pandas DataFrame) is cut into batches and
-summarised by a thread pool.
+summarised by a thread pool. A plain CSV file is cut into byte ranges, so the workers parse
+it too: every core reads, and memory holds a few ranges at a time.
 
 BLAS is pinned to one thread per worker (threadpoolctl) and parallelism comes from batches
 processed side by side, which is much faster on a busy machine than threaded BLAS.
@@ -7,17 +8,27 @@ processed side by side, which is much faster on a busy machine than threaded BLA
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
 
 from greta_core.errors import CancelledError, DataFormatError
-from greta_core.ingestion.readers import FileSpec, open_reader
+from greta_core.ingestion.readers import CsvReader, FileSpec, Unsplittable, open_reader
 from greta_core.stats.summary import Summary
+
+log = logging.getLogger("greta")
+
+
+def _merged(fn: Callable[[pd.DataFrame], Summary], empty: Summary, batches: Iterable[Any]) -> Summary:
+    acc = empty
+    for batch in batches:
+        acc = acc.merge(fn(to_pandas(batch)))
+    return acc
 
 
 def to_pandas(batch: Any) -> pd.DataFrame:
@@ -104,31 +115,48 @@ class PandasBackend:
     def reduce(self, fn: Callable[[pd.DataFrame], Summary], empty: Summary, columns: list[str],
                kinds: dict[str, str], progress: Callable[[int], None] | None = None,
                cancel: Callable[[], bool] | None = None) -> Summary:
+        """One pass. A plain CSV file is cut into byte ranges that the workers parse and
+        summarise side by side; other sources are read as one stream whose batches the workers
+        summarise. Summaries merge in the order of the rows, so the result does not depend on
+        which worker finished first."""
+        csv = isinstance(self.reader, CsvReader)
+        types = arrow_types(kinds) if csv else None
+        parts = self.reader.parts(columns, types) if csv else None
+        if parts:
+            try:
+                return self._run(parts, lambda part: _merged(fn, empty, part.batches()), empty, progress, cancel)
+            except Unsplittable as e:
+                log.debug("Reading %s as one stream: %s", self.spec.path, e)
+        return self._run(self.reader.iter_batches(columns, types), lambda b: fn(to_pandas(b)), empty,
+                         progress, cancel)
+
+    def _run(self, items: Iterable[Any], work: Callable[[Any], Summary], empty: Summary,
+             progress: Callable[[int], None] | None, cancel: Callable[[], bool] | None) -> Summary:
         from threadpoolctl import threadpool_limits
 
-        types = arrow_types(kinds) if self.reader.__class__.__name__ == "CsvReader" else None
         acc, pending = empty, deque()
-
-        def work(batch: Any) -> Summary:
-            return fn(to_pandas(batch))
+        self.partitions = 0
 
         def take() -> None:
             nonlocal acc
-            part = pending.popleft().result()
-            acc = acc.merge(part)
+            acc = acc.merge(pending.popleft().result())
             if progress:
                 progress(acc.rows_read)
 
-        with threadpool_limits(1), ThreadPoolExecutor(self.workers) as pool:
-            for batch in self.reader.iter_batches(columns, types):
-                if cancel and cancel():
-                    raise CancelledError("The analysis was cancelled.")
-                pending.append(pool.submit(work, batch))
-                self.partitions += 1
-                while len(pending) > self.workers:
+        with threadpool_limits(1):
+            pool = ThreadPoolExecutor(self.workers)
+            try:
+                for item in items:
+                    if cancel and cancel():
+                        raise CancelledError("The analysis was cancelled.")
+                    pending.append(pool.submit(work, item))
+                    self.partitions += 1
+                    while len(pending) > self.workers:
+                        take()
+                while pending:
                     take()
-            while pending:
-                take()
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
         return acc
 
     def info(self) -> dict[str, Any]:

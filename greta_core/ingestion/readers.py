@@ -141,8 +141,10 @@ class CsvReader:
             self.decimal = sniff_decimal(lines[:199], self.delimiter)
         header = next(csv.reader(io.StringIO(first, newline=""), delimiter=self.delimiter))
         self.long_integers = _long_integers(header, lines[:199], self.delimiter)
-        self.newlines_in_values = "\n" in first or "\r" in first
         self.block_size = max(1 << 22, 2 * end)
+        self.data_start = end + 1  # the first data byte (of the decompressed text)
+        rows = raw[self.data_start:].count(b"\n")
+        self.row_bytes = (len(raw) - self.data_start) / rows if rows else float(max(end, 1))
         _check_names(header, self.spec.path)
         return header
 
@@ -174,18 +176,49 @@ class CsvReader:
         from pyarrow import csv as pcsv
 
         read = pcsv.ReadOptions(use_threads=True, block_size=self.block_size, encoding="utf8")
-        parse = pcsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=self.newlines_in_values)
-        conv = pcsv.ConvertOptions(
-            null_values=NULL_VALUES, strings_can_be_null=True, include_columns=columns,
-            column_types=types, decimal_point=self.decimal,
-        )
         seen = 0
-        for batch in pcsv.open_csv(open_text(self.spec.path), read_options=read, parse_options=parse,
-                                   convert_options=conv):
+        for batch in pcsv.open_csv(open_text(self.spec.path), read_options=read, parse_options=self._parse(),
+                                   convert_options=self._convert(columns, types)):
             start = max(skip - seen, 0)
             seen += batch.num_rows
             if start < batch.num_rows:
                 yield from _slices(batch.slice(start) if start else batch, self.spec.batch_rows)
+
+    def _parse(self) -> Any:
+        from pyarrow import csv as pcsv
+
+        # a quoted value may hold line breaks anywhere in the file, not only in the header
+        return pcsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True)
+
+    def _convert(self, columns: list[str] | None, types: dict[str, Any]) -> Any:
+        from pyarrow import csv as pcsv
+
+        return pcsv.ConvertOptions(null_values=NULL_VALUES, strings_can_be_null=True, include_columns=columns,
+                                   column_types=types, decimal_point=self.decimal)
+
+    def parts(self, columns: list[str], types: dict[str, Any] | None) -> list[CsvPart] | None:
+        """The data cut into byte ranges of about ``batch_rows`` rows that threads parse side by
+        side (DESIGN §2: every core parses, memory stays flat), or None when the file is not
+        worth cutting or cannot be cut (compressed text, fewer than two ranges).
+
+        A range starts after a line break. A line break inside a quoted value is no place to
+        cut; each range checks, where it has quotes, that they pair up as CSV writes them and
+        raises :class:`Unsplittable` otherwise — the caller then reads the file as one stream."""
+        import pyarrow as pa
+
+        path = self.spec.path
+        if compression(path):
+            return None
+        size = os.path.getsize(path)
+        step = range_bytes(self.spec.batch_rows, self.row_bytes)
+        if size - self.data_start < 2 * step:
+            return None
+        types = dict(types or {})
+        for name in self.long_integers:
+            types.setdefault(name, pa.string())
+        starts = list(range(self.data_start, size, step))
+        return [CsvPart(self, columns, types, a, min(a + step, size), size, a == self.data_start)
+                for a in starts]
 
     def _mistyped(self, err: Exception, types: dict[str, Any]) -> str | None:
         """The column whose cell could not be converted to its (guessed) type, if it is not
@@ -197,6 +230,116 @@ class CsvReader:
             return None
         name = self.columns[int(m.group(1))]
         return None if types.get(name) == pa.string() else name
+
+
+class Unsplittable(Exception):
+    """A CSV file that cannot be cut into byte ranges safely (a quoted line break at a cut, or
+    quotes used in a way CSV does not write them): read it as one stream instead."""
+
+
+def range_bytes(batch_rows: int, row_bytes: float) -> int:
+    """Bytes of CSV text one thread parses at a time: about ``batch_rows`` rows, within
+    [1 MiB, 64 MiB]. A range, its parsed columns and their design stay in memory together."""
+    return int(min(max(batch_rows * row_bytes, 1 << 20), 64 << 20))
+
+
+_WINDOW = 1 << 16
+
+
+class CsvPart:
+    """One byte range of a CSV file: the records that start in ``[nominal, stop)``. Parsing it
+    (:meth:`batches`) reads only those bytes and runs in the calling thread."""
+
+    def __init__(self, reader: CsvReader, columns: list[str], types: dict[str, Any], nominal: int,
+                 stop: int, size: int, first: bool) -> None:
+        self.reader, self.columns, self.types = reader, columns, types
+        self.nominal, self.stop, self.size, self.first = nominal, stop, size, first
+
+    def batches(self) -> Iterator[Any]:
+        """Arrow batches of at most ``batch_rows`` rows; text where a column typed as numbers
+        holds text in this range (as the stream does from such a row on)."""
+        import pyarrow as pa
+
+        data = self._bytes()
+        if not data:
+            return
+        _check_quotes(data, self.reader.delimiter)
+        types = dict(self.types)
+        while True:
+            try:
+                table = self._read(pa.py_buffer(data), types)
+                break
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+                if "Empty CSV file" in str(e):
+                    return
+                name = self.reader._mistyped(e, types)
+                if name is None:  # the stream reports it, with the file's own row numbers
+                    raise Unsplittable(str(e)) from None
+                types[name] = pa.string()
+        yield from table.to_batches(max_chunksize=self.reader.spec.batch_rows)
+
+    def _read(self, data: Any, types: dict[str, Any]) -> Any:
+        from pyarrow import csv as pcsv
+
+        read = pcsv.ReadOptions(use_threads=False, block_size=max(data.size, 1), encoding="utf8",
+                                column_names=self.reader.columns)
+        return pcsv.read_csv(data, read_options=read, parse_options=self.reader._parse(),
+                             convert_options=self.reader._convert(self.columns, types))
+
+    def _bytes(self) -> bytes:
+        """The records starting in this range: from the first line start at or after
+        ``nominal`` to the first one at or after ``stop`` (where the next range begins)."""
+        with open(self.reader.spec.path, "rb") as f:
+            begin = self.nominal if self.first else _line_start(f, self.nominal, self.size)
+            end = _line_start(f, self.stop, self.size)
+            if begin >= end:
+                return b""
+            f.seek(begin)
+            return f.read(end - begin)
+
+
+def _line_start(f: Any, pos: int, size: int) -> int:
+    """The first position at or after ``pos`` that follows a line break (or the end)."""
+    if pos >= size:
+        return size
+    at = pos - 1
+    while at < size:
+        f.seek(at)
+        chunk = f.read(_WINDOW)
+        i = chunk.find(b"\n")
+        if i >= 0:
+            return at + i + 1
+        if not chunk:
+            break
+        at += len(chunk)
+    return size
+
+
+def _check_quotes(data: bytes, delimiter: str) -> None:
+    """Raise :class:`Unsplittable` unless ``data`` (whole records, from a record's start) uses
+    quotes only as CSV writes them: a quote opens a value at its start, closes it before a
+    delimiter or line break, and is doubled inside it. Then no value is left open at the end,
+    and the range was cut between records; a range without quotes needs no check."""
+    import numpy as np
+
+    if data.find(b'"') < 0:
+        return
+    buf = np.frombuffer(data, dtype=np.uint8)
+    q = np.flatnonzero(buf == 0x22)
+    if len(q) % 2:
+        raise Unsplittable("a quoted value is left open at the end of a range")
+    opens, closes = q[0::2], q[1::2]
+    sep = ord(delimiter)
+    before = buf[np.maximum(opens - 1, 0)]
+    escaped = np.zeros(len(opens), dtype=bool)
+    escaped[1:] = opens[1:] == closes[:-1] + 1  # the second quote of a doubled one
+    ok_open = (opens == 0) | (before == sep) | (before == 0x0A) | escaped
+    after = buf[np.minimum(closes + 1, len(buf) - 1)]
+    doubled = np.zeros(len(closes), dtype=bool)
+    doubled[:-1] = opens[1:] == closes[:-1] + 1
+    ok_close = ((closes == len(buf) - 1) | (after == sep) | (after == 0x0A) | (after == 0x0D) | doubled)
+    if not (ok_open.all() and ok_close.all()):
+        raise Unsplittable("quotes are used in a way that CSV does not write them")
 
 
 _LONG_INTEGER = re.compile(r"\s*[+-]?\d{16,}\s*")
@@ -545,4 +688,4 @@ def file_size(path: str) -> int:
     return os.path.getsize(path)
 
 
-__all__ = ["FileSpec", "open_reader", "detect_format", "FORMATS", "NULL_VALUES"]
+__all__ = ["CsvPart", "FileSpec", "Unsplittable", "open_reader", "range_bytes", "detect_format", "FORMATS", "NULL_VALUES"]

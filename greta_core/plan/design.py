@@ -82,15 +82,52 @@ def split_keys(frame: pd.DataFrame, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return u1, u2
 
 
+@dataclass
+class Rows:
+    """One batch's rows in the form the design is built from, in split order (discovery rows,
+    then holdout rows; only rows with a usable target value)."""
+
+    values: np.ndarray  # (n, p) F-order: numeric columns minus their centres, 0 where missing
+    missing: np.ndarray  # (n, p) bool: the value was missing
+    codes: dict[str, np.ndarray]  # categorical term -> (n,) index of its dummy, -1 for none
+    y: np.ndarray  # (n, t) target columns
+    key: np.ndarray  # (n,) uniform in [0, 1): order of the holdout sample
+    n_discovery: int
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def take(self, idx: np.ndarray) -> Rows:
+        """The rows ``idx`` (of this batch), e.g. a sample of holdout rows."""
+        return Rows(np.asfortranarray(self.values[idx]), self.missing[idx],
+                    {k: v[idx] for k, v in self.codes.items()}, self.y[idx], self.key[idx], 0)
+
+
+@dataclass(frozen=True)
+class Program:
+    """How to write the design columns of a list of terms: runs of like columns become one
+    numpy call each (a row of products a*b, a*c, ... is one broadcast multiply)."""
+
+    ops: tuple[tuple, ...]
+    width: int
+
+
 class DesignBuilder:
     def __init__(self, plan: Plan, seed: int, holdout_fraction: float) -> None:
         self.plan = plan
         self.seed = seed
         self.holdout_fraction = holdout_fraction
         self.kinds = {c.name: c.kind for c in plan.columns}
+        self.numeric = [c.name for c in plan.columns if c.kind != "categorical"]
+        self.position = {name: i for i, name in enumerate(self.numeric)}
+        self.centres = np.array([plan.centre(n) for n in self.numeric], dtype=np.float64)
+        self.categorical = [t for t in plan.main_terms if t.kind == "categorical"]
+        self._programs: dict[tuple[str, ...], Program] = {}
 
-    def batch(self, df: pd.DataFrame, terms: Sequence[Term], screen: Sequence[Term] = ()) -> Batch:
-        """Design rows of ``df``: discovery rows first, then holdout rows."""
+    # ------------------------------------------------------------------ rows of a batch
+    def prepare(self, df: pd.DataFrame) -> tuple[Rows, int, int, np.ndarray]:
+        """The batch's rows in split order, the rows read, the rows without a usable target
+        and the late missing values (see :meth:`late_missing`)."""
         frame = canonical_features(self.plan, df)
         y, ok = self.target(canonical_target(df[self.plan.target.name], self.plan.target))
         # The hash sees the feature values only, never the target: identical rows land in the
@@ -99,24 +136,77 @@ class DesignBuilder:
         u1, u2 = split_keys(frame, self.seed)
         rows = np.flatnonzero(ok)
         hold = u1[rows] < self.holdout_fraction
-        order = np.argsort(hold, kind="stable")
-        rows = rows[order]
-        kept = frame.take(rows).reset_index(drop=True)
-        t = y.shape[1]
-        xy = self.matrix(kept, terms, extra=t)
-        xy[:, xy.shape[1] - t :] = y[rows]
-        e = self.matrix(kept, screen)
+        rows = rows[np.argsort(hold, kind="stable")]
+        values, missing, codes = self._inputs(frame, rows)
         n_disc = int(len(rows) - hold.sum())
-        return Batch(xy, e, t, n_disc, u2[rows], len(df), int((~ok).sum()), self.late_missing(kept))
+        late = self.late_missing_of(missing)
+        return Rows(values, missing, codes, y[rows], u2[rows], n_disc), len(df), int((~ok).sum()), late
 
-    def late_missing(self, frame: pd.DataFrame) -> np.ndarray:
+    def _inputs(self, frame: pd.DataFrame, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict]:
+        n = len(frame) if rows is None else len(rows)
+        values = np.empty((n, len(self.numeric)), dtype=np.float64, order="F")
+        for i, name in enumerate(self.numeric):
+            v = frame[name].to_numpy(np.float64)
+            values[:, i] = v if rows is None else v[rows]
+        missing = np.isnan(values)
+        values -= self.centres
+        values[missing] = 0.0  # the centre
+        codes = {}
+        for term in self.categorical:
+            v = frame[term.sources[0]].to_numpy(object)
+            codes[term.name] = _codes(term, v if rows is None else v[rows])
+        return values, missing, codes
+
+    def late_missing_of(self, missing: np.ndarray) -> np.ndarray:
         """Missing values in numeric columns the planning sample saw complete: they are used at
         the column's centre with no indicator, and counted so the results can say so."""
         out = np.zeros(len(self.plan.columns), dtype=np.int64)
         for i, c in enumerate(self.plan.columns):
             if c.kind != "categorical" and not c.has_missing:
-                out[i] = int(np.isnan(frame[c.name].to_numpy(np.float64)).sum())
+                out[i] = int(missing[:, self.position[c.name]].sum())
         return out
+
+    # ------------------------------------------------------------------ design columns
+    def program(self, terms: Sequence[Term]) -> Program:
+        key = tuple(t.name for t in terms)
+        if key not in self._programs:
+            self._programs[key] = _compile(terms, self.position, self.plan)
+        return self._programs[key]
+
+    def fill(self, rows: Rows, program: Program, start: int, stop: int, out: np.ndarray) -> None:
+        """Write the design columns of rows ``[start, stop)`` into ``out`` (its first columns)."""
+        v = rows.values[start:stop]
+        for op in program.ops:
+            kind, j, w = op[0], op[1], op[2]
+            dst = out[:, j : j + w]
+            if kind == "copy":
+                dst[:] = v[:, op[3] : op[3] + w]
+            elif kind == "missing":
+                dst[:, 0] = rows.missing[start:stop, op[3]]
+            elif kind == "product":
+                np.multiply(v[:, op[3] : op[3] + 1], v[:, op[4] : op[4] + w], out=dst)
+            elif kind == "square":
+                np.square(v[:, op[3] : op[3] + w], out=dst)
+            elif kind == "log":
+                x = v[:, op[3]] + op[4]
+                dst[:, 0] = np.log(np.maximum(x, 1e-12)) if op[5] else np.log1p(np.maximum(x, 0.0))
+            else:  # dummies
+                dst[:] = 0.0
+                c = rows.codes[op[3]][start:stop]
+                r = np.flatnonzero(c >= 0)
+                dst[r, c[r]] = 1.0
+
+    def batch(self, df: pd.DataFrame, terms: Sequence[Term], screen: Sequence[Term] = ()) -> Batch:
+        """Design rows of ``df``: discovery rows first, then holdout rows."""
+        rows, read, bad, late = self.prepare(df)
+        t = rows.y.shape[1]
+        prog, sprog = self.program(terms), self.program(screen)
+        xy = np.empty((len(rows), prog.width + t), dtype=np.float64, order="F")
+        self.fill(rows, prog, 0, len(rows), xy)
+        xy[:, prog.width :] = rows.y
+        e = np.empty((len(rows), sprog.width), dtype=np.float64, order="F")
+        self.fill(rows, sprog, 0, len(rows), e)
+        return Batch(xy, e, t, rows.n_discovery, rows.key, read, bad, late)
 
     def target(self, s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         t = self.plan.target
@@ -132,54 +222,59 @@ class DesignBuilder:
         return np.column_stack([(values == c).astype(np.float64) for c in classes[1:]]), ok
 
     def matrix(self, frame: pd.DataFrame, terms: Sequence[Term], extra: int = 0) -> np.ndarray:
-        """Design columns of ``terms`` (column-major, so each column is written contiguously),
-        followed by ``extra`` columns left for the caller to fill."""
-        n = len(frame)
-        width = sum(t.width for t in terms)
-        x = np.empty((n, width + extra), dtype=np.float64, order="F")
-        filled: dict[str, np.ndarray] = {}
-
-        def value(name: str) -> np.ndarray:
-            """The column centred at its centre, 0 (the centre) where missing."""
-            if name not in filled:
-                v = frame[name].to_numpy(np.float64) - self.plan.centre(name)
-                filled[name] = np.where(np.isnan(v), 0.0, v)
-            return filled[name]
-
-        j = 0
-        for term in terms:
-            j = self._fill(x, j, term, frame, value)
+        """Design columns of ``terms`` for the rows of the canonical ``frame``, in its order
+        (column-major), followed by ``extra`` columns left for the caller to fill."""
+        values, missing, codes = self._inputs(frame, None)
+        rows = Rows(values, missing, codes, np.zeros((len(frame), 0)), np.zeros(len(frame)), len(frame))
+        prog = self.program(terms)
+        x = np.empty((len(frame), prog.width + extra), dtype=np.float64, order="F")
+        self.fill(rows, prog, 0, len(frame), x)
         return x
 
-    def _fill(self, x: np.ndarray, j: int, term: Term, frame: pd.DataFrame, value) -> int:  # noqa: ANN001
+
+def _codes(term: Term, values: np.ndarray) -> np.ndarray:
+    """Each value's dummy column of the categorical ``term``: -1 for the reference level; a
+    level the plan does not know goes to "(other)" when there is one, else to the reference."""
+    levels = list(term.levels)
+    codes = pd.Categorical(values, categories=levels).codes.astype(np.int64)
+    if OTHER_LEVEL in levels:
+        known = set(levels) | {term.reference}
+        unknown = (codes < 0) & ~pd.Series(values).isin(known).to_numpy()
+        codes = np.where(unknown, levels.index(OTHER_LEVEL), codes)
+    return codes
+
+
+def _compile(terms: Sequence[Term], position: dict[str, int], plan: Plan) -> Program:
+    ops: list[list] = []
+    j = 0
+    for term in terms:
         src = term.sources
         if term.kind == "numeric":
-            x[:, j] = value(src[0])
+            _run(ops, ["copy", j, 1, position[src[0]]], 3)
             if term.width == 2:
-                x[:, j + 1] = np.isnan(frame[src[0]].to_numpy(np.float64))
+                ops.append(["missing", j + 1, 1, position[src[0]]])
         elif term.kind == "categorical":
-            self._dummies(x[:, j : j + term.width], term, frame[src[0]].to_numpy(object))
+            ops.append(["dummies", j, term.width, term.name])
         elif term.kind == "product":
-            np.multiply(value(src[0]), value(src[1]), out=x[:, j])
+            _run(ops, ["product", j, 1, position[src[0]], position[src[1]]], 4)
         elif term.kind == "square":
-            np.square(value(src[0]), out=x[:, j])
-        elif term.kind == "log":  # of the value itself, the centre where missing
-            v = value(src[0]) + self.plan.centre(src[0])
-            x[:, j] = np.log(np.maximum(v, 1e-12)) if term.name.startswith("log(") else np.log1p(np.maximum(v, 0.0))
-        return j + term.width
-
-    @staticmethod
-    def _dummies(out: np.ndarray, term: Term, values: np.ndarray) -> None:
-        out[:] = 0.0
-        levels = list(term.levels)
-        codes = pd.Categorical(values, categories=levels).codes  # -1: reference or unknown
-        if OTHER_LEVEL in levels:
-            known = set(levels) | {term.reference}
-            unknown = (codes < 0) & ~pd.Series(values).isin(known).to_numpy()
-            codes = np.where(unknown, levels.index(OTHER_LEVEL), codes)
-        rows = np.nonzero(codes >= 0)[0]
-        out[rows, codes[rows]] = 1.0
+            _run(ops, ["square", j, 1, position[src[0]]], 3)
+        elif term.kind == "log":
+            ops.append(["log", j, 1, position[src[0]], plan.centre(src[0]), term.name.startswith("log(")])
+        j += term.width
+    return Program(tuple(tuple(op) for op in ops), j)
 
 
-__all__ = ["Batch", "DesignBuilder", "canonical_features", "canonical_frame", "canonical_target",
+def _run(ops: list[list], op: list, moving: int) -> None:
+    """Append ``op`` (one column), or widen the previous op of its kind by one column when both
+    the design column and the source column at index ``moving`` are the next ones."""
+    last = ops[-1] if ops else None
+    if (last is not None and last[0] == op[0] and last[1] + last[2] == op[1]
+            and last[moving] + last[2] == op[moving] and last[3:moving] == op[3:moving]):
+        last[2] += 1
+    else:
+        ops.append(op)
+
+
+__all__ = ["Batch", "DesignBuilder", "Program", "Rows", "canonical_features", "canonical_frame", "canonical_target",
            "split_keys", "MISSING_LEVEL"]
