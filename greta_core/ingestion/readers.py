@@ -225,7 +225,7 @@ class CsvReader:
         read as text yet."""
         import pyarrow as pa
 
-        m = re.match(r"In CSV column #(\d+): CSV conversion error to ", " ".join(str(err).split()))
+        m = re.match(r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error to ", " ".join(str(err).split()))
         if not m or int(m.group(1)) >= len(self.columns):
             return None
         name = self.columns[int(m.group(1))]
@@ -452,7 +452,7 @@ def _check_names(header: list[str], path: str) -> None:
 
 def _arrow_message(path: str, err: Exception, names: list[str] | None = None) -> str:
     text = _text(err, 1000)
-    conv = re.match(r"In CSV column #(\d+): CSV conversion error to \w+: invalid value '(.*)'$", text)
+    conv = re.match(r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error to \w+: invalid value '(.*)'$", text)
     if conv and names and int(conv.group(1)) < len(names):
         value = conv.group(2) if len(conv.group(2)) <= 40 else conv.group(2)[:37] + "..."
         return (f"Cannot read {path!r}: column {names[int(conv.group(1))]!r} holds numbers but "
