@@ -234,14 +234,15 @@ class DesignBuilder:
 
 def _codes(term: Term, values: np.ndarray) -> np.ndarray:
     """Each value's dummy column of the categorical ``term``: -1 for the reference level; a
-    level the plan does not know goes to "(other)" when there is one, else to the reference."""
+    level the plan does not know goes to "(other)" when there is one, else to the reference.
+    The distinct values are looked up once (a batch holds few of them)."""
     levels = list(term.levels)
-    codes = pd.Categorical(values, categories=levels).codes.astype(np.int64)
-    if OTHER_LEVEL in levels:
-        known = set(levels) | {term.reference}
-        unknown = (codes < 0) & ~pd.Series(values).isin(known).to_numpy()
-        codes = np.where(unknown, levels.index(OTHER_LEVEL), codes)
-    return codes
+    where = {lv: i for i, lv in enumerate(levels)}
+    unknown = levels.index(OTHER_LEVEL) if OTHER_LEVEL in levels else -1
+    codes, uniques = pd.factorize(values)
+    lookup = np.array([where.get(u, -1 if u == term.reference else unknown) for u in uniques] + [unknown],
+                      dtype=np.int64)
+    return lookup[codes]  # code -1 (a missing value) picks the last entry: unknown
 
 
 def _compile(terms: Sequence[Term], position: dict[str, int], plan: Plan) -> Program:
