@@ -5,7 +5,8 @@ usage: python bench/main_job.py [--rows 1000000] [--big-rows 5000000] [--small-r
                                 [--skip-big] [--out bench/out]
 
 - end to end: `greta run` (a fresh process, imports included) against `pandas.read_csv` of the
-  same file (goal: Greta <= 1.5x the read);
+  same file (goal: Greta <= 1.5x the read at 1M rows, <= 1x at 5M), in wall and in CPU seconds,
+  and where greta's CPU goes (stages);
 - search stage time at --small-rows vs --rows (goal: about equal; the search never touches rows);
 - hypothesis evaluations per second on one core, hypotheses of 1-5 terms (goal >= 100,000);
 - peak memory at --rows vs --big-rows (goal: flat, <= 1.2x).
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -36,18 +38,26 @@ def data_file(out: Path, rows: int) -> Path:
     return path
 
 
-def read_csv_seconds(path: Path) -> float:
-    code = ("import time, pandas as pd; t = time.perf_counter(); pd.read_csv(%r); "
-            "print(time.perf_counter() - t)" % str(path))
-    return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+def read_csv_seconds(path: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of ``pandas.read_csv`` of the file (in a fresh process)."""
+    code = ("import time, pandas as pd; t, c = time.perf_counter(), time.process_time(); "
+            "pd.read_csv(%r); print(time.perf_counter() - t, time.process_time() - c)" % str(path))
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    wall, cpu = out.split()
+    return float(wall), float(cpu)
 
 
-def greta_run(path: Path, out: Path) -> tuple[float, dict]:
+def greta_run(path: Path, out: Path) -> tuple[float, float, dict]:
+    """Wall and CPU seconds of the whole ``greta run`` process (imports included), and its results."""
     results = out / f"{path.stem}.results.json"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run([str(BIN / "greta"), "run", "--data", str(path), "--target", "y", "--seed", "1",
                     "--output", str(results), "--quiet"], check=True)
-    return time.perf_counter() - t, json.loads(results.read_text())
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu, json.loads(results.read_text())
 
 
 def evaluations_per_second(pop: int, terms: int = 230) -> float:
@@ -83,13 +93,15 @@ def main() -> None:
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
-    runs = {}
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; "
+          f"load average at the start: {os.getloadavg()[0]:.1f}")
+    runs, runs_cpu = {}, {}
     for rows in [a.small_rows, a.rows] + ([] if a.skip_big else [a.big_rows]):
         path = data_file(out, rows)
-        read = read_csv_seconds(path)
-        wall, res = greta_run(path, out)
+        read, read_cpu = read_csv_seconds(path)
+        wall, cpu, res = greta_run(path, out)
         runs[rows] = (read, wall, res)
+        runs_cpu[rows] = (read_cpu, cpu)
     print("\n| rows | file MB | pandas.read_csv s | greta run s | ratio | statistics s | search s | "
           "search ms/generation | rows/s | peak MB | confirmed features |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
@@ -101,6 +113,16 @@ def main() -> None:
               f"{m['stages']['statistics']['seconds']:.2f} | {m['stages']['search']['seconds']:.2f} | "
               f"{1000 * m['stages']['search']['seconds'] / max(m['search_generations'], 1):.0f} | "
               f"{m['rows_per_second']:,.0f} | {m['peak_memory_mb']:,.0f} | {', '.join(feats)} |")
+    print("\nWhere the CPU goes (seconds of CPU, all threads; on a busy machine wall times stretch, "
+          "CPU times much less):\n")
+    print("| rows | pandas.read_csv | greta run | ratio | ingest | statistics | search | confirm | "
+          "rest (start-up, imports, output) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for rows, (read_cpu, cpu) in runs_cpu.items():
+        st = runs[rows][2]["metrics"]["stages"]
+        stages = [st[k]["cpu_seconds"] for k in ("ingest", "statistics", "search", "confirm")]
+        print(f"| {rows:,} | {read_cpu:.2f} | {cpu:.2f} | {cpu / read_cpu:.2f} | "
+              + " | ".join(f"{v:.2f}" for v in stages) + f" | {cpu - sum(stages):.2f} |")
     def per_gen(rows: int) -> float:
         m = runs[rows][2]["metrics"]
         return m["stages"]["search"]["seconds"] / max(m["search_generations"], 1)
