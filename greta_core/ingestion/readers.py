@@ -143,8 +143,8 @@ class CsvReader:
         self.long_integers = _long_integers(header, lines[:199], self.delimiter)
         self.block_size = max(1 << 22, 2 * end)
         self.data_start = end + 1  # the first data byte (of the decompressed text)
-        rows = raw[self.data_start:].count(b"\n")
-        self.row_bytes = (len(raw) - self.data_start) / rows if rows else float(max(end, 1))
+        rows = raw[self.data_start:].count(b"\n")  # none: a single row, or lines ending in "\r" alone
+        self.row_bytes = (len(raw) - self.data_start) / rows if rows else 0.0
         _check_names(header, self.spec.path)
         return header
 
@@ -207,7 +207,7 @@ class CsvReader:
         import pyarrow as pa
 
         path = self.spec.path
-        if compression(path):
+        if compression(path) or not self.row_bytes:
             return None
         size = os.path.getsize(path)
         step = range_bytes(self.spec.batch_rows, self.row_bytes)

@@ -171,3 +171,12 @@ def test_compressed_csv_and_parquet_give_the_statistics_of_the_ranges(tmp_path: 
     theirs, one, _ = _passes(other, reference=plain)
     _same(theirs, one)
     _same(got, one)
+
+
+def test_lines_ending_in_a_carriage_return_alone_are_one_stream(tmp_path: Path) -> None:
+    """Old Mac text has no line feed to cut at: it is read as one stream, not one huge range."""
+    path = tmp_path / "d.csv"
+    path.write_bytes(_frame().to_csv(index=False, lineterminator="\r").encode())
+    reader = open_reader(FileSpec(str(path), batch_rows=BATCH))
+    assert reader.parts(None, None) is None
+    assert sum(b.num_rows for b in reader.iter_batches(None, None)) == ROWS
