@@ -127,7 +127,7 @@ class DesignBuilder:
     # ------------------------------------------------------------------ rows of a batch
     def prepare(self, df: pd.DataFrame) -> tuple[Rows, int, int, np.ndarray]:
         """The batch's rows in split order, the rows read, the rows without a usable target
-        and the late missing values (see :meth:`late_missing`)."""
+        and the late missing values (see :meth:`late_missing_of`)."""
         frame = canonical_features(self.plan, df)
         y, ok = self.target(canonical_target(df[self.plan.target.name], self.plan.target))
         # The hash sees the feature values only, never the target: identical rows land in the
