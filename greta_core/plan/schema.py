@@ -96,7 +96,13 @@ def _levels(series: pd.Series) -> pd.Series:
 
 
 def _all_str(series: pd.Series) -> bool:
-    sample = series.dropna().head(50).to_numpy(object)
+    """Whether the first 50 values that are not missing are str (looked for in the first rows
+    before the whole column: this runs on every batch)."""
+    values = series.to_numpy(object)
+    head = values[:200]
+    sample = head[pd.notna(head)][:50]
+    if len(sample) < 50 and len(values) > len(head):
+        sample = values[pd.notna(values)][:50]
     return all(type(v) is str for v in sample)
 
 

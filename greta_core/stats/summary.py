@@ -52,11 +52,11 @@ def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _smallest(keys: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.arange(len(keys))
     if len(keys) > k:
-        part = np.argpartition(keys, k - 1)[:k]
-        keys, rows = keys[part], rows[part]
-    order = np.argsort(keys, kind="stable")
-    return keys[order], rows[order]
+        idx = np.argpartition(keys, k - 1)[:k]
+    idx = idx[np.argsort(keys[idx], kind="stable")]
+    return keys[idx], rows[idx]  # one gather of the rows
 
 
 def summarize(
