@@ -20,5 +20,5 @@ def inspect_file(path: str, target: str, sample_rows: int = 50000) -> dict[str, 
         "classes": list(plan.target.classes),
         "columns": [{"name": c.name, "kind": c.kind} for c in plan.columns],
         "dropped": [{"name": n, "reason": r} for n, r in plan.dropped],
-        "terms": len(plan.terms),
+        "terms": plan.candidate_count,
     }
