@@ -133,7 +133,8 @@ def column_centres(sample: pd.DataFrame, cols: list) -> dict[str, float]:
     """Each column's mean in the planning sample: subtracted before squares and products are
     formed, so they keep their precision whatever the column's magnitude (a date as ~2020.5
     years). Numbers held as numbers are read out together (a wide file has thousands)."""
-    plain = [c.name for c in cols if c.kind == "numeric" and sample[c.name].dtype.kind in "if"]
+    dtypes = sample.dtypes
+    plain = [c.name for c in cols if c.kind == "numeric" and dtypes[c.name].kind in "if"]
     block = np.asfortranarray(sample[plain].to_numpy(np.float64)) if plain else np.zeros((0, 0))
     values = {name: block[:, i] for i, name in enumerate(plain)}
     return {c.name: _mean(values[c.name] if c.name in values else canonical(sample[c.name], c.kind).to_numpy(np.float64))
@@ -149,8 +150,9 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
                     cancel: Callable[[], bool] | None,
                     whole: pd.DataFrame | None = None) -> tuple[Summary, Layout, list[str]]:
     """One pass when every candidate term fits in ``max_design_columns``; else the candidates
-    are screened on a uniform sample of discovery rows (``whole``, the planning sample when it
-    holds every row, or a first pass that keeps such a sample) and one pass on the kept terms."""
+    are screened on a uniform sample of discovery rows and one pass reads the kept terms. The
+    sample comes from ``whole`` (every row of the data, after the row filter: the planning
+    sample when it holds them all) or else from a first pass."""
     builder = DesignBuilder(plan, params.seed, params.holdout_fraction)
     t = plan.target.width
     notes = [f"Column {c.name!r}: {c.note}." for c in plan.columns if c.note]
@@ -181,7 +183,7 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
     listed = list(plan.listed)
     size = screen_rows(params.screen_memory_mb, sum(x.width for x in listed) + t, params.sample_rows)
     if whole is not None:
-        batch = builder.batch(_filtered(whole, params.row_filter), [], listed, size)
+        batch = builder.batch(whole, [], listed, size)
         rows, discovery = batch.e, batch.n_discovery
     else:
         first = run([], listed, "screening", size)
@@ -194,7 +196,7 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
     del rows
     notes.append(found.note())
     terms = list(found.terms)
-    return run(terms, [], "statistics"), Layout.of(terms), notes
+    return replace(run(terms, [], "statistics"), screening=found.to_dict()), Layout.of(terms), notes
 
 
 def _check_rows(s: Summary, layout: Layout, plan: Plan) -> None:
@@ -265,8 +267,7 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
                          for c in plan.columns],
         "columns_dropped": [{"name": n, "reason": r} for n, r in plan.dropped],
         "candidate_terms": len(layout.terms),
-        "screening": ({"candidate_terms": plan.candidate_count, "kept_terms": len(layout.terms)}
-                      if plan.candidate_width > params.max_design_columns else None),
+        "screening": s.screening,
     }
     narrator = Narrator(t.name, t.task, t.classes[1] if t.task == "binary" else None)
     hyps = []

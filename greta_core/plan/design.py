@@ -35,20 +35,17 @@ class Batch:
 
 def canonical_features(plan: Plan, df: pd.DataFrame) -> pd.DataFrame:
     """The feature columns of the plan in canonical types, in plan order."""
-    index = pd.RangeIndex(len(df))
+    dtypes = df.dtypes
     # numbers already held as numbers are converted together (a wide file has thousands)
-    plain = [c.name for c in plan.columns if c.kind == "numeric" and df[c.name].dtype.kind in "if"]
-    if len(plain) < 2:
-        return pd.DataFrame({c.name: canonical(df[c.name], c.kind) for c in plan.columns}, index=index)
-    block = df[plain].to_numpy(np.float64, copy=True)
-    block[np.isinf(block)] = np.nan  # as canonical(): ±inf counts as missing
-    frame = pd.DataFrame(block, columns=plain, index=index)
-    done = set(plain)
-    rest = {c.name: canonical(df[c.name], c.kind).to_numpy() for c in plan.columns if c.name not in done}
-    if not rest:
-        return frame
-    frame = pd.concat([frame, pd.DataFrame(rest, index=index)], axis=1)
-    return frame[[c.name for c in plan.columns]]
+    plain = [c.name for c in plan.columns if c.kind == "numeric" and dtypes[c.name].kind in "if"]
+    values: dict[str, np.ndarray] = {}
+    if len(plain) > 1:
+        block = df[plain].to_numpy(np.float64, copy=True)
+        block[np.isinf(block)] = np.nan  # as canonical(): ±inf counts as missing
+        values = {name: block[:, i] for i, name in enumerate(plain)}
+    data = {c.name: values[c.name] if c.name in values else canonical(df[c.name], c.kind).to_numpy()
+            for c in plan.columns}
+    return pd.DataFrame(data, index=pd.RangeIndex(len(df)))
 
 
 def canonical_frame(plan: Plan, df: pd.DataFrame) -> pd.DataFrame:

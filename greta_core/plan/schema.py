@@ -164,7 +164,8 @@ def infer_columns(sample: pd.DataFrame, names: list[str], max_levels: int,
                   min_level_fraction: float) -> list[ColumnInfo | str]:
     """:func:`infer_column` of each named column. Columns of float64 numbers, all of a wide
     file's columns as a rule, are read out of the sample together."""
-    floats = [n for n in names if sample[n].dtype == np.float64]
+    dtypes = sample.dtypes
+    floats = [n for n in names if dtypes[n] == np.float64]
     block = np.asfortranarray(sample[floats].to_numpy()) if len(floats) > 1 else None
     where = {n: i for i, n in enumerate(floats)} if block is not None else {}
     return [_float_column(n, block[:, where[n]]) if n in where  # type: ignore[index]
@@ -331,9 +332,25 @@ def _numeric(name: str, v: pd.Series | np.ndarray, missing: bool) -> ColumnInfo 
         if span == distinct and (np.all(np.diff(arr) > 0) or np.all(np.diff(arr) < 0)):
             return "ID-like: integers that number the rows"
     lo = float(arr.min())
-    skew = float(pd.Series(arr).skew()) if distinct > 2 else 0.0
+    skew = _skew(arr.astype(np.float64, copy=False)) if distinct > 2 else 0.0
     return ColumnInfo(name, "numeric", missing, positive=lo > 0, skewed=skew > 1.0 and distinct > 10,
                       nonnegative=lo >= 0)
+
+
+def _skew(v: np.ndarray) -> float:
+    """The sample skewness of finite values, computed as ``pandas.Series.skew`` does (its
+    bias-adjusted Fisher-Pearson coefficient, rounding noise below 1e-14 taken as zero)."""
+    n = len(v)
+    if n < 3:
+        return float("nan")
+    adjusted = v - v.sum(dtype=np.float64) / n
+    adjusted2 = adjusted**2
+    m2 = float(adjusted2.sum(dtype=np.float64))
+    m3 = float((adjusted2 * adjusted).sum(dtype=np.float64))
+    m2, m3 = (0.0 if abs(m2) < 1e-14 else m2), (0.0 if abs(m3) < 1e-14 else m3)
+    if m2 == 0:
+        return 0.0
+    return float((n * (n - 1) ** 0.5 / (n - 2)) * (m3 / m2**1.5))
 
 
 def _categorical(name: str, s: pd.Series, max_levels: int, min_fraction: float) -> ColumnInfo | str:

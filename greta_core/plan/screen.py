@@ -46,6 +46,11 @@ class Screened:
     largest_block: int  # most product candidates held in memory at once
     left_out: int  # products not scored because of the cap on candidate terms
 
+    def to_dict(self) -> dict[str, int]:
+        """What the results document says about the screening (``data.screening``)."""
+        return {"candidate_terms": self.candidates, "kept_terms": len(self.terms), "discovery_rows": self.rows,
+                "products_left_out": self.left_out}
+
     def note(self) -> str:
         engineered = sum(t.engineered for t in self.terms)
         text = (f"{self.candidates:,} candidate terms were screened on {self.rows:,} discovery rows (each "
@@ -171,37 +176,52 @@ def _product_scores(z: np.ndarray, yw: np.ndarray, keep: int, budget: float) -> 
 
 def _block_scores(z: np.ndarray, z2: np.ndarray, yw: np.ndarray, a0: int, a1: int, n: int) -> np.ndarray:
     """Scores of the products z_a·z_b for a in [a0, a1) and b in (a0, k), as an
-    (a1 − a0) × (k − a0 − 1) array; cells with b <= a (no pair) are −1."""
+    (a1 − a0) × (k − a0 − 1) array; cells with b <= a (no pair) are −1. Two arrays of the
+    block's size are held, plus a mask (``BLOCK_ARRAYS`` counts them with the selection's)."""
     za, rest = z[:, a0:a1], z[:, a0 + 1 :]
-    var = z2[:, a0:a1].T @ z2[:, a0 + 1 :]  # Σ z_a² z_b²
+    q = z2[:, a0:a1].T @ z2[:, a0 + 1 :]  # Σ z_a² z_b²
     p = za.T @ rest  # Σ z_a z_b
     np.multiply(p, p, out=p)
-    p /= n
-    varies = p < var * (1.0 - 1e-10)  # else the product is constant up to rounding
-    var -= p  # the product's centred sum of squares
-    num = np.zeros_like(var)
+    p *= 1.0 / n
+    np.subtract(q, p, out=p)  # the product's centred sum of squares
+    q *= 1e-10
+    flat = p <= q  # constant up to rounding
+    if yw.shape[1] == 1:  # Σ z_a z_b ỹ (ỹ sums to 0): the product's co-moment with the target
+        np.matmul((za * yw).T, rest, out=q)
+        np.multiply(q, q, out=q)
+    else:
+        q = _squared_sum(za, rest, yw)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(q, p, out=q)
+    q[flat] = 0.0
+    np.minimum(q, 1.0, out=q)
+    q[np.tril_indices(a1 - a0, -1, q.shape[1])] = -1.0  # b <= a
+    return q
+
+
+def _squared_sum(za: np.ndarray, rest: np.ndarray, yw: np.ndarray) -> np.ndarray:
+    """Σ_j (Σ z_a z_b ỹ_j)² over the target columns (a multiclass target)."""
+    out = np.zeros((za.shape[1], rest.shape[1]))
     for j in range(yw.shape[1]):
-        np.matmul((za * yw[:, j : j + 1]).T, rest, out=p)  # Σ z_a z_b ỹ_j (ỹ sums to 0)
-        np.multiply(p, p, out=p)
-        num += p
-    np.divide(num, var, out=num, where=varies)
-    num[~varies] = 0.0
-    np.clip(num, 0.0, 1.0, out=num)
-    num[np.tril_indices(a1 - a0, -1, num.shape[1])] = -1.0  # b <= a
-    return num
+        g = (za * yw[:, j : j + 1]).T @ rest
+        np.multiply(g, g, out=g)
+        out += g
+    return out
 
 
 def _merge_best(best_s: np.ndarray, best_k: np.ndarray, s: np.ndarray, a0: int, k: int,
                 keep: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``keep`` best of the carried scores and a new block's, best first, ties by pair."""
-    floor = float(best_s[-1]) if len(best_s) >= keep else 0.0
     flat = s.reshape(-1)
-    if flat.size > keep:  # the block's own keep-th best: nothing below it can be kept
-        floor = max(floor, float(np.partition(flat, flat.size - keep)[flat.size - keep]))
-    r, c = np.nonzero(s >= floor)
+    if len(best_s) >= keep:
+        floor = float(best_s[-1])
+    else:  # the block's own keep-th best: nothing below it can be kept
+        floor = float(np.partition(flat, flat.size - keep)[flat.size - keep]) if flat.size > keep else 0.0
+    cells = np.flatnonzero(flat >= max(floor, 0.0))
+    r, c = np.divmod(cells, s.shape[1])
     a, b = r + a0, c + a0 + 1
     pair = a * k - a * (a + 1) // 2 + (b - a - 1)  # place in combinations(range(k), 2)
-    scores = np.concatenate([best_s, s[r, c]])
+    scores = np.concatenate([best_s, flat[cells]])
     pairs = np.concatenate([best_k, pair.astype(np.int64)])
     order = np.lexsort((pairs, -scores))[:keep]
     return scores[order], pairs[order]

@@ -30,6 +30,7 @@ class Summary:
     late_missing: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     screen_key: np.ndarray = field(default_factory=lambda: np.zeros(0))
     screen_size: int = 0
+    screening: dict[str, int] | None = None  # how the terms of this pass were screened, if they were
 
     def merge(self, other: Summary) -> Summary:
         keys = np.concatenate([self.sample_key, other.sample_key])
