@@ -84,7 +84,7 @@ class PreprocessingConfig(_Section):
         256, ge=16, le=1_000_000, description="Working memory (MiB) of that screening: candidate products "
         "are scored in blocks that fit it, never all at once.")
     max_screen_terms: int = Field(
-        50_000_000, ge=1000, le=10_000_000_000, description="Most candidate terms screened; above it the "
+        100_000_000, ge=1000, le=10_000_000_000, description="Most candidate terms screened; above it the "
         "products of the columns weakest alone are left out.")
     sample_rows: int = Field(
         50000, ge=100, le=10_000_000, description="Rows read to infer the column types and levels.")

@@ -71,7 +71,7 @@ def screen_rows(memory_mb: float, width: int, sample_rows: int) -> int:
 
 
 def screen(rows: np.ndarray, plan: Plan, t: int, room: int, memory_mb: float = 256.0,
-           max_candidates: int = 50_000_000) -> Screened:
+           max_candidates: int = 100_000_000) -> Screened:
     """Keep the strongest candidate terms of ``plan`` within ``room`` design columns.
 
     ``rows`` holds discovery rows only: the design columns of ``plan.listed`` (main terms,
