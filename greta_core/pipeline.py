@@ -6,6 +6,7 @@ nothing and writes no files; progress and cancellation go through the callbacks.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -192,7 +193,8 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
     # never more design columns than half the discovery rows: beyond that the discovery
     # statistics cannot tell the terms apart, and the search drowns in terms fitted to noise
     room = min(params.max_design_columns, max(discovery // 2, MIN_ROWS))
-    found = screen(rows, plan, t, room, params.screen_memory_mb, params.max_screen_terms)
+    workers = min(params.workers or os.cpu_count() or 1, 4)
+    found = screen(rows, plan, t, room, params.screen_memory_mb, params.max_screen_terms, workers)
     del rows
     notes.append(found.note())
     terms = list(found.terms)

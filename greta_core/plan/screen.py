@@ -21,9 +21,12 @@ missing indicator) rank by significance.
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from greta_core.confirm.layout import Layout
 from greta_core.plan.terms import Plan, Term
@@ -71,14 +74,15 @@ def screen_rows(memory_mb: float, width: int, sample_rows: int) -> int:
 
 
 def screen(rows: np.ndarray, plan: Plan, t: int, room: int, memory_mb: float = 256.0,
-           max_candidates: int = 100_000_000) -> Screened:
+           max_candidates: int = 100_000_000, workers: int = 1) -> Screened:
     """Keep the strongest candidate terms of ``plan`` within ``room`` design columns.
 
     ``rows`` holds discovery rows only: the design columns of ``plan.listed`` (main terms,
     logs, squares), then the ``t`` target columns. Products of ``plan.interacting`` columns
     are scored in blocks whose arrays take at most about ``memory_mb`` MiB (less the rows
     themselves); at most ``max_candidates`` terms are scored in all (the products of the
-    columns that score weakest alone are left out first).
+    columns that score weakest alone are left out first). ``workers`` blocks are scored side
+    by side (one BLAS thread each), within the same budget.
     """
     listed = plan.listed
     layout = Layout.of(listed)
@@ -91,7 +95,7 @@ def screen(rows: np.ndarray, plan: Plan, t: int, room: int, memory_mb: float = 2
     z = x[:, [int(layout.columns[main[plan.interacting[c]]][0]) for c in cols]]
     keep = 2 * max(room, 1)
     budget = memory_mb * 2**20 - rows.nbytes - 3 * z.nbytes
-    top, blocks, largest = _product_scores(z, yw, keep, max(budget, 0.0))
+    top, blocks, largest = _product_scores(z, yw, keep, max(budget, 0.0), max(workers, 1))
     pair_i, pair_j = _pair_of(top[1], len(cols))
     lam = 1.0 - top[0]
     lp_products = np.where(n - 2 > 0, log10_wilks_p(lam, t, np.ones_like(lam), np.full_like(lam, max(n - 2, 1))), 0.0)
@@ -152,26 +156,49 @@ def _product_columns(plan: Plan, main: dict[str, int], lp: np.ndarray, room: int
     return sorted(int(c) for c in best), k * (k - 1) // 2 - fit * (fit - 1) // 2
 
 
-def _product_scores(z: np.ndarray, yw: np.ndarray, keep: int, budget: float) -> tuple[tuple[np.ndarray, np.ndarray], int, int]:
+def _product_scores(z: np.ndarray, yw: np.ndarray, keep: int, budget: float,
+                    workers: int = 1) -> tuple[tuple[np.ndarray, np.ndarray], int, int]:
     """The ``keep`` best product scores (1 − Wilks' lambda of z_a·z_b alone) and their pair
     numbers (the pair's place in ``itertools.combinations`` order), best first, ties by pair
-    number; also the number of blocks and the most candidates one block held."""
+    number; also the number of blocks and the most candidates one block held. ``workers``
+    blocks are scored side by side, each within its share of ``budget`` bytes; the result does
+    not depend on how many."""
     n, k = z.shape
     best_s, best_k = np.zeros(0), np.zeros(0, dtype=np.int64)
     if k < 2 or n == 0:
         return (best_s, best_k), 0, 0
-    cells = max(int(budget // (BLOCK_ARRAYS * _BYTES)), k)
+    cells = max(int(budget // (BLOCK_ARRAYS * _BYTES * workers)), k)
     z2 = z * z
-    blocks = largest = 0
-    a0 = 0
+    spans, a0 = [], 0
     while a0 < k - 1:
-        span = k - a0 - 1  # partners of the block's first column: a0 + 1 .. k - 1
-        a1 = min(a0 + max(cells // span, 1), k - 1)
-        s = _block_scores(z, z2, yw, a0, a1, n)
-        blocks, largest = blocks + 1, max(largest, s.size)
-        best_s, best_k = _merge_best(best_s, best_k, s, a0, k, keep)
+        a1 = min(a0 + max(cells // (k - a0 - 1), 1), k - 1)  # partners of a0: a0 + 1 .. k - 1
+        spans.append((a0, a1))
         a0 = a1
-    return (best_s, best_k), blocks, largest
+
+    def best_of(a0: int, a1: int, floor: float) -> tuple[np.ndarray, np.ndarray, int]:
+        s = _block_scores(z, z2, yw, a0, a1, n)
+        return (*_best_cells(s, a0, k, keep, floor), s.size)
+
+    largest = 0
+    with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
+        pending: deque = deque()
+        for a0, a1 in spans:
+            floor = float(best_s[-1]) if len(best_s) >= keep else 0.0  # a lower bound of the final floor
+            pending.append(pool.submit(best_of, a0, a1, floor))
+            while len(pending) >= workers:
+                best_s, best_k, size = _merged(best_s, best_k, *pending.popleft().result(), keep)
+                largest = max(largest, size)
+        while pending:
+            best_s, best_k, size = _merged(best_s, best_k, *pending.popleft().result(), keep)
+            largest = max(largest, size)
+    return (best_s, best_k), len(spans), largest
+
+
+def _merged(best_s: np.ndarray, best_k: np.ndarray, s: np.ndarray, pairs: np.ndarray, size: int,
+            keep: int) -> tuple[np.ndarray, np.ndarray, int]:
+    scores, pairs = np.concatenate([best_s, s]), np.concatenate([best_k, pairs])
+    order = np.lexsort((pairs, -scores))[:keep]
+    return scores[order], pairs[order], size
 
 
 def _block_scores(z: np.ndarray, z2: np.ndarray, yw: np.ndarray, a0: int, a1: int, n: int) -> np.ndarray:
@@ -209,22 +236,17 @@ def _squared_sum(za: np.ndarray, rest: np.ndarray, yw: np.ndarray) -> np.ndarray
     return out
 
 
-def _merge_best(best_s: np.ndarray, best_k: np.ndarray, s: np.ndarray, a0: int, k: int,
-                keep: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``keep`` best of the carried scores and a new block's, best first, ties by pair."""
+def _best_cells(s: np.ndarray, a0: int, k: int, keep: int, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """The block's scores that can be among the ``keep`` best (at least ``floor`` and at least
+    the block's own keep-th best; ties all kept) and their pair numbers."""
     flat = s.reshape(-1)
-    if len(best_s) >= keep:
-        floor = float(best_s[-1])
-    else:  # the block's own keep-th best: nothing below it can be kept
-        floor = float(np.partition(flat, flat.size - keep)[flat.size - keep]) if flat.size > keep else 0.0
+    if flat.size > keep:
+        floor = max(floor, float(np.partition(flat, flat.size - keep)[flat.size - keep]))
     cells = np.flatnonzero(flat >= max(floor, 0.0))
     r, c = np.divmod(cells, s.shape[1])
     a, b = r + a0, c + a0 + 1
     pair = a * k - a * (a + 1) // 2 + (b - a - 1)  # place in combinations(range(k), 2)
-    scores = np.concatenate([best_s, flat[cells]])
-    pairs = np.concatenate([best_k, pair.astype(np.int64)])
-    order = np.lexsort((pairs, -scores))[:keep]
-    return scores[order], pairs[order]
+    return flat[cells], pair.astype(np.int64)
 
 
 def _pair_of(pair: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
