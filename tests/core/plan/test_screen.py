@@ -123,16 +123,18 @@ def test_a_first_pass_keeps_the_same_sample_as_the_whole_planning_sample(tmp_pat
     assert whole[2] == passed[2] and "candidate terms were screened on" in whole[2][-1]
 
 
-@pytest.mark.parametrize("target", ["regression", "binary"])
+@pytest.mark.parametrize("target", ["regression", "binary", "multiclass"])
 def test_a_planted_driver_among_many_noise_columns_is_found(tmp_path, target: str) -> None:  # noqa: ANN001
     from greta_core.pipeline import analyze
 
     df = _frame(600, 400, seed=4)
     if target == "binary":
         df["y"] = np.where(df.y > df.y.median(), "yes", "no")
+    elif target == "multiclass":
+        df["y"] = np.array(["low", "mid", "high"])[np.digitize(df.y, df.y.quantile([1 / 3, 2 / 3]))]
     path = tmp_path / "wide.csv"
     df.to_csv(path, index=False)
-    doc = analyze(FileSpec(str(path)), AnalysisParams(target="y", seed=1, num_generations=25))
+    doc = analyze(FileSpec(str(path)), AnalysisParams(target="y", seed=1))
     screened = doc["data"]["screening"]
     assert screened["candidate_terms"] == 800 + 400 * 399 // 2 and screened["products_left_out"] == 0
     assert screened["kept_terms"] == doc["data"]["candidate_terms"]
