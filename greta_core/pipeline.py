@@ -167,14 +167,14 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
 
     def run(terms: list, screen: list, label: str, screen_size: int = 0) -> Summary:
         lay = Layout.of(terms)
+        sample_size = 0 if screen else params.sample_size  # a screening pass keeps no holdout rows
 
         def fn(df: pd.DataFrame) -> Summary:
-            return summarize(_filtered(df, params.row_filter), builder, terms, screen, params.sample_size, screen_size)
+            return summarize(_filtered(df, params.row_filter), builder, terms, screen, sample_size, screen_size)
 
         def prog(rows: int) -> None:
             report(label, min(rows / total, 0.99) if total else 0.0, {"rows": rows, "total": total})
 
-        sample_size = 0 if screen else params.sample_size
         empty = empty_summary(lay.width, t, sum(x.width for x in screen), sample_size, screen_size)
         return backend.reduce(fn, empty, source_cols, kinds, prog, cancel)
 
