@@ -39,6 +39,11 @@ class SparkBackend:
 
     name = "spark"
 
+    @property
+    def fits_on_executors(self) -> bool:
+        """Models can be fitted on all rows with MLlib (a classic session; Spark Connect has no RDDs)."""
+        return _context(self.spark) is not None
+
     def __init__(self, spec: FileSpec, workers: int | None = None, **options: Any) -> None:
         self.spec = spec
         self.batch_rows = spec.batch_rows
@@ -56,6 +61,7 @@ class SparkBackend:
         self.partitions = 0
         self.rows = 0
         self.seconds = 0.0
+        self._columns: tuple[list[str], dict[str, str]] | None = None  # what the last pass read
 
     # ----------------------------------------------------------------------------- the data
     def columns(self) -> list[str]:
@@ -97,6 +103,7 @@ class SparkBackend:
         if cancel and cancel():
             raise CancelledError("The analysis was cancelled.")
         df = self._read(columns, kinds)
+        self._columns = (list(columns), dict(kinds))
         text = [c for c in columns if kinds.get(c) != "numeric"] if self.source and self.source.is_csv else []
         batch_rows = self.batch_rows
 
@@ -123,6 +130,36 @@ class SparkBackend:
         if progress:
             progress(result.rows_read)
         return result
+
+    def rows_frame(self, fn: Callable[[Any], Any], names: list[str]) -> Any:
+        """A Spark DataFrame of the float64 rows ``fn`` makes of each batch of raw rows (``names``
+        its columns), computed on the executors where the rows are read; nothing is collected.
+        Used to fit MLlib models on all holdout rows (the logistic check)."""
+        import pyarrow as pa
+
+        if self._columns is None:
+            msg = "rows_frame needs a statistics pass first (it reads the columns that pass read)."
+            raise RuntimeError(msg)
+        columns, kinds = self._columns
+        df = self._read(columns, kinds)
+        text = [c for c in columns if kinds.get(c) != "numeric"] if self.source and self.source.is_csv else []
+        batch_rows = self.batch_rows
+        schema = pa.schema([(n, pa.float64()) for n in names])
+
+        def per_partition(batches: Any) -> Any:
+            from greta_core.ingestion.distributed_utils import nulls_to_none, pin_blas_once
+
+            pin_blas_once()
+            for b in batches:
+                part = b.to_pandas(split_blocks=True, self_destruct=False)
+                for start in range(0, len(part), batch_rows):
+                    chunk = part.iloc[start:start + batch_rows].reset_index(drop=True)
+                    values = fn(nulls_to_none(chunk, text) if text else chunk)
+                    if len(values):
+                        yield pa.RecordBatch.from_arrays([pa.array(values[:, i]) for i in range(len(names))],
+                                                         schema=schema)
+
+        return df.mapInArrow(per_partition, ", ".join(f"`{n}` double" for n in names))
 
     def _run(self, action: Callable[[], Summary], empty: Summary, progress: Callable[[int], None] | None,
              cancel: Callable[[], bool] | None) -> Summary:
