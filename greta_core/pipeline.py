@@ -24,6 +24,7 @@ from greta_core.errors import CancelledError, ColumnNotFoundError, DataFormatErr
 from greta_core.hypothesis_search.optimizers import GeneticAlgorithmOptimizer
 from greta_core.ingestion.readers import FileSpec
 from greta_core.metrics import StageClock
+from greta_core.resources import meter_for
 from greta_core.narrate.templates import Narrator
 from greta_core.params import AnalysisParams
 from greta_core.plan.design import DesignBuilder
@@ -43,9 +44,21 @@ def analyze(spec: FileSpec, params: AnalysisParams, progress: Progress | None = 
             cancel: Callable[[], bool] | None = None) -> dict[str, Any]:
     """Run the whole analysis of ``spec`` and return the results document."""
     clock = StageClock()
-    report = progress or (lambda stage, frac, info: None)
+    try:
+        return _analyze(spec, params, clock, progress, cancel)
+    finally:
+        clock.close()
+
+
+def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress: Progress | None,
+             cancel: Callable[[], bool] | None) -> dict[str, Any]:
+    def report(stage: str, fraction: float, info: dict[str, Any]) -> None:
+        if progress is not None:  # every report carries the finished stages' resource usage
+            progress(stage, fraction, {**info, "metrics": dict(clock.stages)})
+
     with clock.stage("ingest"):
         backend = open_backend(params.backend, spec, params.workers, params.extra)
+        clock.attach(meter_for(backend))
         sample = _filtered(backend.sample(params.sample_rows), params.row_filter)
         plan = make_plan(sample, backend.columns(), params)
     with clock.stage("statistics"):

@@ -258,6 +258,33 @@ def assert_same_logit(got: dict[str, Any], want: dict[str, Any], label: str) -> 
                 assert math.isclose(oa[k], ob[k], rel_tol=LOGIT_REL), (label, name, oa["column"], k, oa[k], ob[k])
 
 
+def assert_stage_metrics(m: dict[str, Any], backend: str, data_bytes: int, workers: bool) -> None:
+    """Every stage carries its resource usage; the statistics pass read at least the data's bytes,
+    and where worker processes did the work, their CPU, memory and the bytes moved show."""
+    from greta_core.resources import STAGE_KEYS
+
+    stages = m["stages"]
+    assert list(stages) == ["ingest", "statistics", "search", "confirm", "narrate"]
+    for name, st in stages.items():
+        assert set(STAGE_KEYS) <= set(st), name
+        assert st["seconds"] >= 0 and st["cpu_seconds"] >= 0 and st["driver_peak_memory_mb"] > 50, name
+    st = stages["statistics"]
+    assert st["bytes_read"] >= 0.9 * data_bytes, (st["bytes_read"], data_bytes)
+    assert m["bytes_read"] >= st["bytes_read"] and m["bytes_moved"] >= st["bytes_moved"]
+    if not workers:
+        assert st["workers_cpu_seconds"] is None and st["bytes_moved"] == 0 and st["network_bytes"] == 0
+        return
+    assert st["workers_cpu_seconds"] > 0 and st["workers_peak_memory_mb"] > 50
+    assert st["bytes_moved"] > 0 and st["network_bytes"] > 0  # at least the summary that reaches the driver
+    if backend == "spark":
+        moved = st["moved"]
+        # the rows reach the Python workers as Arrow doubles: fewer bytes than the CSV's text
+        assert moved["task_results"] > 0 and moved["to_python"] > 0.2 * data_bytes and moved["from_python"] > 0
+        assert st["python_tasks"] >= 1 and st["python_workers_peak_memory_mb"] > 50
+        assert st["executor_jvm_peak_memory_mb"] > 10
+        assert st["bytes_moved"] == moved["shuffle_read"] + moved["task_results"] + moved["to_python"] + moved["from_python"]
+
+
 # ------------------------------------------------- run in a subprocess against a Spark master
 def main(argv: list[str]) -> None:
     master, out, executor_memory, *inputs = argv
