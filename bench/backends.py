@@ -252,20 +252,27 @@ def _moved_section(results: dict[tuple[str, int], dict[str, Any]], names: list[s
 
 
 def _network_projection(results: dict[tuple[str, int], dict[str, Any]], names: list[str], big: int) -> None:
-    print(f"\n## What 100 GB implies for the network ({big:,} rows measured)\n")
+    print(f"\n## What 100 GB implies for the network ({big:,} rows measured, statistics pass)\n")
     scale = 100e9 / in_memory_bytes(big)
     for name in names:
         r = results[(name, big)]
         if "error" in r:
             continue
         st = r["stages"]["statistics"]
+        moved = st.get("moved") or {}
         parts = max(int(r.get("partitions") or 1), 1)
-        per_part = (st["network_bytes"] or 0) / parts
-        local = (st.get("moved") or {}).get("to_python", 0) + (st.get("moved") or {}).get("from_python", 0)
-        print(f"- {name}: {size(st['network_bytes'])} over the network in the pass for {parts} partitions "
-              f"(~{size(per_part)} each: one summary per partition, independent of its rows) → 100 GB "
-              f"(~{scale * parts:,.0f} partitions of this size) ≈ {size(per_part * scale * parts)}"
-              + (f"; executor ↔ Python workers on each machine ≈ {size(local * scale)}" if local else ""))
+        summaries = moved.get("summaries", st["network_bytes"] or 0)
+        per_part = summaries / parts
+        line = (f"- {name}: summaries {size(summaries)} for {parts} partitions (~{size(per_part)} a partition, "
+                f"whatever its rows) → 100 GB in ~{scale * parts:,.0f} partitions of this size ≈ "
+                f"{size(per_part * scale * parts)} over the network")
+        if moved.get("rows"):
+            line += (f"; rows Dask moved between workers to balance work: {size(moved['rows'])} "
+                     f"({100 * moved['rows'] / in_memory_bytes(big):.1f}% of the data) → ≈ {size(moved['rows'] * scale)}")
+        local = moved.get("to_python", 0) + moved.get("from_python", 0)
+        if local:
+            line += f"; executor ↔ Python workers, on each machine: ≈ {size(local * scale)}"
+        print(line)
 
 
 def main() -> None:

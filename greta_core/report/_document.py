@@ -13,6 +13,7 @@ from typing import Any
 from greta_core.report._format import (
     NA,
     as_float,
+    fmt_bytes,
     fmt_ci,
     fmt_fixed,
     fmt_int,
@@ -431,6 +432,10 @@ def _metrics_blocks(metrics: Mapping[str, Any]) -> list[Block]:
         ("CPU time", fmt_seconds(metrics.get("cpu_seconds"))),
         ("Rows per second", fmt_rate(metrics.get("rows_per_second"), "rows/s")),
         ("Peak memory", fmt_mb(metrics.get("peak_memory_mb"))),
+        ("Worker CPU time", fmt_seconds(metrics.get("workers_cpu_seconds"))),
+        ("Worker peak memory", fmt_mb(metrics.get("workers_peak_memory_mb"))),
+        ("Bytes read", fmt_bytes(metrics.get("bytes_read"))),
+        ("Bytes moved between processes", fmt_bytes(metrics.get("bytes_moved"))),
         ("Evaluations", fmt_int(metrics.get("evaluations"))),
         ("Evaluations per second", fmt_rate(metrics.get("evaluations_per_second"), "/s")),
     ]
