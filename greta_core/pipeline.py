@@ -268,7 +268,7 @@ def _logistic(chosen: list, backend: Any, layout: Layout, s: Summary, plan: Plan
         fits = [fit_sample(c, layout, s.sample) for c in chosen]
     for c, (fit, why) in zip(chosen, fits):
         c.odds_ratios, note = odds_ratios(fit, why, layout)
-        c.logistic = describe(fit, int(s.holdout.n), int(s.sample.shape[0]))
+        c.logistic = describe(fit, int(s.holdout.n))
         if note and note not in notes:
             notes.append(note)
 

@@ -76,12 +76,14 @@ def odds_rows(fit: LogitFit, layout: Layout) -> list[dict[str, Any]]:
     return rows
 
 
-def describe(fit: LogitFit | None, held_out: int, sample_rows: int, method: str = "statsmodels") -> dict[str, Any]:
-    """Which rows the logistic fit used and how: the ``logistic`` entry of a hypothesis."""
-    rows = fit.rows if fit is not None else sample_rows
-    out: dict[str, Any] = {"method": METHODS[fit.method if fit else method], "rows": int(rows),
-                           "held_out_rows": int(held_out), "all_held_out_rows": int(rows) >= int(held_out)}
-    if fit is not None and fit.iterations is not None:
+def describe(fit: LogitFit | None, held_out: int) -> dict[str, Any]:
+    """Which rows the logistic fit used and how: the ``logistic`` entry of a hypothesis (empty
+    when there was no fit; a note then says why)."""
+    if fit is None:
+        return {}
+    out: dict[str, Any] = {"method": METHODS[fit.method], "rows": int(fit.rows), "held_out_rows": int(held_out),
+                           "all_held_out_rows": int(fit.rows) >= int(held_out)}
+    if fit.iterations is not None:
         out["iterations"] = int(fit.iterations)
     return out
 

@@ -343,9 +343,9 @@ def _odds_table(odds: list[Mapping[str, Any]], logistic: Any = None) -> list[Blo
     )
     caption = "Odds ratios (logistic fit on a holdout sample)."
     if isinstance(logistic, Mapping) and isinstance(logistic.get("rows"), int):
-        rows = (f"all {logistic['rows']:,} held-out rows" if logistic.get("all_held_out_rows") else
+        used = (f"all {logistic['rows']:,} held-out rows" if logistic.get("all_held_out_rows") else
                 f"a sample of {logistic['rows']:,} of the {logistic.get('held_out_rows', 0):,} held-out rows")
-        caption = f"Odds ratios (logistic fit on {rows}; {text(logistic.get('method'))})."
+        caption = f"Odds ratios (logistic fit on {used}; {text(logistic.get('method'))})."
     return [Table(("Column", "Odds ratio", "95% CI", "p-value"), rows, "lrrr", caption)]
 
 
