@@ -19,17 +19,24 @@ from greta_core.backends import open_backend
 from greta_core.confirm.checks import partial_dependence, rank_checks
 from greta_core.confirm.holdout import confirm, select
 from greta_core.confirm.layout import Layout
-from greta_core.confirm.logistic import HoldoutRows, describe, fit_on_all_holdout_rows, fit_sample, odds_ratios, rows_phrase
+from greta_core.confirm.logistic import (
+    HoldoutRows,
+    describe,
+    fit_on_all_holdout_rows,
+    fit_sample,
+    odds_ratios,
+    rows_phrase,
+)
 from greta_core.errors import CancelledError, ColumnNotFoundError, DataFormatError, InvalidConfigError, TargetError, did_you_mean
 from greta_core.hypothesis_search.optimizers import GeneticAlgorithmOptimizer
 from greta_core.ingestion.readers import FileSpec
 from greta_core.metrics import StageClock
-from greta_core.resources import meter_for
 from greta_core.narrate.templates import Narrator
 from greta_core.params import AnalysisParams
 from greta_core.plan.design import DesignBuilder
 from greta_core.plan.schema import canonical, infer_column, infer_target
 from greta_core.plan.terms import Plan, build_plan, parents
+from greta_core.resources import meter_for
 from greta_core.stats.centring import recentre
 from greta_core.stats.linear import Gram
 from greta_core.stats.summary import Summary, empty_summary, summarize

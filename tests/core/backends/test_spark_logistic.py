@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from backends_kit import LOGIT_SAMPLE, analyze, assert_same_logit, logistic
 
 
@@ -19,6 +21,7 @@ def _check_rows(doc_or_result: dict[str, Any], got: dict[str, Any], held_out: in
     assert any(f"logistic fit on all {held_out:,} held-out rows" in n for n in doc_or_result["notes"])
 
 
+@pytest.mark.slow  # 16-26 s on the shared 2 cores (a Spark analysis plus the MLlib fits)
 def test_mllib_logistic_on_local_spark_equals_statsmodels(spark_local: Any, planted: dict[str, str],
                                                           logit_reference: dict[str, Any]) -> None:
     doc = analyze(planted["binary-csv"], "spark", {"spark_config": {"spark.master": "local[2]"}},
