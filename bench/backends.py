@@ -215,13 +215,9 @@ def fmt_mem(r: dict[str, Any]) -> str:
 
 
 def size(n: float | None) -> str:
-    if n is None:
-        return "—"
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
+    from greta_core.report._format import fmt_bytes
+
+    return "—" if n is None else fmt_bytes(n)
 
 
 def fmt_moved(r: dict[str, Any], stage: str) -> str:

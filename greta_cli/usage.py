@@ -10,14 +10,9 @@ HEADERS = ("stage", "time", "CPU driver", "CPU workers", "peak driver", "peak wo
 
 
 def size(n: Any) -> str:
-    if n is None:
-        return "-"
-    n = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
+    from greta_core.report._format import fmt_bytes
+
+    return "-" if n is None else fmt_bytes(n)
 
 
 def _seconds(v: Any) -> str:
