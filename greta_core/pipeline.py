@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -16,10 +17,18 @@ import pandas as pd
 
 from greta_core import __version__
 from greta_core.backends import open_backend
-from greta_core.confirm.checks import odds_ratios, partial_dependence, rank_checks
+from greta_core.confirm.checks import partial_dependence, rank_checks
 from greta_core.confirm.holdout import confirm, select
 from greta_core.confirm.layout import Layout
-from greta_core.errors import ColumnNotFoundError, DataFormatError, InvalidConfigError, TargetError, did_you_mean
+from greta_core.confirm.logistic import (
+    HoldoutRows,
+    describe,
+    fit_on_all_holdout_rows,
+    fit_sample,
+    odds_ratios,
+    rows_phrase,
+)
+from greta_core.errors import CancelledError, ColumnNotFoundError, DataFormatError, InvalidConfigError, TargetError, did_you_mean
 from greta_core.hypothesis_search.optimizers import GeneticAlgorithmOptimizer
 from greta_core.ingestion.readers import FileSpec
 from greta_core.metrics import StageClock
@@ -29,6 +38,7 @@ from greta_core.plan.design import DesignBuilder
 from greta_core.plan.schema import canonical, infer_columns, infer_target
 from greta_core.plan.screen import screen, screen_rows
 from greta_core.plan.terms import Plan, build_plan, parents
+from greta_core.resources import meter_for
 from greta_core.stats.centring import recentre
 from greta_core.stats.linear import Gram
 from greta_core.stats.summary import Summary, empty_summary, summarize
@@ -43,9 +53,21 @@ def analyze(spec: FileSpec, params: AnalysisParams, progress: Progress | None = 
             cancel: Callable[[], bool] | None = None) -> dict[str, Any]:
     """Run the whole analysis of ``spec`` and return the results document."""
     clock = StageClock()
-    report = progress or (lambda stage, frac, info: None)
+    try:
+        return _analyze(spec, params, clock, progress, cancel)
+    finally:
+        clock.close()
+
+
+def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress: Progress | None,
+             cancel: Callable[[], bool] | None) -> dict[str, Any]:
+    def report(stage: str, fraction: float, info: dict[str, Any]) -> None:
+        if progress is not None:  # every report carries the finished stages' resource usage
+            progress(stage, fraction, {**info, "metrics": dict(clock.stages)})
+
     with clock.stage("ingest"):
         backend = open_backend(params.backend, spec, params.workers, params.extra)
+        clock.attach(meter_for(backend))
         rows = planning_rows(params, len(backend.columns()))
         raw = backend.sample(rows)
         sample = _filtered(raw, params.row_filter)
@@ -75,6 +97,8 @@ def analyze(spec: FileSpec, params: AnalysisParams, progress: Progress | None = 
         for c in results:
             if c.confirmed:
                 _checks(c, layout, summary, plan, notes)
+        if plan.target.task == "binary":
+            _logistic([c for c in results if c.confirmed], backend, layout, summary, plan, params, notes, cancel)
     with clock.stage("narrate"):
         doc = _document(spec, params, plan, layout, summary, results, found, notes, backend)
     doc["metrics"] = clock.metrics(summary.rows_read, found.evaluations, clock.seconds("search"))
@@ -250,8 +274,34 @@ def _check_classes(s: Summary, q: int, plan: Plan) -> None:
 def _checks(c: Any, layout: Layout, s: Summary, plan: Plan, notes: list[str]) -> None:
     c.partial_dependence = partial_dependence(c, layout, s.holdout, s.sample, plan.target, dict(plan.centres))
     c.rank_checks = rank_checks(c, layout, s.sample, plan.target)
-    if plan.target.task == "binary":
-        c.odds_ratios, note = odds_ratios(c, layout, s.sample)
+
+
+def _logistic(chosen: list, backend: Any, layout: Layout, s: Summary, plan: Plan, params: AnalysisParams,
+              notes: list[str], cancel: Callable[[], bool] | None) -> None:
+    """Odds ratios of each confirmed hypothesis of a yes/no target: fitted on every holdout row
+    where the backend can fit there (Spark MLlib on the executors), else on the holdout sample."""
+    if not chosen:
+        return
+    fits = None
+    if getattr(backend, "fits_on_executors", False):
+        builder = DesignBuilder(plan, params.seed, params.holdout_fraction)  # centred at the discovery means
+        keep = partial(_filtered, row_filter=params.row_filter) if params.row_filter else None
+
+        def rows(columns: list[int], scale: list[float]) -> HoldoutRows:
+            return HoldoutRows.of(builder, layout, columns, scale, keep)
+
+        try:
+            fits = fit_on_all_holdout_rows(backend, chosen, layout, s.holdout, rows, cancel)
+        except CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the sample fit below still answers
+            notes.append(f"The logistic fit on all held-out rows failed on {backend.name} ({type(e).__name__}: "
+                         f"{' '.join(str(e).split())[:160]}); it was fitted on the holdout sample instead.")
+    if fits is None:
+        fits = [fit_sample(c, layout, s.sample) for c in chosen]
+    for c, (fit, why) in zip(chosen, fits):
+        c.odds_ratios, note = odds_ratios(fit, why, layout)
+        c.logistic = describe(fit, int(s.holdout.n))
         if note and note not in notes:
             notes.append(note)
 
@@ -279,7 +329,8 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
              "features": sorted({f for i in c.terms for f in layout.terms[i].sources}),
              "confirmed": c.confirmed, "discovery": c.discovery, "holdout": c.holdout,
              "term_tests": c.term_tests, "column_tests": c.column_tests, "effects": c.effects,
-             "sizes": c.sizes, "odds_ratios": c.odds_ratios, "rank_checks": c.rank_checks,
+             "sizes": c.sizes, "odds_ratios": c.odds_ratios, "logistic": c.logistic or None,
+             "rank_checks": c.rank_checks,
              "partial_dependence": c.partial_dependence}
         h["findings"] = narrator.findings(h, c.sizes)
         h["narrative"] = " ".join([narrator.head(h), *h["findings"]])
@@ -354,8 +405,10 @@ def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams) -> lis
     out.append(f"Held-out tests were corrected together for multiple testing (Benjamini–Hochberg at alpha = {params.alpha}); "
                "p-values from the search itself are not evidence, because it looked at many hypotheses.")
     if plan.target.task == "binary":
-        out.append("Estimates for a yes/no target are changes in its probability (a linear probability model); "
-                   "the odds ratios come from a logistic fit on a sample of held-out rows.")
+        fit = next((c.logistic for c in results if c.logistic), None)
+        out.append("Estimates for a yes/no target are changes in its probability (a linear probability model)"
+                   + (f"; the odds ratios come from a logistic fit on {rows_phrase(fit)} ({fit['method']})."
+                      if fit else "."))
     for col, count in zip(plan.columns, s.late_missing.tolist()):
         if count:
             out.append(f"Column {col.name!r} has {count:,} missing values that the rows used to plan the analysis "

@@ -44,6 +44,7 @@ class Confirmed:
     effects: list[dict[str, Any]] = field(default_factory=list)
     partial_dependence: list[dict[str, Any]] = field(default_factory=list)
     odds_ratios: list[dict[str, Any]] = field(default_factory=list)
+    logistic: dict[str, Any] = field(default_factory=dict)  # which rows and method the odds ratios come from
     rank_checks: list[dict[str, Any]] = field(default_factory=list)
     role: str = "candidate"  # lead | alternative | not confirmed
     sizes: dict[str, dict[str, Any]] = field(default_factory=dict)  # column → its headline effect

@@ -32,6 +32,12 @@ class Summary:
     screen_size: int = 0
     screening: dict[str, int] | None = None  # how the terms of this pass were screened, if they were
 
+    def __sizeof__(self) -> int:
+        """Bytes held (its arrays): what Dask counts as moved when a summary changes process."""
+        parts = (self.discovery, self.holdout, self.screen)
+        arrays = (self.sample_key, self.sample, self.late_missing)
+        return object.__sizeof__(self) + sum(p.__sizeof__() for p in parts if p is not None) + sum(a.nbytes for a in arrays)
+
     def merge(self, other: Summary) -> Summary:
         keys = np.concatenate([self.sample_key, other.sample_key])
         rows = np.concatenate([self.sample, other.sample])

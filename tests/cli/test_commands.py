@@ -56,6 +56,21 @@ def test_run_piped_with_output_prints_the_summary_as_text(data, tmp_path):
     assert json.loads(out.read_text())["hypotheses"][0]["confirmed"]
 
 
+def test_run_verbose_prints_each_stage_resource_usage(data, tmp_path):
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "greta_cli.app", "run", "--data", str(data), "--target", "y",
+                           "--output", str(out), "-v", "--quiet", *FAST], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines[0].split() == ["stage", "time", "CPU", "driver", "CPU", "workers", "peak", "driver", "peak",
+                                "workers", "read", "moved", "network"]
+    stages = json.loads(out.read_text())["metrics"]["stages"]
+    assert [ln.split()[0] for ln in lines[1:]] == list(stages) == ["ingest", "statistics", "search", "confirm", "narrate"]
+    row = lines[2].split()  # statistics: one process, so no worker figures and nothing moved
+    assert row[1] == f"{stages['statistics']['seconds']:.2f}" and row[5] == row[8] == "-"
+    assert row[-4:] == ["0", "B", "0", "B"]
+
+
 def _results(path, tmp_path):
     out = tmp_path / f"{path.stem}.json"
     res = CliRunner().invoke(app, ["run", "--data", str(path), "--target", "y", "--seed", "2",
