@@ -20,7 +20,9 @@ class AnalysisParams:
     min_level_fraction: float = 0.005
     max_design_columns: int = 600
     sample_rows: int = 50000
-    # search
+    # search: "auto" scores every hypothesis when there are at most exact_max_hypotheses
+    search_strategy: str = "auto"  # auto | exact | genetic
+    exact_max_hypotheses: int = 100_000
     pop_size: int = 100
     num_generations: int = 60
     cx_prob: float = 0.9
