@@ -18,7 +18,7 @@ from greta_core.backends import open_backend
 from greta_core.confirm.checks import odds_ratios, partial_dependence, rank_checks
 from greta_core.confirm.holdout import confirm, select
 from greta_core.confirm.layout import Layout
-from greta_core.errors import ColumnNotFoundError, DataFormatError, InvalidConfigError, TargetError, did_you_mean
+from greta_core.errors import ColumnNotFoundError, DataFormatError, InvalidConfigError, TargetError, missing_column_message
 from greta_core.hypothesis_search.exact import ExactSearch, choose
 from greta_core.ingestion.readers import FileSpec
 from greta_core.metrics import StageClock
@@ -121,7 +121,7 @@ def make_plan(sample: pd.DataFrame, all_columns: list[str], params: AnalysisPara
     wanted = list(params.columns) if params.columns else [c for c in all_columns if c != params.target]
     for c in list(wanted) + list(params.exclude):
         if c not in all_columns:
-            msg = f"Column {c!r} (in data.columns or data.exclude) is not in the data.{did_you_mean(c, all_columns)}"
+            msg = missing_column_message(c, all_columns)
             raise ColumnNotFoundError(msg)
     cols, dropped = [], []
     for name in wanted:

@@ -84,3 +84,43 @@ def _timed() -> float:
     start = time.perf_counter()
     _greta_help()
     return time.perf_counter() - start
+
+
+@pytest.mark.parametrize("name", ["data.csv", "data.csv.gz"])
+def test_refusing_a_missing_target_loads_no_scientific_library(tmp_path: Path, name: str) -> None:
+    """The header is enough to refuse a misspelt --target: exit 2 with the usual message,
+    and neither pandas, numpy, scipy nor pyarrow is imported to say so."""
+    import gzip
+
+    text = "age,income,churned\n" + "".join(f"{i},{i * 10},{i % 2}\n" for i in range(30))
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(text.encode()) if name.endswith(".gz") else text.encode())
+    code = ("import atexit, json, sys\n"
+            f"atexit.register(lambda: print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules))))\n"
+            "from greta_cli.app import main\n"
+            f"sys.argv = ['greta', 'run', '--data', {str(path)!r}, '--target', 'Churned']\n"
+            "main()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(),
+                          timeout=60, check=False, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "greta: error: Target column 'Churned' is not in the data. Did you mean 'churned'? "
+        "Columns: 'age', 'income', 'churned'."]
+    assert json.loads(proc.stdout) == []
+
+
+def test_a_missing_column_in_data_exclude_is_refused_from_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{i}\n" for i in range(30)))
+    cfg = tmp_path / "greta.yml"
+    cfg.write_text(f"data: {{path: {str(path)!r}, target: y, exclude: [c]}}\n")
+    code = ("import atexit, json, sys\n"
+            f"atexit.register(lambda: print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules))))\n"
+            "from greta_cli.app import main\n"
+            f"sys.argv = ['greta', 'run', {str(cfg)!r}]\n"
+            "main()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(),
+                          timeout=60, check=False, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "Column 'c' (in data.columns or data.exclude) is not in the data." in proc.stderr
+    assert json.loads(proc.stdout) == []
