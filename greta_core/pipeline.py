@@ -283,7 +283,7 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
     return {
         "schema_version": SCHEMA_VERSION, "greta_version": __version__, "target": t.name, "task": t.task,
         "target_info": target_info, "data": data, "columns": columns, "hypotheses": hyps,
-        "summary": narrator.summary(data, hyps, columns, found.evaluations), "notes": notes,
+        "summary": narrator.summary(data, hyps, columns, found.evaluations, found.strategy == "exact"), "notes": notes,
         "config": params.to_dict(), "seed": params.seed,
     }
 
