@@ -133,7 +133,7 @@ def _class_codes(y: np.ndarray) -> np.ndarray:
 
 def odds_ratios(c: Confirmed, layout: Layout, sample: np.ndarray) -> tuple[list[dict[str, Any]], str | None]:
     """Logistic regression of a binary target on the hypothesis' columns (holdout sample)."""
-    from statsmodels.discrete.discrete_model import Logit  # not statsmodels.api: 0.5 s less to import
+    from greta_core.stats.logistic import logit  # statsmodels' Logit, without its second of imports
 
     q = layout.width
     cols = np.concatenate([layout.columns[i] for i in c.terms])
@@ -146,11 +146,11 @@ def odds_ratios(c: Confirmed, layout: Layout, sample: np.ndarray) -> tuple[list[
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             design = np.column_stack([np.ones(len(y)), x[:, keep]])
-            fit = Logit(y, design).fit(disp=0, maxiter=200)
-    except Exception as e:  # noqa: BLE001 - statsmodels raises several types for separation
+            fit = logit(y, design, maxiter=200)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError) as e:  # separation, collinearity
         return [], f"The logistic fit failed ({type(e).__name__}); odds ratios are not reported."
-    ci = np.asarray(fit.conf_int())
-    params, pv = np.asarray(fit.params), np.asarray(fit.pvalues)
+    ci = fit.conf_int()
+    params, pv = fit.params, fit.pvalues
     if _separated(fit, design):
         return [], ("The logistic fit shows (near-)separation: in the held-out sample some columns tell the two "
                     "classes apart almost perfectly, so their odds ratios have no finite estimate; none are reported.")
@@ -163,11 +163,11 @@ def odds_ratios(c: Confirmed, layout: Layout, sample: np.ndarray) -> tuple[list[
 def _separated(fit: Any, design: np.ndarray) -> bool:
     """No convergence, fitted probabilities of 0 or 1, or a one-sd change that multiplies the odds
     by more than e^10: the signs of (quasi-)complete separation."""
-    if not fit.mle_retvals.get("converged", True):
+    if not fit.converged:
         return True
-    p = np.asarray(fit.predict())
+    p = fit.fitted
     sd = design[:, 1:].std(axis=0)
-    big = np.abs(np.asarray(fit.params)[1:] * sd) > 10.0
+    big = np.abs(fit.params[1:] * sd) > 10.0
     return bool(np.mean((p < 1e-8) | (p > 1 - 1e-8)) > 0.01 or big.any())
 
 
