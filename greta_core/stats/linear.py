@@ -163,12 +163,15 @@ def evaluate_terms(gram: Gram, table: TermTable, terms: np.ndarray, blocks: Bloc
         pick = w.argmax(axis=1)
         has = w[np.arange(n_h), pick] > 0
         block[has] = pick[has]  # the slot of the widest block term
-    plain = np.flatnonzero(block < 0)
-    if len(plain):
-        _evaluate_rows(gram, table, terms, plain, out)
-    for term in np.unique(terms[block >= 0, block[block >= 0]]) if (block >= 0).any() else ():
-        rows = np.flatnonzero((block >= 0) & (terms[np.arange(n_h), np.maximum(block, 0)] == term))
-        _evaluate_rows(gram, table, terms, rows, out, blocks.factors[int(term)], block[rows])  # type: ignore[union-attr]
+    chosen = block >= 0
+    if not chosen.all():
+        _evaluate_rows(gram, table, terms, np.flatnonzero(~chosen), out)
+    if chosen.any():
+        assert blocks is not None
+        block_term = terms[np.arange(n_h), np.maximum(block, 0)]
+        for term in np.unique(block_term[chosen]):
+            rows = np.flatnonzero(chosen & (block_term == term))
+            _evaluate_rows(gram, table, terms, rows, out, blocks.factors[int(term)], block[rows])
     return out
 
 
