@@ -46,7 +46,7 @@ class HypothesisSpace:
         free = [i for i, ps in enumerate(parents) if not ps]
         kids = [c for c, ps in enumerate(parents) if ps]
         pos = {t: k for k, t in enumerate(free)}
-        self.supported = all(p in pos for c in kids for p in parents[c]) and all(len(parents[c]) <= 2 for c in kids)
+        self.supported = all(p in pos and len(parents[c]) <= 2 for c in kids for p in parents[c])
         self.free = np.array(free, dtype=np.int64)
         self.children = np.array(kids, dtype=np.int64)
         pairs = [[pos[p] for p in parents[c]] for c in kids] if self.supported else []
@@ -62,8 +62,8 @@ class HypothesisSpace:
             return None  # every set of free terms is a hypothesis on its own
         total = 0
         for a, _, allowed in self._free_sets():
-            ways = np.array([sum(comb(e, j) for j in range(k - a + 1)) for e in range(allowed.shape[1] + 1)])
-            total += int(ways[allowed.sum(axis=1)].sum())
+            ways = [sum(comb(e, j) for j in range(k - a + 1)) for e in range(allowed.shape[1] + 1)]
+            total += int(np.asarray(ways)[allowed.sum(axis=1)].sum())
             if total > limit:
                 return None
         return total
@@ -159,7 +159,8 @@ class ExactSearch:
 
     @property
     def backend_info(self) -> dict[str, Any]:
-        return {"backend": "local", "reason": "exact search: every hypothesis scored in this process", "workers": 1}
+        return {"backend": "local", "reason": "exact search: every hypothesis scored in this process",
+                "workers": 1}
 
     def run(self, progress: Callable[[int, int], None] | None = None,
             cancel: Callable[[], bool] | None = None, total: int | None = None) -> SearchResult:
@@ -167,23 +168,19 @@ class ExactSearch:
         space's size when already counted)."""
         total = total if total is not None else self.space.count(EXACT_HARD_LIMIT) or 0
         done = 0
-        kept_terms: list[np.ndarray] = []
-        kept_f: list[np.ndarray] = []
+        kept: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # feasible: terms, F, g
         for terms in self.space.batches(self.rows):
             f, g, _ = self.stats.objectives(terms)
             ok = g <= 0
-            kept_terms.append(terms[ok])
-            kept_f.append(f[ok])
+            kept.append((terms[ok], f[ok], g[ok]))
             done += len(terms)
             if progress:
                 progress(done, max(total, done))
             if cancel and cancel():
                 raise CancelledError("The analysis was cancelled.")
-        terms = np.concatenate(kept_terms) if kept_terms else np.zeros((0, self.space.max_terms), dtype=np.int64)
-        f = np.concatenate(kept_f) if kept_f else np.zeros((0, 3))
-        idx = non_dominated(f)
-        front = [Scored(tuple(int(i) for i in terms[r] if i >= 0), (float(f[r, 0]), float(f[r, 1]), float(f[r, 2])), 0.0)
-                 for r in idx]
+        terms, f, g = (np.concatenate(parts) for parts in zip(*kept)) if kept else (np.zeros((0, 1)),) * 3
+        front = [Scored(tuple(int(i) for i in terms[r] if i >= 0), tuple(float(v) for v in f[r]), float(g[r]))
+                 for r in non_dominated(f.reshape(-1, 3))]
         front.sort(key=lambda s: (len(s.terms), s.objectives))
         return SearchResult(tuple(front), done, 0, self.seed, "exact", done)
 
