@@ -6,6 +6,7 @@ nothing and writes no files; progress and cancellation go through the callbacks.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -25,7 +26,8 @@ from greta_core.metrics import StageClock
 from greta_core.narrate.templates import Narrator
 from greta_core.params import AnalysisParams
 from greta_core.plan.design import DesignBuilder
-from greta_core.plan.schema import canonical, infer_column, infer_target
+from greta_core.plan.schema import canonical, infer_columns, infer_target
+from greta_core.plan.screen import screen, screen_rows
 from greta_core.plan.terms import Plan, build_plan, parents
 from greta_core.stats.centring import recentre
 from greta_core.stats.linear import Gram
@@ -44,10 +46,13 @@ def analyze(spec: FileSpec, params: AnalysisParams, progress: Progress | None = 
     report = progress or (lambda stage, frac, info: None)
     with clock.stage("ingest"):
         backend = open_backend(params.backend, spec, params.workers, params.extra)
-        sample = _filtered(backend.sample(params.sample_rows), params.row_filter)
+        rows = planning_rows(params, len(backend.columns()))
+        raw = backend.sample(rows)
+        sample = _filtered(raw, params.row_filter)
         plan = make_plan(sample, backend.columns(), params)
     with clock.stage("statistics"):
-        summary, layout, notes = statistics_pass(backend, plan, params, report, cancel)
+        whole = sample if len(raw) < rows else None  # the sample holds every row
+        summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole)
     _check_rows(summary, layout, plan)
     t = plan.target.width
     summary, delta = recentre(summary, layout, t)
@@ -110,6 +115,13 @@ def _filtered(df: pd.DataFrame, row_filter: str | None) -> pd.DataFrame:
         raise InvalidConfigError(msg) from None
 
 
+def planning_rows(params: AnalysisParams, columns: int) -> int:
+    """Rows read to plan: ``sample_rows``, fewer for a wide file so that the sample takes
+    about the screening memory budget (at least 1,000 rows)."""
+    fit = int(params.screen_memory_mb * 2**20 / (8 * max(columns, 1)))
+    return min(params.sample_rows, max(fit, 1000))
+
+
 def make_plan(sample: pd.DataFrame, all_columns: list[str], params: AnalysisParams) -> Plan:
     if len(sample) == 0:
         msg = "The data has a header but no data rows. Greta needs rows to analyse."
@@ -119,15 +131,14 @@ def make_plan(sample: pd.DataFrame, all_columns: list[str], params: AnalysisPara
         raise DataFormatError(msg)
     target = infer_target(sample, params.target)
     wanted = list(params.columns) if params.columns else [c for c in all_columns if c != params.target]
+    known = set(all_columns)
     for c in list(wanted) + list(params.exclude):
-        if c not in all_columns:
+        if c not in known:
             msg = missing_column_message(c, all_columns)
             raise ColumnNotFoundError(msg)
     cols, dropped = [], []
-    for name in wanted:
-        if name == params.target or name in params.exclude:
-            continue
-        info = infer_column(name, sample[name], params.max_levels, params.min_level_fraction)
+    names = [n for n in wanted if n != params.target and n not in params.exclude]
+    for name, info in zip(names, infer_columns(sample, names, params.max_levels, params.min_level_fraction)):
         if isinstance(info, str):
             dropped.append((name, info))
         else:
@@ -135,25 +146,36 @@ def make_plan(sample: pd.DataFrame, all_columns: list[str], params: AnalysisPara
     if not cols:
         msg = f"No usable feature columns are left to explain {params.target!r} (dropped: {', '.join(f'{n} ({r})' for n, r in dropped) or 'none'})."
         raise DataFormatError(msg)
-    centres = {c.name: _centre(sample[c.name], c.kind) for c in cols if c.kind != "categorical"}
+    centres = column_centres(sample, [c for c in cols if c.kind != "categorical"])
     return build_plan(target, cols, dropped, params.interactions, params.squares, params.logs, centres)
 
 
-def _centre(values: pd.Series, kind: str) -> float:
-    """The planning sample's mean: subtracted before squares and products are formed, so they
-    keep their precision whatever the column's magnitude (a date as ~2020.5 years)."""
-    v = canonical(values, kind).to_numpy(np.float64)
+def column_centres(sample: pd.DataFrame, cols: list) -> dict[str, float]:
+    """Each column's mean in the planning sample: subtracted before squares and products are
+    formed, so they keep their precision whatever the column's magnitude (a date as ~2020.5
+    years). Numbers held as numbers are read out together (a wide file has thousands)."""
+    dtypes = sample.dtypes
+    plain = [c.name for c in cols if c.kind == "numeric" and dtypes[c.name].kind in "if"]
+    block = np.asfortranarray(sample[plain].to_numpy(np.float64)) if plain else np.zeros((0, 0))
+    values = {name: block[:, i] for i, name in enumerate(plain)}
+    return {c.name: _mean(values[c.name] if c.name in values else canonical(sample[c.name], c.kind).to_numpy(np.float64))
+            for c in cols}
+
+
+def _mean(v: np.ndarray) -> float:
     v = v[np.isfinite(v)]
     return float(v.mean()) if len(v) else 0.0
 
 
 def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Progress,
-                    cancel: Callable[[], bool] | None) -> tuple[Summary, Layout, list[str]]:
-    """One pass when every term fits; else screen engineered terms, then a second pass."""
+                    cancel: Callable[[], bool] | None,
+                    whole: pd.DataFrame | None = None) -> tuple[Summary, Layout, list[str]]:
+    """One pass when every candidate term fits in ``max_design_columns``; else the candidates
+    are screened on a uniform sample of discovery rows and one pass reads the kept terms. The
+    sample comes from ``whole`` (every row of the data, after the row filter: the planning
+    sample when it holds them all) or else from a first pass."""
     builder = DesignBuilder(plan, params.seed, params.holdout_fraction)
     t = plan.target.width
-    main, eng = list(plan.main_terms), list(plan.engineered_terms)
-    width = sum(x.width for x in plan.terms)
     notes = [f"Column {c.name!r}: {c.note}." for c in plan.columns if c.note]
     total = backend.estimate_rows() or 0
     source_cols = [c.name for c in plan.columns] + [plan.target.name]
@@ -163,36 +185,40 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
     regression = plan.target.task == "regression" and not plan.target.text
     kinds[plan.target.name] = "numeric" if regression else "categorical"
 
-    def run(terms: list, screen: list, label: str) -> Summary:
+    def run(terms: list, screen: list, label: str, screen_size: int = 0) -> Summary:
         lay = Layout.of(terms)
+        sample_size = 0 if screen else params.sample_size  # a screening pass keeps no holdout rows
 
         def fn(df: pd.DataFrame) -> Summary:
-            return summarize(_filtered(df, params.row_filter), builder, terms, screen, params.sample_size)
+            return summarize(_filtered(df, params.row_filter), builder, terms, screen, sample_size, screen_size)
 
         def prog(rows: int) -> None:
             report(label, min(rows / total, 0.99) if total else 0.0, {"rows": rows, "total": total})
 
-        empty = empty_summary(lay.width, t, sum(x.width for x in screen), params.sample_size)
+        empty = empty_summary(lay.width, t, sum(x.width for x in screen), sample_size, screen_size)
         return backend.reduce(fn, empty, source_cols, kinds, prog, cancel)
 
-    if width <= params.max_design_columns or not eng:
-        return run(main + eng, [], "statistics"), Layout.of(main + eng), notes
-    first = run(main, eng, "screening")
-    keep = _screen(first, eng, params.max_design_columns - sum(x.width for x in main), t)
-    notes.append(f"{len(eng)} engineered terms were screened on the discovery split; the {len(keep)} "
-                 "strongest were kept for the search (preprocessing.max_design_columns).")
-    terms = main + keep
-    return run(terms, [], "statistics"), Layout.of(terms), notes
-
-
-def _screen(s: Summary, eng: list, room: int, t: int) -> list:
-    sc = s.screen
-    q = s.discovery.m2.shape[0] - t
-    syy = s.discovery.m2[q:, q:]
-    inv = np.linalg.pinv(syy)
-    score = np.einsum("ij,jk,ik->i", sc.c_ey, inv, sc.c_ey) / np.where(sc.c_ee > 0, sc.c_ee, np.inf)
-    order = np.argsort(-score, kind="stable")[: max(room, 0)]
-    return [eng[i] for i in sorted(order)]
+    if plan.candidate_width <= params.max_design_columns:
+        terms = list(plan.terms)
+        return run(terms, [], "statistics"), Layout.of(terms), notes
+    listed = list(plan.listed)
+    size = screen_rows(params.screen_memory_mb, sum(x.width for x in listed) + t, params.sample_rows)
+    if whole is not None:
+        batch = builder.batch(whole, [], listed, size)
+        rows, discovery = batch.e, batch.n_discovery
+    else:
+        first = run([], listed, "screening", size)
+        rows, discovery = first.screen, int(first.discovery.n)
+    report("screening", 1.0, {"rows": len(rows), "candidates": plan.candidate_count})
+    # never more design columns than half the discovery rows: beyond that the discovery
+    # statistics cannot tell the terms apart, and the search drowns in terms fitted to noise
+    room = min(params.max_design_columns, max(discovery // 2, MIN_ROWS))
+    workers = min(params.workers or os.cpu_count() or 1, 4)
+    found = screen(rows, plan, t, room, params.screen_memory_mb, params.max_screen_terms, workers)
+    del rows
+    notes.append(found.note())
+    terms = list(found.terms)
+    return replace(run(terms, [], "statistics"), screening=found.to_dict()), Layout.of(terms), notes
 
 
 def _check_rows(s: Summary, layout: Layout, plan: Plan) -> None:
@@ -263,6 +289,7 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
                          for c in plan.columns],
         "columns_dropped": [{"name": n, "reason": r} for n, r in plan.dropped],
         "candidate_terms": len(layout.terms),
+        "screening": s.screening,
     }
     narrator = Narrator(t.name, t.task, t.classes[1] if t.task == "binary" else None)
     hyps = []

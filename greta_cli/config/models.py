@@ -77,8 +77,15 @@ class PreprocessingConfig(_Section):
         0.005, ge=0, lt=0.5, description="Levels rarer than this fraction of the rows are "
         "pooled into 'other'.")
     max_design_columns: int = Field(
-        600, ge=10, le=100_000, description="Most design columns kept in full; above it the engineered terms "
-        "are screened and only the strongest kept.")
+        600, ge=10, le=100_000, description="Most design columns the search chooses from; above it the "
+        "candidate terms are screened on discovery rows and only the strongest kept (at most half as "
+        "many as discovery rows).")
+    screen_memory_mb: float = Field(
+        256, ge=16, le=1_000_000, description="Working memory (MiB) of that screening: candidate products "
+        "are scored in blocks that fit it, never all at once.")
+    max_screen_terms: int = Field(
+        100_000_000, ge=1000, le=10_000_000_000, description="Most candidate terms screened; above it the "
+        "products of the columns weakest alone are left out.")
     sample_rows: int = Field(
         50000, ge=100, le=10_000_000, description="Rows read to infer the column types and levels.")
     batch_rows: int = Field(

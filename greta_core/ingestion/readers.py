@@ -142,7 +142,9 @@ class CsvReader:
         header = next(csv.reader(io.StringIO(first, newline=""), delimiter=self.delimiter))
         self.long_integers = _long_integers(header, lines[:199], self.delimiter)
         self.newlines_in_values = "\n" in first or "\r" in first
-        self.block_size = max(1 << 22, 2 * end)
+        # about a thousand rows a block (the header's length stands for a row's), within 4-64 MiB:
+        # a wide file's per-batch work grows with its columns, not its rows
+        self.block_size = max(1 << 22, min(1 << 26, 1024 * end), 2 * end)
         _check_names(header, self.spec.path)
         return header
 

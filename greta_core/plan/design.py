@@ -23,7 +23,8 @@ class Batch:
     """One batch in design form: only rows with a usable target are kept."""
 
     xy: np.ndarray  # (n, q + t) design columns of the requested terms, then the target columns
-    e: np.ndarray  # (n, m) design columns of the terms to screen
+    e: np.ndarray  # (k, m + t) screened terms' design columns, then the targets: k discovery rows
+    e_key: np.ndarray  # (k,) the sampling key of each row of ``e`` (the smallest of the batch's)
     t: int
     n_discovery: int  # rows [0, n_discovery) are discovery rows, the rest holdout rows
     key: np.ndarray  # (n,) uniform in [0, 1): order of the holdout sample
@@ -34,7 +35,16 @@ class Batch:
 
 def canonical_features(plan: Plan, df: pd.DataFrame) -> pd.DataFrame:
     """The feature columns of the plan in canonical types, in plan order."""
-    data = {c.name: canonical(df[c.name], c.kind) for c in plan.columns}
+    dtypes = df.dtypes
+    # numbers already held as numbers are converted together (a wide file has thousands)
+    plain = [c.name for c in plan.columns if c.kind == "numeric" and dtypes[c.name].kind in "if"]
+    values: dict[str, np.ndarray] = {}
+    if len(plain) > 1:
+        block = df[plain].to_numpy(np.float64, copy=True)
+        block[np.isinf(block)] = np.nan  # as canonical(): ±inf counts as missing
+        values = {name: block[:, i] for i, name in enumerate(plain)}
+    data = {c.name: values[c.name] if c.name in values else canonical(df[c.name], c.kind).to_numpy()
+            for c in plan.columns}
     return pd.DataFrame(data, index=pd.RangeIndex(len(df)))
 
 
@@ -82,6 +92,15 @@ def split_keys(frame: pd.DataFrame, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return u1, u2
 
 
+def smallest(keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` smallest keys in increasing order, and their positions."""
+    idx = np.arange(len(keys))
+    if len(keys) > k:
+        idx = np.argpartition(keys, k - 1)[:k] if k > 0 else idx[:0]
+    idx = idx[np.argsort(keys[idx], kind="stable")]
+    return keys[idx], idx
+
+
 class DesignBuilder:
     def __init__(self, plan: Plan, seed: int, holdout_fraction: float) -> None:
         self.plan = plan
@@ -89,8 +108,12 @@ class DesignBuilder:
         self.holdout_fraction = holdout_fraction
         self.kinds = {c.name: c.kind for c in plan.columns}
 
-    def batch(self, df: pd.DataFrame, terms: Sequence[Term], screen: Sequence[Term] = ()) -> Batch:
-        """Design rows of ``df``: discovery rows first, then holdout rows."""
+    def batch(self, df: pd.DataFrame, terms: Sequence[Term], screen: Sequence[Term] = (),
+              screen_rows: int | None = None) -> Batch:
+        """Design rows of ``df``: discovery rows first, then holdout rows. With ``screen``, also
+        the design columns of those terms (and the targets) on the ``screen_rows`` discovery
+        rows of smallest key (all discovery rows if None): a uniform sample that is the same
+        whatever the batching, since each row's key comes from its own values."""
         frame = canonical_features(self.plan, df)
         y, ok = self.target(canonical_target(df[self.plan.target.name], self.plan.target))
         # The hash sees the feature values only, never the target: identical rows land in the
@@ -105,17 +128,22 @@ class DesignBuilder:
         t = y.shape[1]
         xy = self.matrix(kept, terms, extra=t)
         xy[:, xy.shape[1] - t :] = y[rows]
-        e = self.matrix(kept, screen)
         n_disc = int(len(rows) - hold.sum())
-        return Batch(xy, e, t, n_disc, u2[rows], len(df), int((~ok).sum()), self.late_missing(kept))
+        e, e_key = np.zeros((0, 0)), np.zeros(0)
+        if screen:
+            e_key, pick = smallest(u2[rows[:n_disc]], n_disc if screen_rows is None else screen_rows)
+            e = self.matrix(kept.take(pick).reset_index(drop=True), screen, extra=t)
+            e[:, e.shape[1] - t :] = y[rows[pick]]
+        return Batch(xy, e, e_key, t, n_disc, u2[rows], len(df), int((~ok).sum()), self.late_missing(kept))
 
     def late_missing(self, frame: pd.DataFrame) -> np.ndarray:
         """Missing values in numeric columns the planning sample saw complete: they are used at
         the column's centre with no indicator, and counted so the results can say so."""
         out = np.zeros(len(self.plan.columns), dtype=np.int64)
-        for i, c in enumerate(self.plan.columns):
-            if c.kind != "categorical" and not c.has_missing:
-                out[i] = int(np.isnan(frame[c.name].to_numpy(np.float64)).sum())
+        which = [i for i, c in enumerate(self.plan.columns) if c.kind != "categorical" and not c.has_missing]
+        if which:
+            names = [self.plan.columns[i].name for i in which]
+            out[which] = np.isnan(frame[names].to_numpy(np.float64)).sum(axis=0)
         return out
 
     def target(self, s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -137,7 +165,7 @@ class DesignBuilder:
         n = len(frame)
         width = sum(t.width for t in terms)
         x = np.empty((n, width + extra), dtype=np.float64, order="F")
-        filled: dict[str, np.ndarray] = {}
+        filled = self._values(frame, terms)
 
         def value(name: str) -> np.ndarray:
             """The column centred at its centre, 0 (the centre) where missing."""
@@ -150,6 +178,16 @@ class DesignBuilder:
         for term in terms:
             j = self._fill(x, j, term, frame, value)
         return x
+
+    def _values(self, frame: pd.DataFrame, terms: Sequence[Term]) -> dict[str, np.ndarray]:
+        """The centred values (0 where missing) of the numeric columns the terms use, converted
+        together when there are many (as ``matrix``'s ``value`` does one by one)."""
+        names = list(dict.fromkeys(s for t in terms if t.kind not in ("categorical",) for s in t.sources))
+        if len(names) < 16:
+            return {}
+        v = frame[names].to_numpy(np.float64) - np.array([self.plan.centre(n) for n in names])
+        v = np.asfortranarray(np.where(np.isnan(v), 0.0, v))
+        return {name: v[:, i] for i, name in enumerate(names)}
 
     def _fill(self, x: np.ndarray, j: int, term: Term, frame: pd.DataFrame, value) -> int:  # noqa: ANN001
         src = term.sources
@@ -182,4 +220,4 @@ class DesignBuilder:
 
 
 __all__ = ["Batch", "DesignBuilder", "canonical_features", "canonical_frame", "canonical_target",
-           "split_keys", "MISSING_LEVEL"]
+           "smallest", "split_keys", "MISSING_LEVEL"]

@@ -396,6 +396,9 @@ def _data_facts(data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
         ("Holdout rows", fmt_int(data.get("rows_holdout"))),
         ("Candidate terms", fmt_int(data.get("candidate_terms"))),
     ]
+    screening = data.get("screening")
+    if isinstance(screening, Mapping):
+        facts.append(("Candidate terms screened (the strongest kept)", fmt_int(screening.get("candidate_terms"))))
     return tuple(fact for fact in facts if fact[1] != NA)
 
 

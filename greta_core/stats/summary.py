@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from greta_core.plan.design import DesignBuilder
+from greta_core.plan.design import DesignBuilder, smallest
 from greta_core.plan.terms import Term
-from greta_core.stats.moments import CrossMoments, Moments
+from greta_core.stats.moments import Moments
 
 
 @dataclass
@@ -25,15 +25,21 @@ class Summary:
     sample: np.ndarray  # (k, q + t)
     rows_read: int
     rows_bad_target: int
-    screen: CrossMoments | None  # discovery-only screening sums of engineered terms
+    screen: np.ndarray  # (k, m + t) discovery rows kept to screen terms on (never holdout rows)
     sample_size: int
     late_missing: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    screen_key: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    screen_size: int = 0
+    screening: dict[str, int] | None = None  # how the terms of this pass were screened, if they were
 
     def merge(self, other: Summary) -> Summary:
         keys = np.concatenate([self.sample_key, other.sample_key])
         rows = np.concatenate([self.sample, other.sample])
         keys, rows = _smallest(keys, rows, self.sample_size)
-        screen = self.screen.merge(other.screen) if self.screen is not None and other.screen is not None else self.screen
+        screen_key, screen = self.screen_key, self.screen
+        if self.screen_size:
+            screen_key, screen = _smallest(np.concatenate([self.screen_key, other.screen_key]),
+                                           np.concatenate([self.screen, other.screen]), self.screen_size)
         return Summary(
             self.discovery.merge(other.discovery),
             self.holdout.merge(other.holdout),
@@ -44,6 +50,8 @@ class Summary:
             screen,
             self.sample_size,
             _add(self.late_missing, other.late_missing),
+            screen_key,
+            self.screen_size,
         )
 
 
@@ -52,11 +60,8 @@ def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _smallest(keys: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    if len(keys) > k:
-        part = np.argpartition(keys, k - 1)[:k]
-        keys, rows = keys[part], rows[part]
-    order = np.argsort(keys, kind="stable")
-    return keys[order], rows[order]
+    keys, idx = smallest(keys, k)
+    return keys, rows[idx]
 
 
 def summarize(
@@ -65,26 +70,23 @@ def summarize(
     terms: Sequence[Term],
     screen_terms: Sequence[Term] = (),
     sample_size: int = 5000,
+    screen_size: int = 0,
 ) -> Summary:
-    """Summarise one batch of raw rows."""
-    b = builder.batch(df, terms, screen_terms)
+    """Summarise one batch of raw rows. With ``screen_terms``, also keep the ``screen_size``
+    discovery rows of smallest key in the design of those terms (a uniform sample to screen
+    candidate terms on)."""
+    b = builder.batch(df, terms, screen_terms, screen_size if screen_terms else None)
     xy, nd = b.xy, b.n_discovery
-    keys, pick = _smallest_index(b.key[nd:], sample_size)
+    keys, pick = smallest(b.key[nd:], sample_size)
     sample = xy[nd + pick]
-    screen = CrossMoments.of(b.e[:nd], xy[:nd, xy.shape[1] - b.t :]) if screen_terms else None
     disc, held = Moments.of_block(xy[:nd]), Moments.of_block(xy[nd:])
-    return Summary(disc, held, keys, sample, b.rows_read, b.rows_bad_target, screen, sample_size, b.late_missing)
+    return Summary(disc, held, keys, sample, b.rows_read, b.rows_bad_target, b.e, sample_size, b.late_missing,
+                   b.e_key, screen_size if screen_terms else 0)
 
 
-def _smallest_index(keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    idx = np.arange(len(keys))
-    if len(keys) > k:
-        idx = np.argpartition(keys, k - 1)[:k]
-    idx = idx[np.argsort(keys[idx], kind="stable")]
-    return keys[idx], idx
-
-
-def empty_summary(q: int, t: int, n_screen: int, sample_size: int) -> Summary:
-    screen = CrossMoments.empty(n_screen, t) if n_screen else None
+def empty_summary(q: int, t: int, screen_width: int = 0, sample_size: int = 5000, screen_size: int = 0) -> Summary:
+    """The summary of no rows; ``screen_width`` design columns of screened terms are kept on up
+    to ``screen_size`` discovery rows."""
+    screen = np.zeros((0, screen_width + t if screen_size else 0))
     return Summary(Moments.empty(q + t), Moments.empty(q + t), np.zeros(0), np.zeros((0, q + t)),
-                   0, 0, screen, sample_size)
+                   0, 0, screen, sample_size, screen_size=screen_size)

@@ -132,3 +132,26 @@ def test_same_seed_same_results_json(data, tmp_path):
         doc = json.loads(out.read_text())
         docs.append([(h["terms"], h["holdout"]["p_value"], h["narrative"]) for h in doc["hypotheses"]])
     assert docs[0] == docs[1]
+
+
+def test_wide_file_is_screened_within_the_budget_set_on_the_command_line(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((400, 150))
+    df = pd.DataFrame(np.round(x, 5), columns=[f"c{i}" for i in range(150)])
+    df["y"] = np.round(2 * x[:, 42] + rng.normal(0, 1, 400), 5)
+    path, out = tmp_path / "wide.csv", tmp_path / "r.json"
+    df.to_csv(path, index=False)
+    res = CliRunner().invoke(app, ["run", "--data", str(path), "--target", "y", "--output", str(out), "--quiet",
+                                   "--set", "preprocessing.screen_memory_mb=16",
+                                   "--set", "preprocessing.max_screen_terms=5000", *FAST])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    assert doc["config"]["preprocessing"]["screen_memory_mb"] == 16
+    # 150 columns and their squares, then the products of the 97 strongest alone (4,656 ≤ 4,700)
+    assert doc["data"]["screening"]["candidate_terms"] == 300 + 97 * 96 // 2
+    note = next(n for n in doc["notes"] if "candidate terms were screened" in n)
+    assert "products of weaker columns were not screened" in note
+    assert [c["name"] for c in doc["columns"] if c["verdict"] == "matters"] == ["c42"]

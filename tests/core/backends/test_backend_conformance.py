@@ -42,6 +42,30 @@ def test_engine_gives_the_pandas_answer(name: str, layout: str, planted: dict[st
     assert m["statistics_rows_per_second"] > 0 and m["driver_peak_memory_mb"] > 0
 
 
+# more candidate terms than the search keeps, and fewer planning rows than the data has: the
+# candidates are screened on a sample of discovery rows that a first pass over the data keeps
+SCREENED = {"max_design_columns": 30, "sample_rows": 2000}
+
+
+@pytest.fixture(scope="module")
+def screened_reference(planted: dict[str, str]) -> dict[str, Any]:
+    doc = analyze(planted["csv-file"], "pandas", **SCREENED)
+    assert doc["data"]["screening"]["discovery_rows"] == 2000
+    return doc
+
+
+@pytest.mark.parametrize("name", ["dask-threads", "dask-cluster", "spark-local"])
+def test_engine_screens_candidates_as_pandas_does(name: str, planted: dict[str, str],
+                                                  screened_reference: dict[str, Any],
+                                                  request: pytest.FixtureRequest) -> None:
+    backend, extra = engine(name, request)
+    doc = analyze(planted["parquet-parts"], backend, extra, **SCREENED)
+    assert doc["data"]["backend"] == backend
+    assert doc["data"]["screening"] == screened_reference["data"]["screening"]
+    assert doc["notes"] == screened_reference["notes"]
+    assert_same(doc, screened_reference, f"{name}, screened")
+
+
 @pytest.mark.slow
 def test_spark_standalone_cluster_gives_the_pandas_answer(standalone_results: dict[str, Any],
                                                           planted: dict[str, str],
