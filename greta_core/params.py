@@ -22,7 +22,9 @@ class AnalysisParams:
     screen_memory_mb: float = 256.0  # working memory of the screening of candidate terms
     max_screen_terms: int = 100_000_000  # most candidate terms screened (products of weak columns left out)
     sample_rows: int = 50000
-    # search
+    # search: "auto" scores every hypothesis when there are at most exact_max_hypotheses
+    search_strategy: str = "auto"  # auto | exact | genetic
+    exact_max_hypotheses: int = 100_000
     pop_size: int = 100
     num_generations: int = 60
     cx_prob: float = 0.9

@@ -28,8 +28,15 @@ from greta_core.confirm.logistic import (
     odds_ratios,
     rows_phrase,
 )
-from greta_core.errors import CancelledError, ColumnNotFoundError, DataFormatError, InvalidConfigError, TargetError, did_you_mean
-from greta_core.hypothesis_search.optimizers import GeneticAlgorithmOptimizer
+from greta_core.errors import (
+    CancelledError,
+    ColumnNotFoundError,
+    DataFormatError,
+    InvalidConfigError,
+    TargetError,
+    missing_column_message,
+)
+from greta_core.hypothesis_search.exact import ExactSearch, choose
 from greta_core.ingestion.readers import FileSpec
 from greta_core.metrics import StageClock
 from greta_core.narrate.templates import Narrator
@@ -81,16 +88,7 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     plan = replace(plan, centres=tuple((n, plan.centre(n) + d) for n, d in delta.items()))
     disc = Gram.from_moments(summary.discovery, t)
     with clock.stage("search"):
-        opt = GeneticAlgorithmOptimizer(disc, layout.columns, max_terms=params.max_terms,
-                                        pop_size=params.pop_size, num_generations=params.num_generations,
-                                        cx_prob=params.cx_prob, mut_prob=params.mut_prob,
-                                        alpha=params.alpha, seed=params.seed, patience=params.patience,
-                                        distributed_backend=params.distributed_backend,
-                                        cluster_address=params.cluster_address, max_workers=params.workers,
-                                        fallback=params.distributed_fallback, parents=parents(layout.terms))
-        found = opt.run(lambda g, n: report("search", g / n, {"generation": g, "generations": n}), cancel)
-        report("search", 1.0, {"generation": found.generations, "generations": params.num_generations,
-                               "stopped_early": found.generations < params.num_generations})
+        found, search_info, search_backend = _search(disc, layout, params, report, cancel)
     with clock.stage("confirm"):
         results = select(confirm(found.front, layout, disc, summary.holdout, summary.sample, plan.target,
                                  params.alpha, params.max_hypotheses, dict(plan.centres)))
@@ -103,10 +101,39 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
         doc = _document(spec, params, plan, layout, summary, results, found, notes, backend)
     doc["metrics"] = clock.metrics(summary.rows_read, found.evaluations, clock.seconds("search"))
     doc["metrics"]["search_generations"] = found.generations
+    doc["metrics"]["search"] = search_info
     doc["metrics"].update(backend.info())
-    doc["metrics"]["search_backend"] = opt.backend_info
+    doc["metrics"]["search_backend"] = search_backend
     report("done", 1.0, {})
     return doc
+
+
+def _search(disc: Gram, layout: Layout, params: AnalysisParams, report: Progress,
+            cancel: Callable[[], bool] | None) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """The exact search when the space of hypotheses is small (hypothesis_search.strategy),
+    else the genetic one. Returns the search result, what ran and why, and where it ran."""
+    needs = parents(layout.terms)
+    choice = choose(needs, params.max_terms, params.search_strategy, params.exact_max_hypotheses)
+    info = {"strategy": choice.strategy, "hypotheses": choice.space, "reason": choice.reason}
+    if choice.strategy == "exact":
+        ex = ExactSearch(disc, layout.columns, max_terms=params.max_terms, alpha=params.alpha, parents=needs,
+                         seed=params.seed)
+        found = ex.run(lambda d, n: report("search", d / n, {"hypotheses": d, "total": n}), cancel, choice.space)
+        report("search", 1.0, {"hypotheses": found.evaluations, "total": choice.space})
+        return found, info, ex.backend_info
+    from greta_core.hypothesis_search.optimizers import GeneticAlgorithmOptimizer  # pymoo: only when it runs
+
+    opt = GeneticAlgorithmOptimizer(disc, layout.columns, max_terms=params.max_terms,
+                                    pop_size=params.pop_size, num_generations=params.num_generations,
+                                    cx_prob=params.cx_prob, mut_prob=params.mut_prob,
+                                    alpha=params.alpha, seed=params.seed, patience=params.patience,
+                                    distributed_backend=params.distributed_backend,
+                                    cluster_address=params.cluster_address, max_workers=params.workers,
+                                    fallback=params.distributed_fallback, parents=needs)
+    found = opt.run(lambda g, n: report("search", g / n, {"generation": g, "generations": n}), cancel)
+    report("search", 1.0, {"generation": found.generations, "generations": params.num_generations,
+                           "stopped_early": found.generations < params.num_generations})
+    return found, info, opt.backend_info
 
 
 def _filtered(df: pd.DataFrame, row_filter: str | None) -> pd.DataFrame:
@@ -138,7 +165,7 @@ def make_plan(sample: pd.DataFrame, all_columns: list[str], params: AnalysisPara
     known = set(all_columns)
     for c in list(wanted) + list(params.exclude):
         if c not in known:
-            msg = f"Column {c!r} (in data.columns or data.exclude) is not in the data.{did_you_mean(c, all_columns)}"
+            msg = missing_column_message(c, all_columns)
             raise ColumnNotFoundError(msg)
     cols, dropped = [], []
     names = [n for n in wanted if n != params.target and n not in params.exclude]
@@ -341,7 +368,7 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
     return {
         "schema_version": SCHEMA_VERSION, "greta_version": __version__, "target": t.name, "task": t.task,
         "target_info": target_info, "data": data, "columns": columns, "hypotheses": hyps,
-        "summary": narrator.summary(data, hyps, columns, found.evaluations), "notes": notes,
+        "summary": narrator.summary(data, hyps, columns, found.evaluations, found.strategy == "exact"), "notes": notes,
         "config": params.to_dict(), "seed": params.seed,
     }
 

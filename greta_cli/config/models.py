@@ -95,6 +95,12 @@ class PreprocessingConfig(_Section):
 class HypothesisSearchConfig(_Section):
     """Genetic search for hypotheses."""
 
+    strategy: Literal["auto", "exact", "genetic"] = Field(
+        "auto", description="'exact' scores every hypothesis (the same answer every time, no randomness); "
+        "'genetic' searches with NSGA-II; 'auto' is exact when there are at most exact_max_hypotheses.")
+    exact_max_hypotheses: int = Field(
+        100_000, ge=0, le=20_000_000, description="Most hypotheses for which 'auto' chooses the exact "
+        "search (scoring 100,000 costs about what the default genetic search does).")
     pop_size: int = Field(100, ge=4, le=100_000, description="Hypotheses per generation.")
     num_generations: int = Field(60, ge=1, le=10_000_000, description="Generations the search runs.")
     cx_prob: float = Field(0.9, ge=0, le=1, description="Probability of crossing two parents.")

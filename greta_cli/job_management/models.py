@@ -123,6 +123,8 @@ class JobProgress:
         text = f"{self.stage} {self.percent:.0f}%" if percent else self.stage
         if "generation" in self.info:
             text += f" (generation {self.info['generation']}/{self.info.get('generations', '?')})"
+        elif "hypotheses" in self.info:
+            text += f" ({self.info['hypotheses']:,}/{self.info.get('total') or 0:,} hypotheses)"
         elif self.info.get("rows"):
             text += f" ({self.info['rows']:,} rows)"
         return text

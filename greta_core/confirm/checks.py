@@ -12,6 +12,7 @@ from greta_core.confirm.holdout import Confirmed
 from greta_core.confirm.layout import Layout
 from greta_core.plan.schema import TargetInfo
 from greta_core.plan.terms import Term
+from greta_core.stats import ranks
 from greta_core.stats.moments import Moments
 
 
@@ -104,32 +105,27 @@ def rank_checks(c: Confirmed, layout: Layout, sample: np.ndarray, target: Target
 
 
 def _rank_check(term: Term, v: np.ndarray, y: np.ndarray, target: TargetInfo):  # noqa: ANN202
-    from scipy import stats
-
     cat = term.kind == "categorical"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if target.task == "regression":
             if cat:
                 groups = [y[v == g, 0] for g in np.unique(v)]
-                return ("Kruskal-Wallis", *stats.kruskal(*groups)) if len(groups) > 1 else None
-            r = stats.spearmanr(v, y[:, 0])
-            return "Spearman rank correlation", r.statistic, r.pvalue
+                return ("Kruskal-Wallis", *ranks.kruskal(*groups)) if len(groups) > 1 else None
+            return ("Spearman rank correlation", *ranks.spearman(v, y[:, 0]))
         cls = (y[:, 0] if target.task == "binary" else _class_codes(y)).astype(int)
         if cat:
             table = np.array([[np.sum((v == g) & (cls == k)) for k in np.unique(cls)] for g in np.unique(v)])
             if table.shape[0] < 2 or table.shape[1] < 2:
                 return None
-            r = stats.chi2_contingency(table)
-            return "chi-square test of independence", r.statistic, r.pvalue
+            return ("chi-square test of independence", *ranks.chi2_contingency(table))
         if target.task == "binary":
             a, b = v[cls == 1], v[cls == 0]
             if len(a) == 0 or len(b) == 0:
                 return None
-            r = stats.mannwhitneyu(a, b)
-            return "Mann-Whitney U", r.statistic, r.pvalue
+            return ("Mann-Whitney U", *ranks.mannwhitneyu(a, b))
         groups = [v[cls == k] for k in np.unique(cls)]
-        return ("Kruskal-Wallis", *stats.kruskal(*groups)) if len(groups) > 1 else None
+        return ("Kruskal-Wallis", *ranks.kruskal(*groups)) if len(groups) > 1 else None
 
 
 def _class_codes(y: np.ndarray) -> np.ndarray:

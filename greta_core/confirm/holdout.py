@@ -24,7 +24,7 @@ import numpy as np
 
 from greta_core.confirm.layout import Layout
 from greta_core.confirm.sizes import column_sizes
-from greta_core.hypothesis_search.problem import Scored
+from greta_core.hypothesis_search.scoring import Scored
 from greta_core.plan.schema import TargetInfo
 from greta_core.plan.terms import parents
 from greta_core.stats.linear import Gram, evaluate, scaled_inverse

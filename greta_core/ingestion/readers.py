@@ -213,11 +213,28 @@ def _long_integers(header: list[str], lines: list[str], delimiter: str) -> list[
     return [header[i] for i in sorted(found)]
 
 
+def open_head(path: str) -> Any:
+    """The file's bytes, decompressed, for reading its first lines: the standard library for
+    plain, gzip and bzip2 files (no pyarrow import, so a bad header is refused quickly)."""
+    codec = compression(path)
+    if codec is None:
+        return open(path, "rb")
+    if codec == "gzip":
+        import gzip
+
+        return gzip.open(path, "rb")
+    if codec == "bz2":
+        import bz2
+
+        return bz2.open(path, "rb")
+    return open_text(path)
+
+
 def _first_record(path: str) -> tuple[bytes, int]:
     """The file's first bytes, at least its whole first record (the header row, which can be
     long and hold quoted line breaks), and where that record ends."""
     chunk = 1 << 16
-    with open_text(path) as f:
+    with open_head(path) as f:
         raw = f.read(chunk)
         while True:
             end = _record_end(raw)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from greta_core.errors import ColumnNotFoundError, TargetError, did_you_mean
+from greta_core.errors import ColumnNotFoundError, TargetError, missing_target_message
 
 MISSING_LEVEL = "(missing)"
 OTHER_LEVEL = "(other)"
@@ -117,7 +117,7 @@ def _booleans(series: pd.Series) -> pd.Series:
 
 def infer_target(sample: pd.DataFrame, target: str) -> TargetInfo:
     if target not in sample.columns:
-        msg = f"Target column {target!r} is not in the data.{did_you_mean(target, list(sample.columns))} Columns: {_short_list(sample.columns)}."
+        msg = missing_target_message(target, [str(c) for c in sample.columns])
         raise ColumnNotFoundError(msg)
     s = sample[target]
     values = s.dropna()
@@ -152,12 +152,6 @@ def infer_target(sample: pd.DataFrame, target: str) -> TargetInfo:
     counts = _levels(values).value_counts()
     ordered = tuple(sorted(counts.index, key=lambda lv: (-counts[lv], lv)))
     return TargetInfo(target, "multiclass", "categorical", ordered)
-
-
-def _short_list(cols: Any, n: int = 12) -> str:
-    cols = [str(c) for c in cols]
-    more = f", ... ({len(cols)} in all)" if len(cols) > n else ""
-    return ", ".join(repr(c) for c in cols[:n]) + more
 
 
 def infer_columns(sample: pd.DataFrame, names: list[str], max_levels: int,

@@ -46,5 +46,5 @@ def test_the_sample_fit_says_it_used_a_sample(planted: dict[str, str]) -> None:
     held_out = doc["data"]["rows_holdout"]
     fits = [h["logistic"] for h in doc["hypotheses"] if h["confirmed"]]
     assert fits and all(f["rows"] == LOGIT_SAMPLE["spark"] and not f["all_held_out_rows"] for f in fits)
-    assert all("statsmodels" in f["method"] for f in fits)
+    assert all("Newton" in f["method"] for f in fits)
     assert any(f"a sample of {LOGIT_SAMPLE['spark']:,} of the {held_out:,} held-out rows" in n for n in doc["notes"])
