@@ -4,6 +4,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# two test processes, each file in one of them (its engines and services start once there)
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: demo test bench accept clean
 
@@ -23,7 +25,7 @@ demo: $(VENV)/.base
 	$(BIN)/greta run examples/churn.yml --output out/churn-results.json --report out/churn-report.html
 
 test: $(VENV)/.all
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.all
 	$(BIN)/python bench/main_job.py

@@ -14,7 +14,9 @@ Prints, as Markdown tables:
 2. the speed-up from 1 to 2 workers at the largest size;
 3. the overhead of ``--backend auto`` against ``--backend pandas`` on a small file, as a user
    runs ``greta run`` (whole command, median of alternating runs);
-4. what 100 GB would take, from the measured rate per core.
+4. what 100 GB would take, from the measured rate per core;
+5. bytes moved between processes per stage, next to rows/s (of which across the network on a
+   cluster), and what they imply for 100 GB.
 
 Each measurement runs in a fresh subprocess. The data: planted rows (8 numeric columns, one
 categorical, the target; 55 design columns with products and squares), one Parquet file per
@@ -35,6 +37,9 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve()
+STAGES = ("ingest", "statistics", "search", "confirm", "narrate")
+USAGE = ("seconds", "cpu_seconds", "workers_cpu_seconds", "driver_peak_memory_mb", "workers_peak_memory_mb",
+         "bytes_read", "bytes_moved", "network_bytes", "moved")
 CONFIGS = {
     "pandas": ("pandas", {}),
     "dask threads": ("dask", {"dask_config": {}}),
@@ -138,7 +143,8 @@ def measure(path: str, backend: str, extra: dict[str, Any], workers: int | None)
             "pass_rows_per_s": doc["data"]["rows"] / st["statistics"]["seconds"], "workers": m.get("workers"),
             "partitions": m.get("partitions"), "peak_tree_mb": mem.peak_tree / 2**20,
             "peak_driver_mb": mem.peak_self / 2**20,
-            "confirmed": [h["terms"] for h in doc["hypotheses"] if h["confirmed"]][:1]}
+            "confirmed": [h["terms"] for h in doc["hypotheses"] if h["confirmed"]][:1],
+            "stages": {name: {k: v.get(k) for k in USAGE} for name, v in st.items()}}
 
 
 def run_one(path: str, backend: str, extra: dict[str, Any], workers: int | None, timeout: float) -> dict[str, Any]:
@@ -208,6 +214,63 @@ def fmt_mem(r: dict[str, Any]) -> str:
     return "—" if "error" in r else f"{r['peak_tree_mb']:,.0f} ({r['peak_driver_mb']:,.0f})"
 
 
+def size(n: float | None) -> str:
+    from greta_core.report._format import fmt_bytes
+
+    return "—" if n is None else fmt_bytes(n)
+
+
+def fmt_moved(r: dict[str, Any], stage: str) -> str:
+    """Bytes moved between processes in ``stage`` (in brackets: of which over the network on a cluster)."""
+    if "error" in r:
+        return "—"
+    st = r["stages"].get(stage, {})
+    return f"{size(st.get('bytes_moved'))} ({size(st.get('network_bytes'))})"
+
+
+def _moved_section(results: dict[tuple[str, int], dict[str, Any]], names: list[str], sizes: list[int]) -> None:
+    print("\n## Bytes moved between processes, per stage\n")
+    print("Per stage: all bytes moved between processes (in brackets: the part that crosses the network "
+          "on a cluster — Dask worker transfers; Spark shuffle reads and task results. Spark's Arrow "
+          "traffic between each executor and its Python workers stays on the executor's machine).\n")
+    print("| backend | rows | rows/s | " + " | ".join(STAGES) + " | read in the pass | CPU s driver / workers |")
+    print("|---|---:|---:|" + "---|" * len(STAGES) + "---:|---:|")
+    for rows in sizes:
+        for name in names:
+            r = results[(name, rows)]
+            if "error" in r:
+                continue
+            st = r["stages"]["statistics"]
+            cpu = f"{st['cpu_seconds']:.1f} / " + ("—" if st["workers_cpu_seconds"] is None
+                                                    else f"{st['workers_cpu_seconds']:.1f}")
+            print(f"| {name} | {rows:,} | {fmt_rate(r)} | " + " | ".join(fmt_moved(r, s) for s in STAGES)
+                  + f" | {size(st['bytes_read'])} | {cpu} |")
+
+
+def _network_projection(results: dict[tuple[str, int], dict[str, Any]], names: list[str], big: int) -> None:
+    print(f"\n## What 100 GB implies for the network ({big:,} rows measured, statistics pass)\n")
+    scale = 100e9 / in_memory_bytes(big)
+    for name in names:
+        r = results[(name, big)]
+        if "error" in r:
+            continue
+        st = r["stages"]["statistics"]
+        moved = st.get("moved") or {}
+        parts = max(int(r.get("partitions") or 1), 1)
+        summaries = moved.get("summaries", st["network_bytes"] or 0)
+        per_part = summaries / parts
+        line = (f"- {name}: summaries {size(summaries)} for {parts} partitions (~{size(per_part)} a partition, "
+                f"whatever its rows) → 100 GB in ~{scale * parts:,.0f} partitions of this size ≈ "
+                f"{size(per_part * scale * parts)} over the network")
+        if moved.get("rows"):
+            line += (f"; rows Dask moved between workers to balance work: {size(moved['rows'])} "
+                     f"({100 * moved['rows'] / in_memory_bytes(big):.1f}% of the data) → ≈ {size(moved['rows'] * scale)}")
+        local = moved.get("to_python", 0) + moved.get("from_python", 0)
+        if local:
+            line += f"; executor ↔ Python workers, on each machine: ≈ {size(local * scale)}"
+        print(line)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--one", help=argparse.SUPPRESS)
@@ -250,7 +313,7 @@ def main() -> None:
             results[(name, rows)] = r = run_one(str(path), backend, extra, 2 if backend == "pandas" else None,
                                                 a.timeout)
             print(f"  {name:<18} {fmt_rate(r):>12} rows/s in the pass, {fmt_rate(r, 'rows_per_s'):>12} with "
-                  f"start-up  peak {fmt_mem(r)} MiB", flush=True)
+                  f"start-up  peak {fmt_mem(r)} MiB  moved {fmt_moved(r, 'statistics')} in the pass", flush=True)
     if 50_000_000 not in sizes:
         print("\n50M rows: skipped (pass --rows 1e6,1e7,5e7 to run it; ~4 GB of Parquet, tens of minutes here).")
     print("\n## Rows per second and peak memory\n")
@@ -282,6 +345,8 @@ def main() -> None:
         pq.read_table(root / f"planted-{sizes[0]}.parquet").slice(0, 20_000).to_pandas().to_csv(small, index=False)
     _auto_section(small, root, repeats)
     _per_core(results, names, big)
+    _moved_section(results, names, sizes)
+    _network_projection(results, names, big)
 
 
 def _auto_section(small: Path, root: Path, repeats: int) -> None:

@@ -51,6 +51,8 @@ class StageProgress:
             detail = f"generation {info['generation']}/{info['generations']}"
             if info.get("stopped_early"):
                 detail += " (best hypotheses stable: stopped)"
+        elif "hypotheses" in info:
+            detail = f"{info['hypotheses']:,}/{info.get('total') or 0:,} hypotheses (exact search)"
         self.progress.update(self.tasks[stage], completed=100 * fraction, detail=detail)
         self.switched = time.perf_counter()
 

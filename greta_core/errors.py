@@ -79,3 +79,18 @@ def did_you_mean(name: str, options: list[str], n: int = 3) -> str:
         lowered = {o.lower(): o for o in options}
         close = [lowered[name.lower()]] if name.lower() in lowered else []
     return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+
+
+def short_list(names: object, n: int = 12) -> str:
+    """The first ``n`` names, quoted, with how many there are in all when there are more."""
+    cols = [str(c) for c in names]  # type: ignore[attr-defined]
+    more = f", ... ({len(cols)} in all)" if len(cols) > n else ""
+    return ", ".join(repr(c) for c in cols[:n]) + more
+
+
+def missing_target_message(target: str, columns: list[str]) -> str:
+    return f"Target column {target!r} is not in the data.{did_you_mean(target, columns)} Columns: {short_list(columns)}."
+
+
+def missing_column_message(name: str, columns: list[str]) -> str:
+    return f"Column {name!r} (in data.columns or data.exclude) is not in the data.{did_you_mean(name, columns)}"

@@ -7,18 +7,18 @@ from typing import Any
 from greta_core.backends.pandas_backend import PandasBackend
 from greta_core.ingestion.readers import FileSpec
 from greta_core.params import AnalysisParams
-from greta_core.pipeline import make_plan
+from greta_core.pipeline import make_plan, planning_rows
 
 
 def inspect_file(path: str, target: str, sample_rows: int = 50000) -> dict[str, Any]:
     """Infer the plan from a sample of ``path`` (no statistics pass)."""
     backend = PandasBackend(FileSpec(path))
     params = AnalysisParams(target=target, sample_rows=sample_rows)
-    plan = make_plan(backend.sample(sample_rows), backend.columns(), params)
+    plan = make_plan(backend.sample(planning_rows(params, len(backend.columns()))), backend.columns(), params)
     return {
         "task": plan.target.task,
         "classes": list(plan.target.classes),
         "columns": [{"name": c.name, "kind": c.kind} for c in plan.columns],
         "dropped": [{"name": n, "reason": r} for n, r in plan.dropped],
-        "terms": len(plan.terms),
+        "terms": plan.candidate_count,
     }

@@ -19,8 +19,12 @@ class AnalysisParams:
     max_levels: int = 20
     min_level_fraction: float = 0.005
     max_design_columns: int = 600
+    screen_memory_mb: float = 256.0  # working memory of the screening of candidate terms
+    max_screen_terms: int = 100_000_000  # most candidate terms screened (products of weak columns left out)
     sample_rows: int = 50000
-    # search
+    # search: "auto" scores every hypothesis when there are at most exact_max_hypotheses
+    search_strategy: str = "auto"  # auto | exact | genetic
+    exact_max_hypotheses: int = 100_000
     pop_size: int = 100
     num_generations: int = 60
     cx_prob: float = 0.9

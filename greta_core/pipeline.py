@@ -6,8 +6,10 @@ nothing and writes no files; progress and cancellation go through the callbacks.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -15,18 +17,35 @@ import pandas as pd
 
 from greta_core import __version__
 from greta_core.backends import open_backend
-from greta_core.confirm.checks import odds_ratios, partial_dependence, rank_checks
+from greta_core.confirm.checks import partial_dependence, rank_checks
 from greta_core.confirm.holdout import confirm, select
 from greta_core.confirm.layout import Layout
-from greta_core.errors import ColumnNotFoundError, DataFormatError, InvalidConfigError, TargetError, did_you_mean
-from greta_core.hypothesis_search.optimizers import GeneticAlgorithmOptimizer
+from greta_core.confirm.logistic import (
+    HoldoutRows,
+    describe,
+    fit_on_all_holdout_rows,
+    fit_sample,
+    odds_ratios,
+    rows_phrase,
+)
+from greta_core.errors import (
+    CancelledError,
+    ColumnNotFoundError,
+    DataFormatError,
+    InvalidConfigError,
+    TargetError,
+    missing_column_message,
+)
+from greta_core.hypothesis_search.exact import ExactSearch, choose
 from greta_core.ingestion.readers import FileSpec
 from greta_core.metrics import StageClock
 from greta_core.narrate.templates import Narrator
 from greta_core.params import AnalysisParams
 from greta_core.plan.design import DesignBuilder
-from greta_core.plan.schema import canonical, infer_column, infer_target
+from greta_core.plan.schema import canonical, infer_columns, infer_target
+from greta_core.plan.screen import screen, screen_rows
 from greta_core.plan.terms import Plan, build_plan, parents
+from greta_core.resources import meter_for
 from greta_core.stats.centring import recentre
 from greta_core.stats.linear import Gram
 from greta_core.stats.summary import Summary, empty_summary, summarize
@@ -41,43 +60,80 @@ def analyze(spec: FileSpec, params: AnalysisParams, progress: Progress | None = 
             cancel: Callable[[], bool] | None = None) -> dict[str, Any]:
     """Run the whole analysis of ``spec`` and return the results document."""
     clock = StageClock()
-    report = progress or (lambda stage, frac, info: None)
+    try:
+        return _analyze(spec, params, clock, progress, cancel)
+    finally:
+        clock.close()
+
+
+def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress: Progress | None,
+             cancel: Callable[[], bool] | None) -> dict[str, Any]:
+    def report(stage: str, fraction: float, info: dict[str, Any]) -> None:
+        if progress is not None:  # every report carries the finished stages' resource usage
+            progress(stage, fraction, {**info, "metrics": dict(clock.stages)})
+
     with clock.stage("ingest"):
         backend = open_backend(params.backend, spec, params.workers, params.extra)
-        sample = _filtered(backend.sample(params.sample_rows), params.row_filter)
+        clock.attach(meter_for(backend))
+        rows = planning_rows(params, len(backend.columns()))
+        raw = backend.sample(rows)
+        sample = _filtered(raw, params.row_filter)
         plan = make_plan(sample, backend.columns(), params)
     with clock.stage("statistics"):
-        summary, layout, notes = statistics_pass(backend, plan, params, report, cancel)
+        whole = sample if len(raw) < rows else None  # the sample holds every row
+        summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole)
     _check_rows(summary, layout, plan)
     t = plan.target.width
     summary, delta = recentre(summary, layout, t)
     plan = replace(plan, centres=tuple((n, plan.centre(n) + d) for n, d in delta.items()))
     disc = Gram.from_moments(summary.discovery, t)
     with clock.stage("search"):
-        opt = GeneticAlgorithmOptimizer(disc, layout.columns, max_terms=params.max_terms,
-                                        pop_size=params.pop_size, num_generations=params.num_generations,
-                                        cx_prob=params.cx_prob, mut_prob=params.mut_prob,
-                                        alpha=params.alpha, seed=params.seed, patience=params.patience,
-                                        distributed_backend=params.distributed_backend,
-                                        cluster_address=params.cluster_address, max_workers=params.workers,
-                                        fallback=params.distributed_fallback, parents=parents(layout.terms))
-        found = opt.run(lambda g, n: report("search", g / n, {"generation": g, "generations": n}), cancel)
-        report("search", 1.0, {"generation": found.generations, "generations": params.num_generations,
-                               "stopped_early": found.generations < params.num_generations})
+        found, search_info, search_backend = _search(disc, layout, params, report, cancel)
     with clock.stage("confirm"):
         results = select(confirm(found.front, layout, disc, summary.holdout, summary.sample, plan.target,
                                  params.alpha, params.max_hypotheses, dict(plan.centres)))
         for c in results:
             if c.confirmed:
                 _checks(c, layout, summary, plan, notes)
+        if plan.target.task == "binary":
+            _logistic([c for c in results if c.confirmed], backend, layout, summary, plan, params, notes, cancel)
     with clock.stage("narrate"):
         doc = _document(spec, params, plan, layout, summary, results, found, notes, backend)
     doc["metrics"] = clock.metrics(summary.rows_read, found.evaluations, clock.seconds("search"))
     doc["metrics"]["search_generations"] = found.generations
+    doc["metrics"]["search"] = search_info
     doc["metrics"].update(backend.info())
-    doc["metrics"]["search_backend"] = opt.backend_info
+    doc["metrics"]["search_backend"] = search_backend
     report("done", 1.0, {})
     return doc
+
+
+def _search(disc: Gram, layout: Layout, params: AnalysisParams, report: Progress,
+            cancel: Callable[[], bool] | None) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """The exact search when the space of hypotheses is small (hypothesis_search.strategy),
+    else the genetic one. Returns the search result, what ran and why, and where it ran."""
+    needs = parents(layout.terms)
+    choice = choose(needs, params.max_terms, params.search_strategy, params.exact_max_hypotheses)
+    info = {"strategy": choice.strategy, "hypotheses": choice.space, "reason": choice.reason}
+    if choice.strategy == "exact":
+        ex = ExactSearch(disc, layout.columns, max_terms=params.max_terms, alpha=params.alpha, parents=needs,
+                         seed=params.seed)
+        found = ex.run(lambda d, n: report("search", d / n, {"hypotheses": d, "total": n}), cancel, choice.space)
+        report("search", 1.0, {"hypotheses": found.evaluations, "total": choice.space})
+        return found, info, ex.backend_info
+    from greta_core.hypothesis_search.optimizers import GeneticAlgorithmOptimizer  # pymoo: only when it runs
+
+    opt = GeneticAlgorithmOptimizer(disc, layout.columns, max_terms=params.max_terms,
+                                    pop_size=params.pop_size, num_generations=params.num_generations,
+                                    cx_prob=params.cx_prob, mut_prob=params.mut_prob,
+                                    alpha=params.alpha, seed=params.seed, patience=params.patience,
+                                    distributed_backend=params.distributed_backend,
+                                    cluster_address=params.cluster_address, max_workers=params.workers,
+                                    fallback=params.distributed_fallback, parents=needs)
+    found = opt.run(lambda g, n: report("search", g / n, {"generation": g, "generations": n}), cancel)
+    report("search", 1.0, {"generation": found.generations, "generations": params.num_generations,
+                           "stopped_early": found.generations < params.num_generations})
+    return found, info, opt.backend_info
 
 
 def _filtered(df: pd.DataFrame, row_filter: str | None) -> pd.DataFrame:
@@ -90,6 +146,13 @@ def _filtered(df: pd.DataFrame, row_filter: str | None) -> pd.DataFrame:
         raise InvalidConfigError(msg) from None
 
 
+def planning_rows(params: AnalysisParams, columns: int) -> int:
+    """Rows read to plan: ``sample_rows``, fewer for a wide file so that the sample takes
+    about the screening memory budget (at least 1,000 rows)."""
+    fit = int(params.screen_memory_mb * 2**20 / (8 * max(columns, 1)))
+    return min(params.sample_rows, max(fit, 1000))
+
+
 def make_plan(sample: pd.DataFrame, all_columns: list[str], params: AnalysisParams) -> Plan:
     if len(sample) == 0:
         msg = "The data has a header but no data rows. Greta needs rows to analyse."
@@ -99,15 +162,14 @@ def make_plan(sample: pd.DataFrame, all_columns: list[str], params: AnalysisPara
         raise DataFormatError(msg)
     target = infer_target(sample, params.target)
     wanted = list(params.columns) if params.columns else [c for c in all_columns if c != params.target]
+    known = set(all_columns)
     for c in list(wanted) + list(params.exclude):
-        if c not in all_columns:
-            msg = f"Column {c!r} (in data.columns or data.exclude) is not in the data.{did_you_mean(c, all_columns)}"
+        if c not in known:
+            msg = missing_column_message(c, all_columns)
             raise ColumnNotFoundError(msg)
     cols, dropped = [], []
-    for name in wanted:
-        if name == params.target or name in params.exclude:
-            continue
-        info = infer_column(name, sample[name], params.max_levels, params.min_level_fraction)
+    names = [n for n in wanted if n != params.target and n not in params.exclude]
+    for name, info in zip(names, infer_columns(sample, names, params.max_levels, params.min_level_fraction)):
         if isinstance(info, str):
             dropped.append((name, info))
         else:
@@ -115,25 +177,36 @@ def make_plan(sample: pd.DataFrame, all_columns: list[str], params: AnalysisPara
     if not cols:
         msg = f"No usable feature columns are left to explain {params.target!r} (dropped: {', '.join(f'{n} ({r})' for n, r in dropped) or 'none'})."
         raise DataFormatError(msg)
-    centres = {c.name: _centre(sample[c.name], c.kind) for c in cols if c.kind != "categorical"}
+    centres = column_centres(sample, [c for c in cols if c.kind != "categorical"])
     return build_plan(target, cols, dropped, params.interactions, params.squares, params.logs, centres)
 
 
-def _centre(values: pd.Series, kind: str) -> float:
-    """The planning sample's mean: subtracted before squares and products are formed, so they
-    keep their precision whatever the column's magnitude (a date as ~2020.5 years)."""
-    v = canonical(values, kind).to_numpy(np.float64)
+def column_centres(sample: pd.DataFrame, cols: list) -> dict[str, float]:
+    """Each column's mean in the planning sample: subtracted before squares and products are
+    formed, so they keep their precision whatever the column's magnitude (a date as ~2020.5
+    years). Numbers held as numbers are read out together (a wide file has thousands)."""
+    dtypes = sample.dtypes
+    plain = [c.name for c in cols if c.kind == "numeric" and dtypes[c.name].kind in "if"]
+    block = np.asfortranarray(sample[plain].to_numpy(np.float64)) if plain else np.zeros((0, 0))
+    values = {name: block[:, i] for i, name in enumerate(plain)}
+    return {c.name: _mean(values[c.name] if c.name in values else canonical(sample[c.name], c.kind).to_numpy(np.float64))
+            for c in cols}
+
+
+def _mean(v: np.ndarray) -> float:
     v = v[np.isfinite(v)]
     return float(v.mean()) if len(v) else 0.0
 
 
 def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Progress,
-                    cancel: Callable[[], bool] | None) -> tuple[Summary, Layout, list[str]]:
-    """One pass when every term fits; else screen engineered terms, then a second pass."""
+                    cancel: Callable[[], bool] | None,
+                    whole: pd.DataFrame | None = None) -> tuple[Summary, Layout, list[str]]:
+    """One pass when every candidate term fits in ``max_design_columns``; else the candidates
+    are screened on a uniform sample of discovery rows and one pass reads the kept terms. The
+    sample comes from ``whole`` (every row of the data, after the row filter: the planning
+    sample when it holds them all) or else from a first pass."""
     builder = DesignBuilder(plan, params.seed, params.holdout_fraction)
     t = plan.target.width
-    main, eng = list(plan.main_terms), list(plan.engineered_terms)
-    width = sum(x.width for x in plan.terms)
     notes = [f"Column {c.name!r}: {c.note}." for c in plan.columns if c.note]
     total = backend.estimate_rows() or 0
     source_cols = [c.name for c in plan.columns] + [plan.target.name]
@@ -143,36 +216,40 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
     regression = plan.target.task == "regression" and not plan.target.text
     kinds[plan.target.name] = "numeric" if regression else "categorical"
 
-    def run(terms: list, screen: list, label: str) -> Summary:
+    def run(terms: list, screen: list, label: str, screen_size: int = 0) -> Summary:
         lay = Layout.of(terms)
+        sample_size = 0 if screen else params.sample_size  # a screening pass keeps no holdout rows
 
         def fn(df: pd.DataFrame) -> Summary:
-            return summarize(_filtered(df, params.row_filter), builder, terms, screen, params.sample_size)
+            return summarize(_filtered(df, params.row_filter), builder, terms, screen, sample_size, screen_size)
 
         def prog(rows: int) -> None:
             report(label, min(rows / total, 0.99) if total else 0.0, {"rows": rows, "total": total})
 
-        empty = empty_summary(lay.width, t, sum(x.width for x in screen), params.sample_size)
+        empty = empty_summary(lay.width, t, sum(x.width for x in screen), sample_size, screen_size)
         return backend.reduce(fn, empty, source_cols, kinds, prog, cancel)
 
-    if width <= params.max_design_columns or not eng:
-        return run(main + eng, [], "statistics"), Layout.of(main + eng), notes
-    first = run(main, eng, "screening")
-    keep = _screen(first, eng, params.max_design_columns - sum(x.width for x in main), t)
-    notes.append(f"{len(eng)} engineered terms were screened on the discovery split; the {len(keep)} "
-                 "strongest were kept for the search (preprocessing.max_design_columns).")
-    terms = main + keep
-    return run(terms, [], "statistics"), Layout.of(terms), notes
-
-
-def _screen(s: Summary, eng: list, room: int, t: int) -> list:
-    sc = s.screen
-    q = s.discovery.m2.shape[0] - t
-    syy = s.discovery.m2[q:, q:]
-    inv = np.linalg.pinv(syy)
-    score = np.einsum("ij,jk,ik->i", sc.c_ey, inv, sc.c_ey) / np.where(sc.c_ee > 0, sc.c_ee, np.inf)
-    order = np.argsort(-score, kind="stable")[: max(room, 0)]
-    return [eng[i] for i in sorted(order)]
+    if plan.candidate_width <= params.max_design_columns:
+        terms = list(plan.terms)
+        return run(terms, [], "statistics"), Layout.of(terms), notes
+    listed = list(plan.listed)
+    size = screen_rows(params.screen_memory_mb, sum(x.width for x in listed) + t, params.sample_rows)
+    if whole is not None:
+        batch = builder.batch(whole, [], listed, size)
+        rows, discovery = batch.e, batch.n_discovery
+    else:
+        first = run([], listed, "screening", size)
+        rows, discovery = first.screen, int(first.discovery.n)
+    report("screening", 1.0, {"rows": len(rows), "candidates": plan.candidate_count})
+    # never more design columns than half the discovery rows: beyond that the discovery
+    # statistics cannot tell the terms apart, and the search drowns in terms fitted to noise
+    room = min(params.max_design_columns, max(discovery // 2, MIN_ROWS))
+    workers = min(params.workers or os.cpu_count() or 1, 4)
+    found = screen(rows, plan, t, room, params.screen_memory_mb, params.max_screen_terms, workers)
+    del rows
+    notes.append(found.note())
+    terms = list(found.terms)
+    return replace(run(terms, [], "statistics"), screening=found.to_dict()), Layout.of(terms), notes
 
 
 def _check_rows(s: Summary, layout: Layout, plan: Plan) -> None:
@@ -224,8 +301,34 @@ def _check_classes(s: Summary, q: int, plan: Plan) -> None:
 def _checks(c: Any, layout: Layout, s: Summary, plan: Plan, notes: list[str]) -> None:
     c.partial_dependence = partial_dependence(c, layout, s.holdout, s.sample, plan.target, dict(plan.centres))
     c.rank_checks = rank_checks(c, layout, s.sample, plan.target)
-    if plan.target.task == "binary":
-        c.odds_ratios, note = odds_ratios(c, layout, s.sample)
+
+
+def _logistic(chosen: list, backend: Any, layout: Layout, s: Summary, plan: Plan, params: AnalysisParams,
+              notes: list[str], cancel: Callable[[], bool] | None) -> None:
+    """Odds ratios of each confirmed hypothesis of a yes/no target: fitted on every holdout row
+    where the backend can fit there (Spark MLlib on the executors), else on the holdout sample."""
+    if not chosen:
+        return
+    fits = None
+    if getattr(backend, "fits_on_executors", False):
+        builder = DesignBuilder(plan, params.seed, params.holdout_fraction)  # centred at the discovery means
+        keep = partial(_filtered, row_filter=params.row_filter) if params.row_filter else None
+
+        def rows(columns: list[int], scale: list[float]) -> HoldoutRows:
+            return HoldoutRows.of(builder, layout, columns, scale, keep)
+
+        try:
+            fits = fit_on_all_holdout_rows(backend, chosen, layout, s.holdout, rows, cancel)
+        except CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the sample fit below still answers
+            notes.append(f"The logistic fit on all held-out rows failed on {backend.name} ({type(e).__name__}: "
+                         f"{' '.join(str(e).split())[:160]}); it was fitted on the holdout sample instead.")
+    if fits is None:
+        fits = [fit_sample(c, layout, s.sample) for c in chosen]
+    for c, (fit, why) in zip(chosen, fits):
+        c.odds_ratios, note = odds_ratios(fit, why, layout)
+        c.logistic = describe(fit, int(s.holdout.n))
         if note and note not in notes:
             notes.append(note)
 
@@ -243,6 +346,7 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
                          for c in plan.columns],
         "columns_dropped": [{"name": n, "reason": r} for n, r in plan.dropped],
         "candidate_terms": len(layout.terms),
+        "screening": s.screening,
     }
     narrator = Narrator(t.name, t.task, t.classes[1] if t.task == "binary" else None)
     hyps = []
@@ -252,7 +356,8 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
              "features": sorted({f for i in c.terms for f in layout.terms[i].sources}),
              "confirmed": c.confirmed, "discovery": c.discovery, "holdout": c.holdout,
              "term_tests": c.term_tests, "column_tests": c.column_tests, "effects": c.effects,
-             "sizes": c.sizes, "odds_ratios": c.odds_ratios, "rank_checks": c.rank_checks,
+             "sizes": c.sizes, "odds_ratios": c.odds_ratios, "logistic": c.logistic or None,
+             "rank_checks": c.rank_checks,
              "partial_dependence": c.partial_dependence}
         h["findings"] = narrator.findings(h, c.sizes)
         h["narrative"] = " ".join([narrator.head(h), *h["findings"]])
@@ -263,7 +368,7 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
     return {
         "schema_version": SCHEMA_VERSION, "greta_version": __version__, "target": t.name, "task": t.task,
         "target_info": target_info, "data": data, "columns": columns, "hypotheses": hyps,
-        "summary": narrator.summary(data, hyps, columns, found.evaluations), "notes": notes,
+        "summary": narrator.summary(data, hyps, columns, found.evaluations, found.strategy == "exact"), "notes": notes,
         "config": params.to_dict(), "seed": params.seed,
     }
 
@@ -327,8 +432,10 @@ def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams) -> lis
     out.append(f"Held-out tests were corrected together for multiple testing (Benjamini–Hochberg at alpha = {params.alpha}); "
                "p-values from the search itself are not evidence, because it looked at many hypotheses.")
     if plan.target.task == "binary":
-        out.append("Estimates for a yes/no target are changes in its probability (a linear probability model); "
-                   "the odds ratios come from a logistic fit on a sample of held-out rows.")
+        fit = next((c.logistic for c in results if c.logistic), None)
+        out.append("Estimates for a yes/no target are changes in its probability (a linear probability model)"
+                   + (f"; the odds ratios come from a logistic fit on {rows_phrase(fit)} ({fit['method']})."
+                      if fit else "."))
     for col, count in zip(plan.columns, s.late_missing.tolist()):
         if count:
             out.append(f"Column {col.name!r} has {count:,} missing values that the rows used to plan the analysis "

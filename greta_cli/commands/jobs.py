@@ -64,6 +64,7 @@ def status(
     json_: bool = typer.Option(False, "--json", help="Print JSON (with --watch: one object per change)."),
     interval: float = typer.Option(0.5, "--interval", help="Seconds between checks with --watch.", min=0.05),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also show each finished stage's time, CPU, peak memory and bytes read and moved."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
 ) -> None:
     """Show a job's state and progress."""
@@ -72,6 +73,10 @@ def status(
     _serve_queued(manager)
     if not watch:
         typer.echo(json.dumps(job.to_dict()) if json_ else _describe(job))
+        if verbose and not json_:
+            from greta_cli.usage import stage_table
+
+            typer.echo(stage_table(job.progress.metrics))
         return
     if json_ or not sys.stderr.isatty():
         job = _watch_lines(manager, job, interval, json_)

@@ -21,7 +21,8 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (same seed, same answer)."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a config value: section.key=value (repeatable)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors and each stage's resource usage."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="After the run, print each stage's time, CPU, peak memory and bytes read and moved."),
     async_: bool = typer.Option(False, "--async", help="Queue it as a background job and print the job id (see `greta submit`)."),
     config_opt: Optional[Path] = typer.Option(None, "--config", "-c", hidden=True, help="Deprecated: give CONFIG as the argument."),
     fmt: Optional[str] = typer.Option(None, "--format", "-f", hidden=True, help="Format of --output: json or yaml (output.results_format)."),
@@ -60,6 +61,10 @@ def run(
         texts[rep] = render(results, rep_fmt)
     for path, text in texts.items():
         write_atomic(path, text)
+    if verbose or debug:
+        from greta_cli.usage import stage_table
+
+        typer.echo(stage_table(results.get("metrics", {}).get("stages")), err=True)
     if quiet:
         return
     if is_tty() or out:  # piped with the results saved: the same summary, as plain text

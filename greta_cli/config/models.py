@@ -77,8 +77,15 @@ class PreprocessingConfig(_Section):
         0.005, ge=0, lt=0.5, description="Levels rarer than this fraction of the rows are "
         "pooled into 'other'.")
     max_design_columns: int = Field(
-        600, ge=10, le=100_000, description="Most design columns kept in full; above it the engineered terms "
-        "are screened and only the strongest kept.")
+        600, ge=10, le=100_000, description="Most design columns the search chooses from; above it the "
+        "candidate terms are screened on discovery rows and only the strongest kept (at most half as "
+        "many as discovery rows).")
+    screen_memory_mb: float = Field(
+        256, ge=16, le=1_000_000, description="Working memory (MiB) of that screening: candidate products "
+        "are scored in blocks that fit it, never all at once.")
+    max_screen_terms: int = Field(
+        100_000_000, ge=1000, le=10_000_000_000, description="Most candidate terms screened; above it the "
+        "products of the columns weakest alone are left out.")
     sample_rows: int = Field(
         50000, ge=100, le=10_000_000, description="Rows read to infer the column types and levels.")
     batch_rows: int = Field(
@@ -88,6 +95,12 @@ class PreprocessingConfig(_Section):
 class HypothesisSearchConfig(_Section):
     """Genetic search for hypotheses."""
 
+    strategy: Literal["auto", "exact", "genetic"] = Field(
+        "auto", description="'exact' scores every hypothesis (the same answer every time, no randomness); "
+        "'genetic' searches with NSGA-II; 'auto' is exact when there are at most exact_max_hypotheses.")
+    exact_max_hypotheses: int = Field(
+        100_000, ge=0, le=20_000_000, description="Most hypotheses for which 'auto' chooses the exact "
+        "search (scoring 100,000 costs about what the default genetic search does).")
     pop_size: int = Field(100, ge=4, le=100_000, description="Hypotheses per generation.")
     num_generations: int = Field(60, ge=1, le=10_000_000, description="Generations the search runs.")
     cx_prob: float = Field(0.9, ge=0, le=1, description="Probability of crossing two parents.")

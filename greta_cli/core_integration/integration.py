@@ -24,13 +24,16 @@ def run_analysis_pipeline(config: GretaConfig, data_path: Any = None,
     ``data_path`` is a path (file, glob, directory of parts, URL) or a Dask or Spark DataFrame,
     which is then analysed where it lives (its engine is the backend).
     """
-    from greta_core.pipeline import analyze
-
     from greta_core.errors import ColumnNotFoundError, DataFormatError, TargetError
+    from greta_core.ingestion.precheck import refuse_missing_columns
 
     spec = file_spec(config, data_path)
+    params = analysis_params(config)
     try:
-        results = analyze(spec, analysis_params(config), progress=progress, cancel=cancel)
+        refuse_missing_columns(spec, params)  # from the header, before the scientific stack loads
+        from greta_core.pipeline import analyze
+
+        results = analyze(spec, params, progress=progress, cancel=cancel)
     except (ColumnNotFoundError, DataFormatError, TargetError) as e:
         hint = _other_sheets(spec, config.data.target, missing=isinstance(e, ColumnNotFoundError))
         if not hint:

@@ -108,8 +108,14 @@ class JobProgress:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"stage": self.stage, "percent": self.percent}
-        out.update({k: v for k, v in self.info.items() if k not in out})
+        out.update({k: v for k, v in self.info.items() if k not in out and k != "metrics"})
         return out
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """Resource usage of each finished stage (CPU, peak memory, bytes read and moved)."""
+        value = self.info.get("metrics")
+        return dict(value) if isinstance(value, Mapping) else {}
 
     def describe(self, percent: bool = True) -> str:
         if not self.stage:
@@ -117,6 +123,8 @@ class JobProgress:
         text = f"{self.stage} {self.percent:.0f}%" if percent else self.stage
         if "generation" in self.info:
             text += f" (generation {self.info['generation']}/{self.info.get('generations', '?')})"
+        elif "hypotheses" in self.info:
+            text += f" ({self.info['hypotheses']:,}/{self.info.get('total') or 0:,} hypotheses)"
         elif self.info.get("rows"):
             text += f" ({self.info['rows']:,} rows)"
         return text
@@ -157,7 +165,7 @@ class Job:
             "finished_at": iso(self.finished_at), "error": self.error,
             "heartbeat_at": iso(self.heartbeat_at), "attempts": self.attempts,
             "cancel_requested": self.cancel_requested, "queue": self.queue,
-            "target": self.target, "data": self.data_path,
+            "target": self.target, "data": self.data_path, "metrics": self.progress.metrics,
         }
 
     def to_record(self) -> dict[str, str]:

@@ -94,7 +94,10 @@ class JobRun:
         if not new_stage and now - self._last_write < PROGRESS_EVERY:
             return
         self._last_write = now
-        info = {k: v for k, v in info.items() if isinstance(v, (int, float, str))}
+        kept = {k: v for k, v in info.items() if isinstance(v, (int, float, str))}
+        if isinstance(info.get("metrics"), dict):  # the finished stages' resource usage
+            kept["metrics"] = info["metrics"]
+        info = kept
         changes = {"stage": self.stage, "percent": self.percent, "progress": info,
                    "heartbeat_at": time.time()}
         try:

@@ -273,6 +273,14 @@ class DaskBackend:
             client.cancel([root], force=True)
             raise
 
+    def usage_meter(self) -> Any:
+        """The meter of the worker processes (None for the threaded scheduler: all work is here)."""
+        if self.client is None:
+            return None
+        from greta_core.resources.dask_usage import DaskMeter
+
+        return DaskMeter(self.client)
+
     def info(self) -> dict[str, Any]:
         where = self.address or ("threads" if self.client is None else "distributed")
         return {

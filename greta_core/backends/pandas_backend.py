@@ -34,7 +34,8 @@ def _merged(fn: Callable[[pd.DataFrame], Summary], empty: Summary, batches: Iter
 def to_pandas(batch: Any) -> pd.DataFrame:
     if isinstance(batch, pd.DataFrame):
         return batch
-    return batch.to_pandas(split_blocks=True, self_destruct=False)
+    # a wide batch as one block per type: thousands of one-column blocks make every step slow
+    return batch.to_pandas(split_blocks=batch.num_columns <= 1000, self_destruct=False)
 
 
 def arrow_types(kinds: dict[str, str]) -> dict[str, Any]:

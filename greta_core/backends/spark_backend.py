@@ -39,6 +39,11 @@ class SparkBackend:
 
     name = "spark"
 
+    @property
+    def fits_on_executors(self) -> bool:
+        """Models can be fitted on all rows with MLlib (a classic session; Spark Connect has no RDDs)."""
+        return _context(self.spark) is not None
+
     def __init__(self, spec: FileSpec, workers: int | None = None, **options: Any) -> None:
         self.spec = spec
         self.batch_rows = spec.batch_rows
@@ -56,6 +61,8 @@ class SparkBackend:
         self.partitions = 0
         self.rows = 0
         self.seconds = 0.0
+        self._columns: tuple[list[str], dict[str, str]] | None = None  # what the last pass read
+        self.task_usage: Any = None  # an accumulator the Python tasks report their usage to
 
     # ----------------------------------------------------------------------------- the data
     def columns(self) -> list[str]:
@@ -97,18 +104,27 @@ class SparkBackend:
         if cancel and cancel():
             raise CancelledError("The analysis was cancelled.")
         df = self._read(columns, kinds)
+        self._columns = (list(columns), dict(kinds))
         text = [c for c in columns if kinds.get(c) != "numeric"] if self.source and self.source.is_csv else []
         batch_rows = self.batch_rows
+
+        usage = self.task_usage
 
         def per_partition(batches: Any) -> Any:
             import pyarrow as pa
 
-            acc = empty
-            for b in batches:
-                if b.num_rows:
-                    part = b.to_pandas(split_blocks=True, self_destruct=False)
-                    acc = acc.merge(summarize_partition(fn, empty, part, batch_rows, text, True))
-            yield pa.RecordBatch.from_arrays([pa.array([dumps(acc)], pa.binary())], names=["summary"])
+            from greta_core.resources.spark_usage import TaskUsage
+
+            with TaskUsage(usage) as meter:
+                acc = empty
+                for b in batches:
+                    meter.took(b.nbytes)
+                    if b.num_rows:
+                        part = b.to_pandas(split_blocks=True, self_destruct=False)
+                        acc = acc.merge(summarize_partition(fn, empty, part, batch_rows, text, True))
+                out = pa.RecordBatch.from_arrays([pa.array([dumps(acc)], pa.binary())], names=["summary"])
+                meter.gave(out.nbytes)
+            yield out
 
         out = df.mapInArrow(per_partition, "summary binary")
         if type(out).__module__.startswith("pyspark.sql.connect"):
@@ -123,6 +139,43 @@ class SparkBackend:
         if progress:
             progress(result.rows_read)
         return result
+
+    def rows_frame(self, fn: Callable[[Any], Any], names: list[str]) -> Any:
+        """A Spark DataFrame of the float64 rows ``fn`` makes of each batch of raw rows (``names``
+        its columns), computed on the executors where the rows are read; nothing is collected.
+        Used to fit MLlib models on all holdout rows (the logistic check)."""
+        import pyarrow as pa
+
+        if self._columns is None:
+            msg = "rows_frame needs a statistics pass first (it reads the columns that pass read)."
+            raise RuntimeError(msg)
+        columns, kinds = self._columns
+        df = self._read(columns, kinds)
+        text = [c for c in columns if kinds.get(c) != "numeric"] if self.source and self.source.is_csv else []
+        batch_rows = self.batch_rows
+        schema = pa.schema([(n, pa.float64()) for n in names])
+
+        usage = self.task_usage
+
+        def per_partition(batches: Any) -> Any:
+            from greta_core.ingestion.distributed_utils import nulls_to_none, pin_blas_once
+            from greta_core.resources.spark_usage import TaskUsage
+
+            pin_blas_once()
+            with TaskUsage(usage) as meter:
+                for b in batches:
+                    meter.took(b.nbytes)
+                    part = b.to_pandas(split_blocks=True, self_destruct=False)
+                    for start in range(0, len(part), batch_rows):
+                        chunk = part.iloc[start:start + batch_rows].reset_index(drop=True)
+                        values = fn(nulls_to_none(chunk, text) if text else chunk)
+                        if len(values):
+                            out = pa.RecordBatch.from_arrays([pa.array(values[:, i]) for i in range(len(names))],
+                                                             schema=schema)
+                            meter.gave(out.nbytes)
+                            yield out
+
+        return df.mapInArrow(per_partition, ", ".join(f"`{n}` double" for n in names))
 
     def _run(self, action: Callable[[], Summary], empty: Summary, progress: Callable[[int], None] | None,
              cancel: Callable[[], bool] | None) -> Summary:
@@ -162,6 +215,14 @@ class SparkBackend:
             stop.set()
             watcher.join()
             sc.setLocalProperty("spark.jobGroup.id", None)
+
+    def usage_meter(self) -> Any:
+        """The meter of the executors and their Python workers (None on Spark Connect)."""
+        if _context(self.spark) is None:
+            return None
+        from greta_core.resources.spark_usage import SparkMeter
+
+        return SparkMeter(self)
 
     def info(self) -> dict[str, Any]:
         sc = _context(self.spark)

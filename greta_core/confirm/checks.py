@@ -1,4 +1,5 @@
-"""Checks on the holdout sample: partial dependence, rank-based tests, logistic odds ratios."""
+"""Checks on the holdout sample: partial dependence and rank-based tests (the logistic check of a
+yes/no target is in ``greta_core.confirm.logistic``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from greta_core.confirm.holdout import Confirmed
 from greta_core.confirm.layout import Layout
 from greta_core.plan.schema import TargetInfo
 from greta_core.plan.terms import Term
+from greta_core.stats import ranks
 from greta_core.stats.moments import Moments
 
 
@@ -103,76 +105,31 @@ def rank_checks(c: Confirmed, layout: Layout, sample: np.ndarray, target: Target
 
 
 def _rank_check(term: Term, v: np.ndarray, y: np.ndarray, target: TargetInfo):  # noqa: ANN202
-    from scipy import stats
-
     cat = term.kind == "categorical"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if target.task == "regression":
             if cat:
                 groups = [y[v == g, 0] for g in np.unique(v)]
-                return ("Kruskal-Wallis", *stats.kruskal(*groups)) if len(groups) > 1 else None
-            r = stats.spearmanr(v, y[:, 0])
-            return "Spearman rank correlation", r.statistic, r.pvalue
+                return ("Kruskal-Wallis", *ranks.kruskal(*groups)) if len(groups) > 1 else None
+            return ("Spearman rank correlation", *ranks.spearman(v, y[:, 0]))
         cls = (y[:, 0] if target.task == "binary" else _class_codes(y)).astype(int)
         if cat:
             table = np.array([[np.sum((v == g) & (cls == k)) for k in np.unique(cls)] for g in np.unique(v)])
             if table.shape[0] < 2 or table.shape[1] < 2:
                 return None
-            r = stats.chi2_contingency(table)
-            return "chi-square test of independence", r.statistic, r.pvalue
+            return ("chi-square test of independence", *ranks.chi2_contingency(table))
         if target.task == "binary":
             a, b = v[cls == 1], v[cls == 0]
             if len(a) == 0 or len(b) == 0:
                 return None
-            r = stats.mannwhitneyu(a, b)
-            return "Mann-Whitney U", r.statistic, r.pvalue
+            return ("Mann-Whitney U", *ranks.mannwhitneyu(a, b))
         groups = [v[cls == k] for k in np.unique(cls)]
-        return ("Kruskal-Wallis", *stats.kruskal(*groups)) if len(groups) > 1 else None
+        return ("Kruskal-Wallis", *ranks.kruskal(*groups)) if len(groups) > 1 else None
 
 
 def _class_codes(y: np.ndarray) -> np.ndarray:
     return np.where(y.max(axis=1) > 0, y.argmax(axis=1) + 1, 0)
-
-
-def odds_ratios(c: Confirmed, layout: Layout, sample: np.ndarray) -> tuple[list[dict[str, Any]], str | None]:
-    """Logistic regression of a binary target on the hypothesis' columns (holdout sample)."""
-    from statsmodels.discrete.discrete_model import Logit  # not statsmodels.api: 0.5 s less to import
-
-    q = layout.width
-    cols = np.concatenate([layout.columns[i] for i in c.terms])
-    x = sample[:, cols]
-    keep = x.std(axis=0) > 0
-    y = sample[:, q]
-    if len(y) < 20 or y.min() == y.max():
-        return [], "The logistic fit was skipped: the holdout sample is too small or has one class."
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            design = np.column_stack([np.ones(len(y)), x[:, keep]])
-            fit = Logit(y, design).fit(disp=0, maxiter=200)
-    except Exception as e:  # noqa: BLE001 - statsmodels raises several types for separation
-        return [], f"The logistic fit failed ({type(e).__name__}); odds ratios are not reported."
-    ci = np.asarray(fit.conf_int())
-    params, pv = np.asarray(fit.params), np.asarray(fit.pvalues)
-    if _separated(fit, design):
-        return [], ("The logistic fit shows (near-)separation: in the held-out sample some columns tell the two "
-                    "classes apart almost perfectly, so their odds ratios have no finite estimate; none are reported.")
-    labels = [layout.labels[j] for j, k in zip(cols, keep) if k]
-    rows = [{"column": lab, "odds_ratio": _f(np.exp(params[i + 1])), "ci_low": _f(np.exp(ci[i + 1, 0])),
-             "ci_high": _f(np.exp(ci[i + 1, 1])), "p_value": _f(pv[i + 1])} for i, lab in enumerate(labels)]
-    return rows, None
-
-
-def _separated(fit: Any, design: np.ndarray) -> bool:
-    """No convergence, fitted probabilities of 0 or 1, or a one-sd change that multiplies the odds
-    by more than e^10: the signs of (quasi-)complete separation."""
-    if not fit.mle_retvals.get("converged", True):
-        return True
-    p = np.asarray(fit.predict())
-    sd = design[:, 1:].std(axis=0)
-    big = np.abs(np.asarray(fit.params)[1:] * sd) > 10.0
-    return bool(np.mean((p < 1e-8) | (p > 1 - 1e-8)) > 0.01 or big.any())
 
 
 def _f(v: float) -> float | None:

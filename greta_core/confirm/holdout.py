@@ -24,7 +24,7 @@ import numpy as np
 
 from greta_core.confirm.layout import Layout
 from greta_core.confirm.sizes import column_sizes
-from greta_core.hypothesis_search.problem import Scored
+from greta_core.hypothesis_search.scoring import Scored
 from greta_core.plan.schema import TargetInfo
 from greta_core.plan.terms import parents
 from greta_core.stats.linear import Gram, evaluate, scaled_inverse
@@ -44,6 +44,7 @@ class Confirmed:
     effects: list[dict[str, Any]] = field(default_factory=list)
     partial_dependence: list[dict[str, Any]] = field(default_factory=list)
     odds_ratios: list[dict[str, Any]] = field(default_factory=list)
+    logistic: dict[str, Any] = field(default_factory=dict)  # which rows and method the odds ratios come from
     rank_checks: list[dict[str, Any]] = field(default_factory=list)
     role: str = "candidate"  # lead | alternative | not confirmed
     sizes: dict[str, dict[str, Any]] = field(default_factory=dict)  # column → its headline effect

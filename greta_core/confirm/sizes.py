@@ -200,17 +200,17 @@ class _Sizer:
         None for a target with several classes."""
         if len(self.classes) != 1:
             return None
-        from scipy import stats
+        from greta_core.stats.ranks import spearman
 
         cols = self.layout.columns[self.main[name]]
         rows = self.sample[:, cols[1]] == 0 if len(cols) == 2 else np.ones(len(self.sample), bool)
         y = self.sample[rows, self.q]
         if len(values) < 10 or np.ptp(values) == 0 or np.ptp(y) == 0:
             return 0
-        r = stats.spearmanr(values, y)
-        if not np.isfinite(r.statistic) or abs(r.statistic) < 0.02 or r.pvalue > 0.05:
+        rho, p = spearman(values, y)
+        if not np.isfinite(rho) or abs(rho) < 0.02 or p > 0.05:
             return 0
-        return 1 if r.statistic > 0 else -1
+        return 1 if rho > 0 else -1
 
     def _levels(self, name: str) -> dict[str, Any]:
         i = self.main[name]

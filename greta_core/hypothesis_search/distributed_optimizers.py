@@ -18,7 +18,7 @@ from typing import Any
 
 from greta_core.errors import DistributedComputationError, SparkUnavailableError
 from greta_core.hypothesis_search.evaluators import Chunk, ChunkedEvaluator, Scores, log, reachable, score_chunk
-from greta_core.hypothesis_search.problem import SearchStats
+from greta_core.hypothesis_search.scoring import SearchStats
 
 
 def spark_session(master: str | None, workers: int | None = None) -> tuple[Any, bool]:

@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from greta_core.errors import DistributedComputationError
-from greta_core.hypothesis_search.problem import SearchStats
+from greta_core.hypothesis_search.scoring import SearchStats
 
 log = logging.getLogger("greta")
 Chunk = tuple[int, np.ndarray]  # (index, bit-packed masks)

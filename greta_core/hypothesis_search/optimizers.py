@@ -7,7 +7,6 @@ and seed gives the same hypotheses.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,8 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from greta_core.errors import CancelledError
 from greta_core.hypothesis_search.operators import SparseSampling, SubsetMutation, TermCountRepair
 from greta_core.hypothesis_search.placement import Placement
-from greta_core.hypothesis_search.problem import HypothesisProblem, Scored
+from greta_core.hypothesis_search.problem import HypothesisProblem
+from greta_core.hypothesis_search.scoring import Scored, SearchResult
 from greta_core.stats.linear import Gram
 
 
@@ -42,14 +42,6 @@ def _mask_key(individual) -> bytes:  # noqa: ANN001
 def _masks(population: Any) -> np.ndarray:
     x = population.get("X") if isinstance(population, Population) else population
     return np.atleast_2d(np.asarray(x, dtype=bool))
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    front: tuple[Scored, ...]  # feasible, non-dominated, distinct; fewest terms first
-    evaluations: int
-    generations: int
-    seed: int
 
 
 class GeneticAlgorithmOptimizer:

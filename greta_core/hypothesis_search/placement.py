@@ -21,7 +21,7 @@ import numpy as np
 
 from greta_core.errors import DistributedComputationError, GretaWarning, InvalidConfigError
 from greta_core.hypothesis_search.evaluators import Scores, loopback
-from greta_core.hypothesis_search.problem import SearchStats
+from greta_core.hypothesis_search.scoring import SearchStats
 
 log = logging.getLogger("greta")
 BACKENDS = ("local", "multiprocessing", "dask", "spark", "auto")

@@ -11,73 +11,15 @@ product or square of its column (the effect at the others' averages need not be)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from pymoo.core.problem import Problem
 
-from greta_core.stats.linear import Evaluation, Gram, TermTable, evaluate_terms, terms_of_masks
+from greta_core.hypothesis_search.scoring import Scored, SearchStats, needed, parent_matrix
+from greta_core.stats.linear import Evaluation, Gram, terms_of_masks
 
-
-@dataclass(frozen=True)
-class Scored:
-    """One evaluated hypothesis."""
-
-    terms: tuple[int, ...]
-    objectives: tuple[float, float, float]
-    violation: float
-
-
-@dataclass(frozen=True)
-class SearchStats:
-    """Everything a hypothesis' fitness depends on: the small discovery statistics.
-
-    This is what distributed evaluation ships to the workers once per run (scatter /
-    broadcast); afterwards only masks travel. It pickles cheaply (a few numpy arrays).
-    """
-
-    gram: Gram
-    table: TermTable
-    max_terms: int
-    log10_alpha_term: float
-    parent: np.ndarray | None = None  # (terms × terms) bool: parent[a, c] when c needs a
-
-    def objectives(self, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray, Evaluation]:
-        """Objectives F (P × 3) and constraint g (P,) of hypotheses given as term indices."""
-        ev = evaluate_terms(self.gram, self.table, terms)
-        size = (terms >= 0).sum(axis=1).astype(float)
-        lp = ev.log10_p_terms
-        real = np.arange(lp.shape[1])[None, :] < size[:, None]
-        if self.parent is not None and terms.shape[1]:
-            real &= ~needed(self.parent, terms)
-        lp = np.where(real, np.where(np.isnan(lp), 0.0, lp), -np.inf)
-        worst = lp.max(axis=1) if lp.shape[1] else np.zeros(len(terms))
-        g = np.where(size > 0, worst - self.log10_alpha_term, 1.0)
-        f = np.column_stack([ev.log10_p, -ev.r2, size])
-        return f, g, ev
-
-    def score_masks(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Term indices (P × max_terms), F (P × 3) and g (P,) of boolean masks (P × terms)."""
-        terms = terms_of_masks(np.asarray(masks, dtype=bool), self.max_terms)
-        f, g, _ = self.objectives(terms)
-        return terms, f, g
-
-
-def parent_matrix(parents: Sequence[Sequence[int]]) -> np.ndarray:
-    """parent[a, c] is True when term c may appear only together with term a."""
-    m = len(parents)
-    out = np.zeros((m, m), dtype=bool)
-    for c, ps in enumerate(parents):
-        out[list(ps), c] = True
-    return out
-
-
-def needed(parent: np.ndarray, terms: np.ndarray) -> np.ndarray:
-    """(P × width) True where a slot's term is a parent of another term of the hypothesis."""
-    t = np.maximum(terms, 0)
-    rel = parent[t[:, :, None], t[:, None, :]] & (terms >= 0)[:, None, :] & (terms >= 0)[:, :, None]
-    return rel.any(axis=2)
+__all__ = ["HypothesisProblem", "Scored", "SearchStats", "needed", "parent_matrix"]
 
 
 class HypothesisProblem(Problem):
@@ -89,12 +31,11 @@ class HypothesisProblem(Problem):
                  parents: Sequence[Sequence[int]] | None = None) -> None:
         super().__init__(n_var=len(term_columns), n_obj=3, n_ieq_constr=1, xl=0, xu=1, vtype=bool)
         self.gram = gram
-        self.table = TermTable.of([np.asarray(c, dtype=int) for c in term_columns])
         self.max_terms = max_terms
-        self.log10_alpha_term = float(np.log10(alpha / max(len(term_columns), 1)))
         self.parents = tuple(tuple(p) for p in parents) if parents is not None else None
-        parent = parent_matrix(self.parents) if self.parents and any(self.parents) else None
-        self.stats = SearchStats(gram, self.table, max_terms, self.log10_alpha_term, parent)
+        self.stats = SearchStats.of(gram, term_columns, max_terms, alpha, self.parents)
+        self.table = self.stats.table
+        self.log10_alpha_term = self.stats.log10_alpha_term
         self.evaluator: Any = None  # has .evaluate(masks) -> (terms, F, g); see evaluators.py
         self.evaluations = 0
         self.archive: dict[tuple[int, ...], Scored] = {}

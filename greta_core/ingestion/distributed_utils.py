@@ -246,7 +246,7 @@ def sample_frame(source: Source, n: int, batch_rows: int = 65536) -> Any:
 
     frames, rows = [], 0
     for batch in iter_arrow_batches(source, batch_rows=batch_rows):
-        frames.append(batch.to_pandas(split_blocks=True, self_destruct=False))
+        frames.append(batch.to_pandas(split_blocks=batch.num_columns <= 1000, self_destruct=False))
         rows += len(frames[-1])
         if rows >= n:
             break

@@ -141,7 +141,9 @@ class CsvReader:
             self.decimal = sniff_decimal(lines[:199], self.delimiter)
         header = next(csv.reader(io.StringIO(first, newline=""), delimiter=self.delimiter))
         self.long_integers = _long_integers(header, lines[:199], self.delimiter)
-        self.block_size = max(1 << 22, 2 * end)
+        # about a thousand rows a block (the header's length stands for a row's), within 4-64 MiB:
+        # a wide file's per-batch work grows with its columns, not its rows
+        self.block_size = max(1 << 22, min(1 << 26, 1024 * end), 2 * end)
         self.data_start = end + 1  # the first data byte (of the decompressed text)
         rows = raw[self.data_start:].count(b"\n")  # none: a single row, or lines ending in "\r" alone
         self.row_bytes = (len(raw) - self.data_start) / rows if rows else 0.0
@@ -354,11 +356,28 @@ def _long_integers(header: list[str], lines: list[str], delimiter: str) -> list[
     return [header[i] for i in sorted(found)]
 
 
+def open_head(path: str) -> Any:
+    """The file's bytes, decompressed, for reading its first lines: the standard library for
+    plain, gzip and bzip2 files (no pyarrow import, so a bad header is refused quickly)."""
+    codec = compression(path)
+    if codec is None:
+        return open(path, "rb")
+    if codec == "gzip":
+        import gzip
+
+        return gzip.open(path, "rb")
+    if codec == "bz2":
+        import bz2
+
+        return bz2.open(path, "rb")
+    return open_text(path)
+
+
 def _first_record(path: str) -> tuple[bytes, int]:
     """The file's first bytes, at least its whole first record (the header row, which can be
     long and hold quoted line breaks), and where that record ends."""
     chunk = 1 << 16
-    with open_text(path) as f:
+    with open_head(path) as f:
         raw = f.read(chunk)
         while True:
             end = _record_end(raw)

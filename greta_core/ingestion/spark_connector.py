@@ -124,6 +124,9 @@ class SparkConnector:
             "spark.sql.files.maxPartitionBytes": str(64 << 20),
             "spark.executorEnv.OPENBLAS_NUM_THREADS": "1",
             "spark.executorEnv.PYSPARK_PYTHON": sys.executable,
+            # executors sample their memory between heartbeats, so a stage shorter than one
+            # heartbeat (10 s) still reports its peak in the per-stage metrics
+            "spark.executor.metrics.pollingInterval": "250ms",
         }
         if is_loopback_master(self.master):
             conf["spark.driver.host"] = "127.0.0.1"

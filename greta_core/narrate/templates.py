@@ -190,7 +190,7 @@ class Narrator:
 
     # ------------------------------------------------------------------ the answer
     def summary(self, data: dict[str, Any], hyps: Sequence[dict[str, Any]], columns: Sequence[dict[str, Any]],
-                evaluations: int) -> str:
+                evaluations: int, exhaustive: bool = False) -> str:
         task = {"regression": "a numeric target", "binary": "a yes/no target",
                 "multiclass": "a target with several classes"}[self.task]
         tested = len(hyps)
@@ -198,7 +198,8 @@ class Narrator:
                   f"{data['rows_holdout']:,} held-out rows the search never saw" if tested else
                   "none passed the search's own tests, so there was nothing to re-test")
         how = (f"Greta analysed {data['rows_used']:,} rows and {len(data['columns_used'])} columns to explain "
-               f"{self.y} ({task}). The search scored {evaluations:,} hypotheses on {data['rows_discovery']:,} "
+               f"{self.y} ({task}). The search scored {'all ' if exhaustive else ''}{evaluations:,} "
+               f"{'possible ' if exhaustive else ''}hypotheses on {data['rows_discovery']:,} "
                f"discovery rows; {retest}.")
         lead = next((h for h in hyps if h.get("role") == "lead"), None)
         if lead is None:

@@ -23,7 +23,8 @@ class Batch:
     """One batch in design form: only rows with a usable target are kept."""
 
     xy: np.ndarray  # (n, q + t) design columns of the requested terms, then the target columns
-    e: np.ndarray  # (n, m) design columns of the terms to screen
+    e: np.ndarray  # (k, m + t) screened terms' design columns, then the targets: k discovery rows
+    e_key: np.ndarray  # (k,) the sampling key of each row of ``e`` (the smallest of the batch's)
     t: int
     n_discovery: int  # rows [0, n_discovery) are discovery rows, the rest holdout rows
     key: np.ndarray  # (n,) uniform in [0, 1): order of the holdout sample
@@ -34,7 +35,16 @@ class Batch:
 
 def canonical_features(plan: Plan, df: pd.DataFrame) -> pd.DataFrame:
     """The feature columns of the plan in canonical types, in plan order."""
-    data = {c.name: canonical(df[c.name], c.kind) for c in plan.columns}
+    dtypes = df.dtypes
+    # numbers already held as numbers are converted together (a wide file has thousands)
+    plain = [c.name for c in plan.columns if c.kind == "numeric" and dtypes[c.name].kind in "if"]
+    values: dict[str, np.ndarray] = {}
+    if len(plain) > 1:
+        block = df[plain].to_numpy(np.float64, copy=True)
+        block[np.isinf(block)] = np.nan  # as canonical(): ±inf counts as missing
+        values = {name: block[:, i] for i, name in enumerate(plain)}
+    data = {c.name: values[c.name] if c.name in values else canonical(df[c.name], c.kind).to_numpy()
+            for c in plan.columns}
     return pd.DataFrame(data, index=pd.RangeIndex(len(df)))
 
 
@@ -80,6 +90,15 @@ def split_keys(frame: pd.DataFrame, seed: int) -> tuple[np.ndarray, np.ndarray]:
         h2 = h * _MIX
     u2 = ((h2 ^ (h2 >> np.uint64(29))) >> np.uint64(11)).astype(np.float64) * _U53
     return u1, u2
+
+
+def smallest(keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` smallest keys in increasing order, and their positions."""
+    idx = np.arange(len(keys))
+    if len(keys) > k:
+        idx = np.argpartition(keys, k - 1)[:k] if k > 0 else idx[:0]
+    idx = idx[np.argsort(keys[idx], kind="stable")]
+    return keys[idx], idx
 
 
 @dataclass
@@ -144,10 +163,11 @@ class DesignBuilder:
 
     def _inputs(self, frame: pd.DataFrame, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict]:
         n = len(frame) if rows is None else len(rows)
-        values = np.empty((n, len(self.numeric)), dtype=np.float64, order="F")
-        for i, name in enumerate(self.numeric):
-            v = frame[name].to_numpy(np.float64)
-            values[:, i] = v if rows is None else v[rows]
+        if self.numeric:  # converted together: a wide file has thousands of numeric columns
+            block = frame[self.numeric].to_numpy(np.float64)
+            values = np.asfortranarray(block if rows is None else block[rows])
+        else:
+            values = np.zeros((n, 0), order="F")
         missing = np.isnan(values)
         values -= self.centres
         values[missing] = 0.0  # the centre
@@ -157,13 +177,19 @@ class DesignBuilder:
             codes[term.name] = _codes(term, v if rows is None else v[rows])
         return values, missing, codes
 
+    def late_missing(self, frame: pd.DataFrame) -> np.ndarray:
+        """:meth:`late_missing_of` the rows of the canonical ``frame``."""
+        values = frame[self.numeric].to_numpy(np.float64) if self.numeric else np.zeros((len(frame), 0))
+        return self.late_missing_of(np.isnan(values))
+
     def late_missing_of(self, missing: np.ndarray) -> np.ndarray:
         """Missing values in numeric columns the planning sample saw complete: they are used at
         the column's centre with no indicator, and counted so the results can say so."""
         out = np.zeros(len(self.plan.columns), dtype=np.int64)
-        for i, c in enumerate(self.plan.columns):
-            if c.kind != "categorical" and not c.has_missing:
-                out[i] = int(missing[:, self.position[c.name]].sum())
+        which = [i for i, c in enumerate(self.plan.columns) if c.kind != "categorical" and not c.has_missing]
+        if which:
+            cols = [self.position[self.plan.columns[i].name] for i in which]
+            out[which] = missing[:, cols].sum(axis=0)
         return out
 
     # ------------------------------------------------------------------ design columns
@@ -196,17 +222,34 @@ class DesignBuilder:
                 r = np.flatnonzero(c >= 0)
                 dst[r, c[r]] = 1.0
 
-    def batch(self, df: pd.DataFrame, terms: Sequence[Term], screen: Sequence[Term] = ()) -> Batch:
-        """Design rows of ``df``: discovery rows first, then holdout rows."""
+    def screen_rows(self, rows: Rows, program: Program, size: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """The design columns of ``program`` (and the targets) on the ``size`` discovery rows of
+        smallest key (all if None): a uniform sample that is the same whatever the batching,
+        since each row's key comes from its own values; and those keys."""
+        nd = rows.n_discovery
+        e_key, pick = smallest(rows.key[:nd], nd if size is None else size)
+        chosen = rows.take(pick)
+        t = rows.y.shape[1]
+        e = np.empty((len(pick), program.width + t), dtype=np.float64, order="F")
+        self.fill(chosen, program, 0, len(pick), e)
+        e[:, program.width :] = chosen.y
+        return e, e_key
+
+    def batch(self, df: pd.DataFrame, terms: Sequence[Term], screen: Sequence[Term] = (),
+              screen_rows: int | None = None) -> Batch:
+        """Design rows of ``df``: discovery rows first, then holdout rows. With ``screen``, also
+        the design columns of those terms (and the targets) on the ``screen_rows`` discovery
+        rows of smallest key (all discovery rows if None), see :meth:`screen_rows`."""
         rows, read, bad, late = self.prepare(df)
         t = rows.y.shape[1]
-        prog, sprog = self.program(terms), self.program(screen)
+        prog = self.program(terms)
         xy = np.empty((len(rows), prog.width + t), dtype=np.float64, order="F")
         self.fill(rows, prog, 0, len(rows), xy)
         xy[:, prog.width :] = rows.y
-        e = np.empty((len(rows), sprog.width), dtype=np.float64, order="F")
-        self.fill(rows, sprog, 0, len(rows), e)
-        return Batch(xy, e, t, rows.n_discovery, rows.key, read, bad, late)
+        e, e_key = np.zeros((0, 0)), np.zeros(0)
+        if screen:
+            e, e_key = self.screen_rows(rows, self.program(screen), screen_rows)
+        return Batch(xy, e, e_key, t, rows.n_discovery, rows.key, read, bad, late)
 
     def target(self, s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         t = self.plan.target
@@ -277,5 +320,5 @@ def _run(ops: list[list], op: list, moving: int) -> None:
         ops.append(op)
 
 
-__all__ = ["Batch", "DesignBuilder", "Program", "Rows", "canonical_features", "canonical_frame", "canonical_target",
-           "split_keys", "MISSING_LEVEL"]
+__all__ = ["Batch", "DesignBuilder", "Program", "Rows", "canonical_features", "canonical_frame",
+           "canonical_target", "smallest", "split_keys", "MISSING_LEVEL"]

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from greta_core.errors import ColumnNotFoundError, TargetError, did_you_mean
+from greta_core.errors import ColumnNotFoundError, TargetError, missing_target_message
 
 MISSING_LEVEL = "(missing)"
 OTHER_LEVEL = "(other)"
@@ -123,7 +123,7 @@ def _booleans(series: pd.Series) -> pd.Series:
 
 def infer_target(sample: pd.DataFrame, target: str) -> TargetInfo:
     if target not in sample.columns:
-        msg = f"Target column {target!r} is not in the data.{did_you_mean(target, list(sample.columns))} Columns: {_short_list(sample.columns)}."
+        msg = missing_target_message(target, [str(c) for c in sample.columns])
         raise ColumnNotFoundError(msg)
     s = sample[target]
     values = s.dropna()
@@ -160,10 +160,26 @@ def infer_target(sample: pd.DataFrame, target: str) -> TargetInfo:
     return TargetInfo(target, "multiclass", "categorical", ordered)
 
 
-def _short_list(cols: Any, n: int = 12) -> str:
-    cols = [str(c) for c in cols]
-    more = f", ... ({len(cols)} in all)" if len(cols) > n else ""
-    return ", ".join(repr(c) for c in cols[:n]) + more
+def infer_columns(sample: pd.DataFrame, names: list[str], max_levels: int,
+                  min_level_fraction: float) -> list[ColumnInfo | str]:
+    """:func:`infer_column` of each named column. Columns of float64 numbers, all of a wide
+    file's columns as a rule, are read out of the sample together."""
+    dtypes = sample.dtypes
+    floats = [n for n in names if dtypes[n] == np.float64]
+    block = np.asfortranarray(sample[floats].to_numpy()) if len(floats) > 1 else None
+    where = {n: i for i, n in enumerate(floats)} if block is not None else {}
+    return [_float_column(n, block[:, where[n]]) if n in where  # type: ignore[index]
+            else infer_column(n, sample[n], max_levels, min_level_fraction) for n in names]
+
+
+def _float_column(name: str, arr: np.ndarray) -> ColumnInfo | str:
+    """:func:`infer_column` of a float64 column, with numpy alone."""
+    values = arr[~np.isnan(arr)]
+    if len(values) == 0:
+        return "all values missing"
+    inf = np.isinf(values)
+    info = _numeric(name, values[~inf], bool(len(values) < len(arr)) or bool(inf.any()))
+    return _with_infinite(info, int(inf.sum()), len(arr))
 
 
 def infer_column(name: str, s: pd.Series, max_levels: int, min_level_fraction: float) -> ColumnInfo | str:
@@ -218,9 +234,8 @@ _LONG_INT = r"^\s*[+-]?\d{16,}\s*$"
 
 def _too_long(values: pd.Series) -> bool:
     """Whole numbers past float64's 15-16 digits whose distinct values floats cannot tell
-    apart (2**70 + 1 and 2**70 + 2): codes or IDs, not measurements. Floats are not: their
-    digits are already rounded (and their text has at most 16 digits before any exponent)."""
-    if pd.api.types.is_float_dtype(values.dtype):
+    apart (2**70 + 1 and 2**70 + 2): codes or IDs, not measurements."""
+    if values.dtype.kind == "f":  # already floats: the digits are gone (and str() shows 1e+16)
         return False
     if pd.api.types.is_integer_dtype(values.dtype):
         big = values.abs() > 2**53 if values.dtype.kind == "i" else values > 2**53
@@ -307,19 +322,35 @@ def _looks_datetime(text: pd.Series) -> bool:
     return bool(parsed.notna().mean() > 0.95)
 
 
-def _numeric(name: str, v: pd.Series, missing: bool) -> ColumnInfo | str:
-    distinct = v.nunique()
+def _numeric(name: str, v: pd.Series | np.ndarray, missing: bool) -> ColumnInfo | str:
+    arr = np.asarray(v)
+    distinct = len(np.unique(arr))
     if distinct <= 1:
         return "constant"
-    arr = v.to_numpy()
     if distinct == len(arr) >= 20 and np.all(arr == np.round(arr)):
         span = arr.max() - arr.min() + 1
         if span == distinct and (np.all(np.diff(arr) > 0) or np.all(np.diff(arr) < 0)):
             return "ID-like: integers that number the rows"
     lo = float(arr.min())
-    skew = float(pd.Series(arr).skew()) if distinct > 2 else 0.0
+    skew = _skew(arr.astype(np.float64, copy=False)) if distinct > 2 else 0.0
     return ColumnInfo(name, "numeric", missing, positive=lo > 0, skewed=skew > 1.0 and distinct > 10,
                       nonnegative=lo >= 0)
+
+
+def _skew(v: np.ndarray) -> float:
+    """The sample skewness of finite values, computed as ``pandas.Series.skew`` does (its
+    bias-adjusted Fisher-Pearson coefficient, rounding noise below 1e-14 taken as zero)."""
+    n = len(v)
+    if n < 3:
+        return float("nan")
+    adjusted = v - v.sum(dtype=np.float64) / n
+    adjusted2 = adjusted**2
+    m2 = float(adjusted2.sum(dtype=np.float64))
+    m3 = float((adjusted2 * adjusted).sum(dtype=np.float64))
+    m2, m3 = (0.0 if abs(m2) < 1e-14 else m2), (0.0 if abs(m3) < 1e-14 else m3)
+    if m2 == 0:
+        return 0.0
+    return float((n * (n - 1) ** 0.5 / (n - 2)) * (m3 / m2**1.5))
 
 
 def _categorical(name: str, s: pd.Series, max_levels: int, min_fraction: float) -> ColumnInfo | str:

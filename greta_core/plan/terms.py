@@ -6,12 +6,17 @@ missing indicator when the planning sample saw missing values). Engineered terms
 logs of skewed positive columns and pairwise products ``a*b`` of numeric columns; squares and
 products are formed from the centred values and are *hierarchical*: a hypothesis holds them
 only together with the main terms of their columns (:func:`parents`).
+
+A plan lists its main terms, logs and squares (one each per column at most); the pairwise
+products, which grow with the square of the number of columns (50 million for 10,000
+columns), are generated on demand (:meth:`Plan.products`), never all held at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import combinations
 
 from greta_core.plan.schema import ColumnInfo, TargetInfo
@@ -44,20 +49,55 @@ class Plan:
     target: TargetInfo
     columns: tuple[ColumnInfo, ...]
     dropped: tuple[tuple[str, str], ...]
-    terms: tuple[Term, ...]
+    listed: tuple[Term, ...]  # main terms, then logs and squares; products come from ``interacting``
     notes: tuple[str, ...] = ()
     centres: tuple[tuple[str, float], ...] = ()  # numeric columns: the value subtracted before use
+    interacting: tuple[str, ...] = ()  # columns whose pairwise products are candidate terms
 
     def centre(self, name: str) -> float:
-        return dict(self.centres).get(name, 0.0)
+        return self._centres.get(name, 0.0)
+
+    @cached_property
+    def _centres(self) -> dict[str, float]:
+        return dict(self.centres)
+
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        """Every candidate term, products included (materialised: for plans of normal width)."""
+        return self.listed + tuple(self.products())
 
     @property
     def main_terms(self) -> tuple[Term, ...]:
-        return tuple(t for t in self.terms if not t.engineered)
+        return tuple(t for t in self.listed if not t.engineered)
 
     @property
     def engineered_terms(self) -> tuple[Term, ...]:
-        return tuple(t for t in self.terms if t.engineered)
+        return tuple(t for t in self.listed if t.engineered) + tuple(self.products())
+
+    @property
+    def n_products(self) -> int:
+        k = len(self.interacting)
+        return k * (k - 1) // 2
+
+    @property
+    def candidate_count(self) -> int:
+        """How many candidate terms the plan has, products included."""
+        return len(self.listed) + self.n_products
+
+    @property
+    def candidate_width(self) -> int:
+        """How many design columns all candidate terms would take (each product takes one)."""
+        return sum(t.width for t in self.listed) + self.n_products
+
+    def product(self, i: int, j: int) -> Term:
+        """The product of the ``i``-th and ``j``-th interacting columns (``i < j``)."""
+        a, b = self.interacting[i], self.interacting[j]
+        return Term(f"{a}*{b}", "product", (a, b), (f"{a}*{b}",))
+
+    def products(self) -> Iterator[Term]:
+        """The pairwise products, in the order of ``itertools.combinations`` of the columns."""
+        for i, j in combinations(range(len(self.interacting)), 2):
+            yield self.product(i, j)
 
     def column(self, name: str) -> ColumnInfo:
         return next(c for c in self.columns if c.name == name)
@@ -72,7 +112,13 @@ def main_term(col: ColumnInfo) -> Term:
     return Term(col.name, "numeric", (col.name,), labels)
 
 
-def engineered_terms(cols: list[ColumnInfo], interactions: bool, squares: bool, logs: bool) -> list[Term]:
+def interacting(cols: Sequence[ColumnInfo]) -> tuple[str, ...]:
+    """The columns whose pairwise products are candidate terms."""
+    return tuple(c.name for c in cols if c.kind in _NUMERIC)
+
+
+def listed_terms(cols: Sequence[ColumnInfo], squares: bool, logs: bool) -> list[Term]:
+    """The logs and squares: at most one each per column."""
     numeric = [c for c in cols if c.kind in ("numeric", "datetime")]
     out: list[Term] = []
     if logs:
@@ -83,20 +129,15 @@ def engineered_terms(cols: list[ColumnInfo], interactions: bool, squares: bool, 
     if squares:
         for c in numeric:
             out.append(Term(f"{c.name}^2", "square", (c.name,), (f"{c.name}^2",)))
-    if interactions:
-        inter = [c for c in cols if c.kind in _NUMERIC]
-        for a, b in combinations(inter, 2):
-            name = f"{a.name}*{b.name}"
-            out.append(Term(name, "product", (a.name, b.name), (name,)))
     return out
 
 
 def build_plan(target: TargetInfo, columns: list[ColumnInfo], dropped: list[tuple[str, str]],
                interactions: bool = True, squares: bool = True, logs: bool = True,
                centres: dict[str, float] | None = None) -> Plan:
-    terms = [main_term(c) for c in columns]
-    terms += engineered_terms(columns, interactions, squares, logs)
-    return Plan(target, tuple(columns), tuple(dropped), tuple(terms), centres=tuple((centres or {}).items()))
+    terms = [main_term(c) for c in columns] + listed_terms(columns, squares, logs)
+    return Plan(target, tuple(columns), tuple(dropped), tuple(terms), centres=tuple((centres or {}).items()),
+                interacting=interacting(columns) if interactions else ())
 
 
 def parents(terms: Sequence[Term]) -> tuple[tuple[int, ...], ...]:

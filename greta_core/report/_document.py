@@ -13,6 +13,7 @@ from typing import Any
 from greta_core.report._format import (
     NA,
     as_float,
+    fmt_bytes,
     fmt_ci,
     fmt_fixed,
     fmt_int,
@@ -285,7 +286,7 @@ def _technical_blocks(h: Mapping[str, Any], index: int, results: Mapping[str, An
     label = "Lead model" if h.get("role", "lead") == "lead" else f"Model {_rank(h, index)}"
     return [Heading(3, f"{label}: {terms_label(h)}"),
             *_effects_table(records(h, "effects"), results),
-            *_odds_table(records(h, "odds_ratios")),
+            *_odds_table(records(h, "odds_ratios"), h.get("logistic")),
             *_rank_table(records(h, "rank_checks"))]
 
 
@@ -328,7 +329,7 @@ def _effects_table(effects: list[Mapping[str, Any]], results: Mapping[str, Any])
     return [Table(headers, rows, align, caption=_effects_caption(results))]
 
 
-def _odds_table(odds: list[Mapping[str, Any]]) -> list[Block]:
+def _odds_table(odds: list[Mapping[str, Any]], logistic: Any = None) -> list[Block]:
     if not odds:
         return []
     rows = tuple(
@@ -341,6 +342,10 @@ def _odds_table(odds: list[Mapping[str, Any]]) -> list[Block]:
         for o in odds
     )
     caption = "Odds ratios (logistic fit on a holdout sample)."
+    if isinstance(logistic, Mapping) and isinstance(logistic.get("rows"), int):
+        used = (f"all {logistic['rows']:,} held-out rows" if logistic.get("all_held_out_rows") else
+                f"a sample of {logistic['rows']:,} of the {logistic.get('held_out_rows', 0):,} held-out rows")
+        caption = f"Odds ratios (logistic fit on {used}; {text(logistic.get('method'))})."
     return [Table(("Column", "Odds ratio", "95% CI", "p-value"), rows, "lrrr", caption)]
 
 
@@ -396,6 +401,9 @@ def _data_facts(data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
         ("Holdout rows", fmt_int(data.get("rows_holdout"))),
         ("Candidate terms", fmt_int(data.get("candidate_terms"))),
     ]
+    screening = data.get("screening")
+    if isinstance(screening, Mapping):
+        facts.append(("Candidate terms screened (the strongest kept)", fmt_int(screening.get("candidate_terms"))))
     return tuple(fact for fact in facts if fact[1] != NA)
 
 
@@ -427,6 +435,10 @@ def _metrics_blocks(metrics: Mapping[str, Any]) -> list[Block]:
         ("CPU time", fmt_seconds(metrics.get("cpu_seconds"))),
         ("Rows per second", fmt_rate(metrics.get("rows_per_second"), "rows/s")),
         ("Peak memory", fmt_mb(metrics.get("peak_memory_mb"))),
+        ("Worker CPU time", fmt_seconds(metrics.get("workers_cpu_seconds"))),
+        ("Worker peak memory", fmt_mb(metrics.get("workers_peak_memory_mb"))),
+        ("Bytes read", fmt_bytes(metrics.get("bytes_read"))),
+        ("Bytes moved between processes", fmt_bytes(metrics.get("bytes_moved"))),
         ("Evaluations", fmt_int(metrics.get("evaluations"))),
         ("Evaluations per second", fmt_rate(metrics.get("evaluations_per_second"), "/s")),
     ]

@@ -73,6 +73,18 @@ def fmt_rate(value: object, unit: str) -> str:
     return f"{x:,.0f} {unit}" if abs(x) >= 100 else f"{fmt_num(x)} {unit}"
 
 
+def fmt_bytes(value: object) -> str:
+    """Format a byte count: 0 B, 3.0 MB, 1.2 GB (powers of 1000)."""
+    x = as_float(value)
+    if x is None:
+        return NA
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(x) < 1000:
+            return f"{x:.0f} {unit}" if unit == "B" else f"{x:.1f} {unit}"
+        x /= 1000
+    return f"{x:.1f} TB"
+
+
 def fmt_mb(value: object) -> str:
     """Format a memory size given in megabytes."""
     x = as_float(value)

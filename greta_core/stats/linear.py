@@ -10,6 +10,11 @@ multivariate linear model of the targets on its columns:
 
 Work is vectorised over hypotheses: sub-matrices are gathered into padded batches and solved
 together, so a hypothesis costs O(k³) in its k columns and nothing in the number of rows.
+
+A wide term (a categorical's level dummies) moves as one block (:class:`Blocks`): its columns
+are partialled out of the others once per search (Frisch–Waugh–Lovell), so a hypothesis that
+holds it is solved in the columns of its *other* terms only, and costs about what it would
+without the categorical, however many levels it has.
 """
 
 from __future__ import annotations
@@ -118,20 +123,71 @@ def evaluate(gram: Gram, hypotheses: Sequence[Sequence[np.ndarray]]) -> Evaluati
     return evaluate_terms(gram, TermTable.of(flat), terms)
 
 
-def evaluate_terms(gram: Gram, table: TermTable, terms: np.ndarray) -> Evaluation:
-    """Test hypotheses given as rows of term indices into ``table`` (-1 = no term)."""
+@dataclass(frozen=True)
+class Blocks:
+    """The wide terms of a table (at least ``min_width`` columns with variance, e.g. a
+    categorical's level dummies), each reduced to one factor ``A`` (all columns × its columns)
+    with ``A @ A.T = S[:, C] S_CC⁻¹ S[C, :]``: what partialling the term out subtracts from
+    every co-moment."""
+
+    factors: dict[int, np.ndarray]  # term → A ((q + t) × its columns with variance)
+    widths: np.ndarray  # terms: columns with variance (0 for a term that is no block)
+
+    @classmethod
+    def of(cls, gram: Gram, table: TermTable, min_width: int = 4) -> Blocks:
+        cols = table.columns
+        ok = (cols >= 0) & gram.valid[np.maximum(cols, 0)]
+        n_valid = ok.sum(axis=1)
+        factors = {}
+        for i in np.flatnonzero(n_valid >= min_width):
+            c = cols[i][ok[i]]
+            lam, vec = np.linalg.eigh(gram.corr[np.ix_(c, c)] + _RIDGE * np.eye(len(c)))
+            factors[int(i)] = gram.corr[:, c] @ (vec / np.sqrt(np.maximum(lam, _RIDGE)))
+        widths = np.where([i in factors for i in range(len(cols))], n_valid, 0)
+        return cls(factors, widths)
+
+
+def evaluate_terms(gram: Gram, table: TermTable, terms: np.ndarray, blocks: Blocks | None = None) -> Evaluation:
+    """Test hypotheses given as rows of term indices into ``table`` (-1 = no term).
+
+    With ``blocks``, a hypothesis that holds a wide term is solved with that term partialled
+    out (same tests, fewer columns to solve for)."""
     n_h, width = terms.shape
     out = Evaluation(np.zeros(n_h), np.zeros(n_h), np.zeros(n_h, dtype=int), np.zeros(n_h),
                      np.full((n_h, width), np.nan), np.full((n_h, width), np.nan))
     if n_h == 0:
         return out
-    idx, slot = _layout(gram, table, terms)
+    block = np.full(n_h, -1)
+    if blocks is not None and blocks.factors and width:
+        w = np.where(terms >= 0, blocks.widths[np.maximum(terms, 0)], 0)
+        pick = w.argmax(axis=1)
+        has = w[np.arange(n_h), pick] > 0
+        block[has] = pick[has]  # the slot of the widest block term
+    chosen = block >= 0
+    if not chosen.all():
+        _evaluate_rows(gram, table, terms, np.flatnonzero(~chosen), out)
+    if chosen.any():
+        assert blocks is not None
+        block_term = terms[np.arange(n_h), np.maximum(block, 0)]
+        for term in np.unique(block_term[chosen]):
+            rows = np.flatnonzero(chosen & (block_term == term))
+            _evaluate_rows(gram, table, terms, rows, out, blocks.factors[int(term)], block[rows])
+    return out
+
+
+def _evaluate_rows(gram: Gram, table: TermTable, terms: np.ndarray, rows: np.ndarray, out: Evaluation,
+                   factor: np.ndarray | None = None, block_slot: np.ndarray | None = None) -> None:
+    sub = terms[rows]
+    if factor is not None:
+        sub = sub.copy()
+        sub[np.arange(len(rows)), block_slot] = -1  # the block is partialled out, not solved for
+    idx, slot = _layout(gram, table, sub)
     k = (slot >= 0).sum(axis=1)
     bucket = _BUCKETS[np.searchsorted(_BUCKETS, np.maximum(k, 1))]
     for size in np.unique(bucket):
-        rows = np.flatnonzero(bucket == size)
-        _evaluate_bucket(gram, idx[rows, :size], slot[rows, :size], rows, width, out)
-    return out
+        part = np.flatnonzero(bucket == size)
+        blk = None if factor is None else (factor, block_slot[part])  # type: ignore[index]
+        _evaluate_bucket(gram, idx[part, :size], slot[part, :size], rows[part], terms.shape[1], out, blk)
 
 
 def _layout(gram: Gram, table: TermTable, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -157,21 +213,31 @@ def _logdet(a: np.ndarray) -> np.ndarray:
 
 
 def _evaluate_bucket(gram: Gram, idx: np.ndarray, slot: np.ndarray, rows: np.ndarray,
-                     width: int, out: Evaluation) -> None:
+                     width: int, out: Evaluation, block: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    """Tests of the hypotheses ``rows`` from their columns ``idx`` (term ``slot`` of each, -1:
+    padding). ``block``: a wide term's factor and slot, partialled out of every co-moment."""
     t, q = gram.t, gram.q
     size = idx.shape[1]
     real = slot >= 0
     k = real.sum(axis=1)
     eye = np.eye(size)
+    both = real[:, :, None] & real[:, None, :]
     sxx = gram.corr[idx[:, :, None], idx[:, None, :]]
-    sxx = np.where(real[:, :, None] & real[:, None, :], sxx, eye) + _RIDGE * eye
     sxy = gram.corr[idx, q:] * real[:, :, None]
     syy = gram.corr[q:, q:]
-    w = np.linalg.inv(sxx)
-    b = w @ sxy
-    e = syy - np.swapaxes(sxy, 1, 2) @ b
-    ld_e = _logdet(e)
     ld_yy = float(np.linalg.slogdet(syy)[1])
+    if block is not None:
+        factor, block_slot = block
+        ld_e_rest = _logdet(_residual(np.where(both, sxx, eye) + _RIDGE * eye, sxy, syy)[2])
+        a = factor[idx] * real[:, :, None]
+        ay = factor[q:]
+        sxx = sxx - a @ np.swapaxes(a, 1, 2)
+        sxy = sxy - a @ ay.T
+        syy = syy - ay @ ay.T
+        k = k + factor.shape[1]
+    sxx = np.where(both, sxx, eye) + _RIDGE * eye
+    w, b, e = _residual(sxx, sxy, syy)
+    ld_e = _logdet(e)
     lam = np.exp(np.minimum(ld_e - ld_yy, 0.0))
     dfe = gram.n - 1.0 - k
     ok = (dfe > 0) & (k > 0)
@@ -190,6 +256,19 @@ def _evaluate_bucket(gram: Gram, idx: np.ndarray, slot: np.ndarray, rows: np.nda
         lp = log10_wilks_p(lam_j, t, np.maximum(d, 1), np.maximum(dfe, 1))
         out.log10_p_terms[rows, j] = np.where(has, lp, np.nan)
         out.partial_r2_terms[rows, j] = np.where(has, 1.0 - lam_j, np.nan)
+    if block is not None:  # the block's own test: the model without it against the model with it
+        d = np.full(len(rows), factor.shape[1])
+        lam_c = np.exp(np.minimum(ld_e - ld_e_rest, 0.0))
+        lp = log10_wilks_p(lam_c, t, d, np.maximum(dfe, 1))
+        out.log10_p_terms[rows, block_slot] = np.where(ok, lp, np.nan)
+        out.partial_r2_terms[rows, block_slot] = np.where(ok, 1.0 - lam_c, np.nan)
+
+
+def _residual(sxx: np.ndarray, sxy: np.ndarray, syy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Sxx⁻¹, coefficients, residual co-moments of the targets) of a batch of regressions."""
+    w = np.linalg.inv(sxx)
+    b = w @ sxy
+    return w, b, syy - np.swapaxes(sxy, 1, 2) @ b
 
 
 def _hypothesis_matrix(w: np.ndarray, b: np.ndarray, m: np.ndarray, d: np.ndarray,

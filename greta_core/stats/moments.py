@@ -18,6 +18,9 @@ class Moments:
     mean: np.ndarray
     m2: np.ndarray
 
+    def __sizeof__(self) -> int:  # what Dask counts when it moves a summary between processes
+        return object.__sizeof__(self) + self.mean.nbytes + self.m2.nbytes
+
     @classmethod
     def empty(cls, q: int) -> Moments:
         return cls(0.0, np.zeros(q), np.zeros((q, q)))
@@ -65,6 +68,9 @@ class CrossMoments:
     mean_y: np.ndarray  # (t,)
     c_ee: np.ndarray  # (m,)
     c_ey: np.ndarray  # (m, t)
+
+    def __sizeof__(self) -> int:
+        return object.__sizeof__(self) + sum(a.nbytes for a in (self.mean_e, self.mean_y, self.c_ee, self.c_ey))
 
     @classmethod
     def empty(cls, m: int, t: int) -> CrossMoments:

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from greta_core.plan.design import DesignBuilder, Program, Rows
+from greta_core.plan.design import DesignBuilder, Program, Rows, smallest
 from greta_core.plan.terms import Term
-from greta_core.stats.moments import CrossMoments, Moments
+from greta_core.stats.moments import Moments
 
 
 @dataclass
@@ -25,15 +25,27 @@ class Summary:
     sample: np.ndarray  # (k, q + t)
     rows_read: int
     rows_bad_target: int
-    screen: CrossMoments | None  # discovery-only screening sums of engineered terms
+    screen: np.ndarray  # (k, m + t) discovery rows kept to screen terms on (never holdout rows)
     sample_size: int
     late_missing: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    screen_key: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    screen_size: int = 0
+    screening: dict[str, int] | None = None  # how the terms of this pass were screened, if they were
+
+    def __sizeof__(self) -> int:
+        """Bytes held (its arrays): what Dask counts as moved when a summary changes process."""
+        parts = (self.discovery, self.holdout, self.screen)
+        arrays = (self.sample_key, self.sample, self.late_missing)
+        return object.__sizeof__(self) + sum(p.__sizeof__() for p in parts if p is not None) + sum(a.nbytes for a in arrays)
 
     def merge(self, other: Summary) -> Summary:
         keys = np.concatenate([self.sample_key, other.sample_key])
         rows = np.concatenate([self.sample, other.sample])
         keys, rows = _smallest(keys, rows, self.sample_size)
-        screen = self.screen.merge(other.screen) if self.screen is not None and other.screen is not None else self.screen
+        screen_key, screen = self.screen_key, self.screen
+        if self.screen_size:
+            screen_key, screen = _smallest(np.concatenate([self.screen_key, other.screen_key]),
+                                           np.concatenate([self.screen, other.screen]), self.screen_size)
         return Summary(
             self.discovery.merge(other.discovery),
             self.holdout.merge(other.holdout),
@@ -44,6 +56,8 @@ class Summary:
             screen,
             self.sample_size,
             _add(self.late_missing, other.late_missing),
+            screen_key,
+            self.screen_size,
         )
 
 
@@ -52,11 +66,8 @@ def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _smallest(keys: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    idx = np.arange(len(keys))
-    if len(keys) > k:
-        idx = np.argpartition(keys, k - 1)[:k]
-    idx = idx[np.argsort(keys[idx], kind="stable")]
-    return keys[idx], rows[idx]  # one gather of the rows
+    keys, idx = smallest(keys, k)
+    return keys, rows[idx]
 
 
 def summarize(
@@ -65,31 +76,40 @@ def summarize(
     terms: Sequence[Term],
     screen_terms: Sequence[Term] = (),
     sample_size: int = 5000,
+    screen_size: int = 0,
 ) -> Summary:
-    """Summarise one batch of raw rows.
+    """Summarise one batch of raw rows. With ``screen_terms``, also keep the ``screen_size``
+    discovery rows of smallest key in the design of those terms (a uniform sample to screen
+    candidate terms on).
 
     The design is written a few thousand rows at a time into one small buffer (it stays in the
-    CPU's cache) and each block's co-moments are merged: the same statistics as one block of
-    the whole batch, at about half the cost of writing and reading the full design matrix."""
+    CPU's cache) and each block's co-moments are merged: the statistics of one block of the
+    whole batch, without writing and reading the batch's full design matrix."""
     rows, read, bad, late = builder.prepare(df)
     prog = builder.program(terms)
     q, t, nd, n = prog.width, rows.y.shape[1], rows.n_discovery, len(rows)
-    buf = np.empty((block_rows(q + t), q + t), dtype=np.float64, order="F")
+    buf = np.empty((block_rows(q + t, len(prog.ops)), q + t), dtype=np.float64, order="F")
     disc, held = _moments(builder, rows, prog, 0, nd, buf), _moments(builder, rows, prog, nd, n, buf)
-    keys, pick = _smallest_index(rows.key[nd:], sample_size)
+    del buf
+    keys, pick = smallest(rows.key[nd:], sample_size)
     sample = np.empty((len(pick), q + t), dtype=np.float64, order="F")
     if len(pick):
         chosen = rows.take(nd + pick)
         builder.fill(chosen, prog, 0, len(pick), sample)
         sample[:, q:] = chosen.y
-    screen = _screen(builder, rows, builder.program(screen_terms), nd) if screen_terms else None
-    return Summary(disc, held, keys, np.ascontiguousarray(sample), read, bad, screen, sample_size, late)
+    e, e_key = np.zeros((0, 0)), np.zeros(0)
+    if screen_terms:
+        e, e_key = builder.screen_rows(rows, builder.program(screen_terms), screen_size)
+    return Summary(disc, held, keys, np.ascontiguousarray(sample), read, bad, e, sample_size, late,
+                   e_key, screen_size if screen_terms else 0)
 
 
-def block_rows(width: int) -> int:
-    """Rows of design written and summarised at a time: a block of about 8 MB (a shared L3
-    cache's share), at least 256 rows and at most 8,192."""
-    return int(min(max((8 << 20) // (8 * max(width, 1)), 256), 8192))
+def block_rows(width: int, ops: int = 1) -> int:
+    """Rows of design written and summarised at a time: a block of about 16 MB (it stays in a
+    shared L3 cache), at least 2,048 rows and at most 8,192 — more rows when the design needs
+    many numpy calls (scattered terms), so each call does enough work."""
+    rows = (16 << 20) // (8 * max(width, 1))
+    return int(min(max(rows, 2048, 16 * ops), 8192))
 
 
 def _moments(builder: DesignBuilder, rows: Rows, prog: Program, start: int, stop: int,
@@ -105,27 +125,9 @@ def _moments(builder: DesignBuilder, rows: Rows, prog: Program, start: int, stop
     return acc
 
 
-def _screen(builder: DesignBuilder, rows: Rows, prog: Program, nd: int) -> CrossMoments:
-    """Discovery-only screening sums of the engineered terms of ``prog``."""
-    acc = CrossMoments.empty(prog.width, rows.y.shape[1])
-    buf = np.empty((block_rows(prog.width), prog.width), dtype=np.float64, order="F")
-    for a in range(0, nd, len(buf)):
-        b = min(a + len(buf), nd)
-        e = buf[: b - a]
-        builder.fill(rows, prog, a, b, e)
-        acc = acc.merge(CrossMoments.of(e, rows.y[a:b]))
-    return acc
-
-
-def _smallest_index(keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    idx = np.arange(len(keys))
-    if len(keys) > k:
-        idx = np.argpartition(keys, k - 1)[:k]
-    idx = idx[np.argsort(keys[idx], kind="stable")]
-    return keys[idx], idx
-
-
-def empty_summary(q: int, t: int, n_screen: int, sample_size: int) -> Summary:
-    screen = CrossMoments.empty(n_screen, t) if n_screen else None
+def empty_summary(q: int, t: int, screen_width: int = 0, sample_size: int = 5000, screen_size: int = 0) -> Summary:
+    """The summary of no rows; ``screen_width`` design columns of screened terms are kept on up
+    to ``screen_size`` discovery rows."""
+    screen = np.zeros((0, screen_width + t if screen_size else 0))
     return Summary(Moments.empty(q + t), Moments.empty(q + t), np.zeros(0), np.zeros((0, q + t)),
-                   0, 0, screen, sample_size)
+                   0, 0, screen, sample_size, screen_size=screen_size)

@@ -56,6 +56,21 @@ def test_run_piped_with_output_prints_the_summary_as_text(data, tmp_path):
     assert json.loads(out.read_text())["hypotheses"][0]["confirmed"]
 
 
+def test_run_verbose_prints_each_stage_resource_usage(data, tmp_path):
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "greta_cli.app", "run", "--data", str(data), "--target", "y",
+                           "--output", str(out), "-v", "--quiet", *FAST], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines[0].split() == ["stage", "time", "CPU", "driver", "CPU", "workers", "peak", "driver", "peak",
+                                "workers", "read", "moved", "network"]
+    stages = json.loads(out.read_text())["metrics"]["stages"]
+    assert [ln.split()[0] for ln in lines[1:]] == list(stages) == ["ingest", "statistics", "search", "confirm", "narrate"]
+    row = lines[2].split()  # statistics: one process, so no worker figures and nothing moved
+    assert row[1] == f"{stages['statistics']['seconds']:.2f}" and row[5] == row[8] == "-"
+    assert row[-4:] == ["0", "B", "0", "B"]
+
+
 def _results(path, tmp_path):
     out = tmp_path / f"{path.stem}.json"
     res = CliRunner().invoke(app, ["run", "--data", str(path), "--target", "y", "--seed", "2",
@@ -132,3 +147,26 @@ def test_same_seed_same_results_json(data, tmp_path):
         doc = json.loads(out.read_text())
         docs.append([(h["terms"], h["holdout"]["p_value"], h["narrative"]) for h in doc["hypotheses"]])
     assert docs[0] == docs[1]
+
+
+def test_wide_file_is_screened_within_the_budget_set_on_the_command_line(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((400, 150))
+    df = pd.DataFrame(np.round(x, 5), columns=[f"c{i}" for i in range(150)])
+    df["y"] = np.round(2 * x[:, 42] + rng.normal(0, 1, 400), 5)
+    path, out = tmp_path / "wide.csv", tmp_path / "r.json"
+    df.to_csv(path, index=False)
+    res = CliRunner().invoke(app, ["run", "--data", str(path), "--target", "y", "--output", str(out), "--quiet",
+                                   "--set", "preprocessing.screen_memory_mb=16",
+                                   "--set", "preprocessing.max_screen_terms=5000", *FAST])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    assert doc["config"]["preprocessing"]["screen_memory_mb"] == 16
+    # 150 columns and their squares, then the products of the 97 strongest alone (4,656 ≤ 4,700)
+    assert doc["data"]["screening"]["candidate_terms"] == 300 + 97 * 96 // 2
+    note = next(n for n in doc["notes"] if "candidate terms were screened" in n)
+    assert "products of weaker columns were not screened" in note
+    assert [c["name"] for c in doc["columns"] if c["verdict"] == "matters"] == ["c42"]

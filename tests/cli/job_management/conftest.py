@@ -29,11 +29,13 @@ except ImportError:  # the `jobs` extra is missing: a failure on CI, else only u
         raise
     collect_ignore_glob = ["test_jobs_e2e_*.py", "test_jobs_cli.py"]
 # Small, fast analyses (under a second); MEDIUM runs a few seconds so progress can be seen.
+# MEDIUM and LONG ask for the genetic search: on this small data 'auto' would score every
+# hypothesis (the exact search) in a moment, and there would be no running job to watch.
 FAST = {"hypothesis_search.pop_size": 20, "hypothesis_search.num_generations": 8}
 MEDIUM = {"hypothesis_search.pop_size": 60, "hypothesis_search.num_generations": 120,
-          "hypothesis_search.patience": "null"}
+          "hypothesis_search.patience": "null", "hypothesis_search.strategy": "genetic"}
 LONG = {"hypothesis_search.pop_size": 60, "hypothesis_search.num_generations": 1000000,
-        "hypothesis_search.patience": "null"}
+        "hypothesis_search.patience": "null", "hypothesis_search.strategy": "genetic"}
 TIMING_ENV = {"GRETA_JOB_HEARTBEAT": "0.5", "GRETA_JOB_STALE_AFTER": "4",
               "GRETA_AUTOSTART_WORKER": "0", "OPENBLAS_NUM_THREADS": "1",
               "PYTHONUNBUFFERED": "1"}

@@ -56,6 +56,12 @@ def test_submit_progress_and_results_equal_greta_run(
     got = setup.greta("results", job.id, "--output", str(out))
     assert got.returncode == 0, got.stderr
     results = json.loads(out.read_text(encoding="utf-8"))
+    # each stage's resource usage, as the results have it
+    assert list(status["metrics"]) == ["ingest", "statistics", "search", "confirm", "narrate"]
+    assert status["metrics"] == results["metrics"]["stages"]
+    assert status["metrics"]["statistics"]["bytes_read"] > 0 and status["metrics"]["search"]["cpu_seconds"] > 0
+    table = setup.greta("status", job.id, "-v").stdout
+    assert "peak driver" in table and "statistics" in table.split("peak driver")[1]
     assert kit.essentials(results) == kit.essentials(reference_results)
     assert results["hypotheses"][0]["terms"] == ["x1"]
     md = setup.greta("results", job.id, "--format", "md")

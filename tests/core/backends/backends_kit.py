@@ -15,6 +15,11 @@ from pathlib import Path
 from typing import Any
 
 ROWS = 20_000
+BINARY_ROWS = 6_000
+# The logistic check of a yes/no target: Spark fits it on every holdout row (MLlib); pandas on
+# its holdout sample, here as large as the holdout, so statsmodels sees the very same rows.
+LOGIT_SAMPLE = {"spark": 300, "pandas": 1_000_000}
+LOGIT_REL = 1e-6
 # A small search with a fixed number of generations (no early stop): every backend does the
 # same work, and any difference in the statistics would show in the hypotheses.
 SEARCH = {"pop_size": 60, "num_generations": 15, "patience": None, "seed": 3, "max_terms": 4}
@@ -42,10 +47,26 @@ def planted_frame(rows: int = ROWS, seed: int = 20) -> Any:
     return df
 
 
-def write_planted(root: Path, parts: int = 4) -> dict[str, str]:
-    """The same rows as one CSV file, a directory of CSV parts and one of Parquet parts."""
+def binary_frame(rows: int = BINARY_ROWS, seed: int = 21) -> Any:
+    """The planted columns with a yes/no target ``y``: P(yes) = logistic(0.9*x1 - 0.7*x3 +
+    0.6*x5*x7 + 0.6*[segment = south] - 0.3), so a few columns are confirmed and have odds ratios."""
     import numpy as np
 
+    df = planted_frame(rows, seed)
+    rng = np.random.default_rng(seed + 1)
+    eta = 0.9 * df.x1 - 0.7 * df.x3 + 0.6 * df.x5 * df.x7 + 0.6 * (df.segment == "south") - 0.3
+    df["y"] = np.where(rng.random(rows) < 1.0 / (1.0 + np.exp(-eta)), "yes", "no")
+    return df
+
+
+def write_planted(root: Path, parts: int = 4) -> dict[str, str]:
+    """The same rows as one CSV file, a directory of CSV parts and one of Parquet parts; and a
+    yes/no variant as one CSV file (``binary-csv``)."""
+    import numpy as np
+
+    root.mkdir(parents=True, exist_ok=True)
+    binary = root / "planted_binary.csv"
+    binary_frame().to_csv(binary, index=False)
     df = planted_frame()
     root.mkdir(parents=True, exist_ok=True)
     single = root / "planted.csv"
@@ -59,7 +80,8 @@ def write_planted(root: Path, parts: int = 4) -> dict[str, str]:
         part.to_parquet(pq_dir / f"part-{i:05d}.parquet", index=False)
     (csv_dir / "_SUCCESS").write_text("")  # what Spark writes: must be skipped
     (pq_dir / "_SUCCESS").write_text("")
-    return {"csv-file": str(single), "csv-parts": str(csv_dir), "parquet-parts": str(pq_dir)}
+    return {"csv-file": str(single), "csv-parts": str(csv_dir), "parquet-parts": str(pq_dir),
+            "binary-csv": str(binary)}
 
 
 def write_big_parquet(root: Path, rows: int, per_file: int = 1_000_000) -> int:
@@ -219,6 +241,50 @@ def assert_same(got: dict[str, Any] | list[Any], want: dict[str, Any] | list[Any
             assert math.isclose(x, y, rel_tol=REL, abs_tol=0.0) or x == y, (label, ha["terms"], x, y)
 
 
+def logistic(doc: dict[str, Any]) -> dict[str, Any]:
+    """The odds ratios of every confirmed hypothesis and the rows they were fitted on."""
+    return {" + ".join(h["terms"]): {"odds_ratios": h["odds_ratios"], "logistic": h.get("logistic")}
+            for h in doc["hypotheses"] if h["confirmed"]}
+
+
+def assert_same_logit(got: dict[str, Any], want: dict[str, Any], label: str) -> None:
+    """Coefficients (log odds) and standard errors equal to a relative ``LOGIT_REL``."""
+    assert got.keys() == want.keys() and got, label
+    for name in want:
+        a, b = got[name]["odds_ratios"], want[name]["odds_ratios"]
+        assert [o["column"] for o in a] == [o["column"] for o in b] and a, (label, name)
+        for oa, ob in zip(a, b):
+            for k in ("estimate", "std_error"):
+                assert math.isclose(oa[k], ob[k], rel_tol=LOGIT_REL), (label, name, oa["column"], k, oa[k], ob[k])
+
+
+def assert_stage_metrics(m: dict[str, Any], backend: str, data_bytes: int, workers: bool) -> None:
+    """Every stage carries its resource usage; the statistics pass read at least the data's bytes,
+    and where worker processes did the work, their CPU, memory and the bytes moved show."""
+    from greta_core.resources import STAGE_KEYS
+
+    stages = m["stages"]
+    assert list(stages) == ["ingest", "statistics", "search", "confirm", "narrate"]
+    for name, st in stages.items():
+        assert set(STAGE_KEYS) <= set(st), name
+        assert st["seconds"] >= 0 and st["cpu_seconds"] >= 0 and st["driver_peak_memory_mb"] > 50, name
+    st = stages["statistics"]
+    assert st["bytes_read"] >= 0.9 * data_bytes, (st["bytes_read"], data_bytes)
+    assert m["bytes_read"] >= st["bytes_read"] and m["bytes_moved"] >= st["bytes_moved"]
+    if not workers:
+        assert st["workers_cpu_seconds"] is None and st["bytes_moved"] == 0 and st["network_bytes"] == 0
+        return
+    assert st["workers_cpu_seconds"] > 0 and st["workers_peak_memory_mb"] > 50
+    assert st["bytes_moved"] > 0 and st["network_bytes"] > 0  # at least the summary that reaches the driver
+    if backend == "spark":
+        moved = st["moved"]
+        # the rows reach the Python workers as Arrow doubles: fewer bytes than the CSV's text
+        assert moved["task_results"] > 0 and moved["to_python"] > 0.2 * data_bytes and moved["from_python"] > 0
+        assert st["python_tasks"] >= 1 and st["python_workers_peak_memory_mb"] > 50
+        assert st["executor_jvm_peak_memory_mb"] > 10
+        assert st["bytes_moved"] == moved["shuffle_read"] + moved["task_results"] + moved["to_python"] + moved["from_python"]
+
+
 # ------------------------------------------------- run in a subprocess against a Spark master
 def main(argv: list[str]) -> None:
     master, out, executor_memory, *inputs = argv
@@ -231,8 +297,11 @@ def main(argv: list[str]) -> None:
         big = "big" in Path(path).name
         kw = {"interactions": False, "squares": False, "logs": False, "pop_size": 20,
               "num_generations": 3} if big else {}
+        if "binary" in Path(path).name:
+            kw = {"sample_size": LOGIT_SAMPLE["spark"]}
         doc = analyze(path, "spark", {"spark_config": spark_config}, **kw)
-        results[path] = {"key": key(doc), "rows": doc["data"]["rows"], "metrics": doc["metrics"]}
+        results[path] = {"key": key(doc), "rows": doc["data"]["rows"], "metrics": doc["metrics"],
+                         "logistic": logistic(doc), "notes": doc["notes"]}
     from pyspark.sql import SparkSession
 
     conf = SparkSession.getActiveSession().sparkContext.getConf()

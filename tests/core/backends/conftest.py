@@ -31,6 +31,18 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def logit_reference(planted: dict[str, str]) -> dict[str, Any]:
+    """The yes/no planted data on the pandas backend with a holdout sample as large as the
+    holdout: statsmodels' Logit on every holdout row, the answer MLlib must give."""
+    from backends_kit import LOGIT_SAMPLE, logistic
+
+    doc = analyze(planted["binary-csv"], "pandas", sample_size=LOGIT_SAMPLE["pandas"])
+    out = logistic(doc)
+    assert out and all(v["logistic"]["all_held_out_rows"] for v in out.values())
+    return out
+
+
+@pytest.fixture(scope="session")
 def reference(planted: dict[str, str]) -> dict[str, Any]:
     """The pandas backend on the single CSV file: the answer every backend must give."""
     doc = analyze(planted["csv-file"], "pandas")
@@ -95,7 +107,8 @@ def standalone_results(spark_standalone: Any, planted: dict[str, str], big_parqu
 
     out = tmp_path_factory.mktemp("standalone") / "results.json"
     kit = Path(__file__).with_name("backends_kit.py")
-    inputs = [planted["csv-file"], planted["csv-parts"], planted["parquet-parts"], big_parquet[0]]
+    inputs = [planted["csv-file"], planted["csv-parts"], planted["parquet-parts"], planted["binary-csv"],
+              big_parquet[0]]
     env = {**os.environ, **QUIET_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     proc = subprocess.run([sys.executable, str(kit), spark_standalone.master, str(out), SPARK_EXECUTOR_MEMORY,
                            *inputs], capture_output=True, text=True, env=env, timeout=600, check=False)

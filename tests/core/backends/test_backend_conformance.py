@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from backends_kit import ROWS, analyze, assert_same
+from backends_kit import ROWS, analyze, assert_same, assert_stage_metrics
 
 LAYOUTS = ("csv-file", "csv-parts", "parquet-parts")
 
@@ -40,6 +40,34 @@ def test_engine_gives_the_pandas_answer(name: str, layout: str, planted: dict[st
     assert m["backend"] == backend and m["workers"] == 2
     assert m["partitions"] >= (4 if "parts" in layout and backend == "dask" else 1)  # Spark packs small files
     assert m["statistics_rows_per_second"] > 0 and m["driver_peak_memory_mb"] > 0
+    if layout == "csv-file":
+        import os
+
+        assert_stage_metrics(m, backend, os.path.getsize(planted[layout]), workers=name != "dask-threads")
+
+
+# more candidate terms than the search keeps, and fewer planning rows than the data has: the
+# candidates are screened on a sample of discovery rows that a first pass over the data keeps
+SCREENED = {"max_design_columns": 30, "sample_rows": 2000}
+
+
+@pytest.fixture(scope="module")
+def screened_reference(planted: dict[str, str]) -> dict[str, Any]:
+    doc = analyze(planted["csv-file"], "pandas", **SCREENED)
+    assert doc["data"]["screening"]["discovery_rows"] == 2000
+    return doc
+
+
+@pytest.mark.parametrize("name", ["dask-threads", "dask-cluster", "spark-local"])
+def test_engine_screens_candidates_as_pandas_does(name: str, planted: dict[str, str],
+                                                  screened_reference: dict[str, Any],
+                                                  request: pytest.FixtureRequest) -> None:
+    backend, extra = engine(name, request)
+    doc = analyze(planted["parquet-parts"], backend, extra, **SCREENED)
+    assert doc["data"]["backend"] == backend
+    assert doc["data"]["screening"] == screened_reference["data"]["screening"]
+    assert doc["notes"] == screened_reference["notes"]
+    assert_same(doc, screened_reference, f"{name}, screened")
 
 
 @pytest.mark.slow
@@ -54,6 +82,17 @@ def test_spark_standalone_cluster_gives_the_pandas_answer(standalone_results: di
         assert got["rows"] == ROWS
         assert got["metrics"]["cluster"] == spark_standalone.master and got["metrics"]["workers"] == 2
         assert_same(got["key"], reference, f"spark standalone on {layout}")
+    import os
+
+    csv = planted["csv-file"]
+    assert_stage_metrics(results[csv]["metrics"], "spark", os.path.getsize(csv), workers=True)
+
+
+def test_pandas_metrics_per_stage(reference: dict[str, Any], planted: dict[str, str]) -> None:
+    """One process does all the work: nothing moves between processes, no worker figures."""
+    import os
+
+    assert_stage_metrics(reference["metrics"], "pandas", os.path.getsize(planted["csv-file"]), workers=False)
 
 
 def test_spark_logs_stay_quiet(standalone_results: dict[str, Any]) -> None:

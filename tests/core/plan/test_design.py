@@ -251,3 +251,51 @@ def test_squares_and_products_are_formed_from_centred_values() -> None:
     np.testing.assert_allclose(x[:, 0], a, rtol=1e-6)
     np.testing.assert_allclose(x[:, 1], a**2, rtol=1e-5)
     np.testing.assert_allclose(x[:, 2], a * b, rtol=1e-5)
+
+
+def _mixed(n: int = 400, seed: int = 3) -> pd.DataFrame:
+    """Many numeric columns (ints, floats with NaN and ±inf), with text, boolean and date ones
+    among them, as a wide file has."""
+    rng = np.random.default_rng(seed)
+    data: dict[str, object] = {}
+    for i in range(40):
+        v = rng.normal(size=n) * 10.0 ** (i % 7)
+        v[rng.random(n) < 0.05] = np.nan
+        if i % 9 == 0:
+            v[rng.random(n) < 0.01] = np.inf
+        data[f"f{i}"] = v
+    data["i0"] = rng.integers(0, 50, n)
+    data["cat"] = rng.choice(np.array(["a", "b", "c"], dtype=object), n)
+    data["flag"] = rng.choice(["yes", "no"], n)
+    data["when"] = pd.Series(pd.date_range("2020-01-01", periods=n, freq="D")).astype(str).to_numpy()
+    data["f40"] = rng.normal(size=n)
+    data["late"] = np.where((np.arange(n) >= 300) & (rng.random(n) < 0.2), np.nan, rng.normal(size=n))
+    data["y"] = rng.normal(size=n)
+    return pd.DataFrame(data)
+
+
+def test_many_numeric_columns_are_converted_together_as_one_by_one() -> None:
+    """The block conversion of canonical_features, the centred values of matrix() and the
+    late-missing counts equal the column-by-column definitions."""
+    from greta_core.plan.schema import canonical
+
+    df = _mixed()
+    plan = _plan(df.iloc[:300])  # the planning rows: later rows bring missing values unseen
+    frame = canonical_features(plan, df)
+    assert list(frame.columns) == [c.name for c in plan.columns]
+    for c in plan.columns:
+        one = canonical(df[c.name], c.kind).to_numpy()
+        assert frame[c.name].dtype == one.dtype, c.name
+        np.testing.assert_array_equal(frame[c.name].to_numpy(), one, err_msg=c.name)
+    assert split_keys(frame, SEED)[0].tolist() == split_keys(pd.DataFrame(
+        {c.name: canonical(df[c.name], c.kind) for c in plan.columns}), SEED)[0].tolist()
+    builder = DesignBuilder(plan, SEED, 0.5)
+    numeric = [t for t in plan.terms if t.kind != "categorical"][:60]
+    together = builder.matrix(frame, numeric)
+    one_by_one = np.column_stack([builder.matrix(frame, [t]) for t in numeric])
+    np.testing.assert_array_equal(together, one_by_one)
+    late = builder.late_missing(frame)
+    assert late[[c.name for c in plan.columns].index("late")] > 0
+    for i, c in enumerate(plan.columns):
+        want = int(frame[c.name].isna().sum()) if c.kind != "categorical" and not c.has_missing else 0
+        assert late[i] == want, c.name

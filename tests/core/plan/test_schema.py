@@ -317,3 +317,21 @@ def test_a_few_huge_integer_codes_are_levels() -> None:
 def test_nested_cells_are_not_supported_not_id_like(cells: list) -> None:
     reason = _infer(pd.Series(cells * 100, dtype=object))
     assert isinstance(reason, str) and reason.startswith("nested type not supported"), reason
+
+
+def test_columns_typed_together_as_one_by_one() -> None:
+    """infer_columns reads float columns out of the sample together; every verdict is
+    infer_column's (missing, infinite, constant, ID-like, skewed, negative, empty columns)."""
+    from greta_core.plan.schema import infer_columns
+
+    rng = np.random.default_rng(8)
+    n = 300
+    df = pd.DataFrame({
+        "normal": rng.normal(size=n), "lognormal": np.exp(rng.normal(size=n)), "ids": np.arange(n, dtype=float),
+        "holes": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)), "constant": np.full(n, 3.0),
+        "empty": np.full(n, np.nan), "infinite": np.where(rng.random(n) < 0.05, np.inf, rng.random(n)),
+        "three": rng.integers(0, 3, n).astype(float), "negative": -np.exp(rng.normal(size=n)),
+        "text": rng.choice(["a", "b"], n), "ints": rng.integers(0, 9, n),
+    })
+    names = list(df.columns)
+    assert infer_columns(df, names, 20, 0.005) == [infer_column(c, df[c], 20, 0.005) for c in names]

@@ -388,6 +388,18 @@ def test_binary_shows_odds_ratios_and_positive_class() -> None:
     assert "Odds ratio" in txt and "0.810" in txt
 
 
+def test_the_odds_ratios_say_which_rows_they_were_fitted_on() -> None:
+    results = binary_results()
+    results["hypotheses"][0]["logistic"] = {
+        "method": "Spark MLlib GeneralizedLinearRegression (binomial, logit) on the executors",
+        "rows": 10012, "held_out_rows": 10012, "all_held_out_rows": True, "iterations": 6}
+    for fmt in ("md", "html", "text"):
+        assert "logistic fit on all 10,012 held-out rows; Spark MLlib" in render(results, fmt), fmt
+    results["hypotheses"][0]["logistic"] = {"method": "statsmodels Logit on the driver", "rows": 5000,
+                                            "held_out_rows": 10012, "all_held_out_rows": False}
+    assert "logistic fit on a sample of 5,000 of the 10,012 held-out rows" in render(results, "html")
+
+
 def test_multiclass_effects_get_a_class_column() -> None:
     results = regression_results()
     results["task"] = "multiclass"

@@ -178,3 +178,47 @@ def test_constant_column_is_ignored() -> None:
     assert ev.k.tolist() == [1, 1, 0]
     assert ev.log10_p[0] == pytest.approx(ev.log10_p[1])
     assert ev.log10_p[2] == 0.0 and ev.r2[2] == 0.0
+
+
+def _wide_design(seed: int, n: int = 600, levels: int = 12) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """x1, x2, a 12-level categorical (11 dummies), x3 and x3 with a missing indicator."""
+    rng = np.random.default_rng(seed)
+    x1, x2, x3 = rng.normal(size=(3, n))
+    g = rng.integers(0, levels, size=n)
+    dummies = np.column_stack([(g == c).astype(float) for c in range(1, levels)])
+    miss = (rng.random(n) < 0.1).astype(float)
+    x = np.column_stack([x1, x2, dummies, x3, miss])
+    d = dummies.shape[1]
+    return x, {"x1": np.array([0]), "x2": np.array([1]), "g": np.arange(2, 2 + d),
+               "x3": np.array([2 + d, 3 + d])}
+
+
+@pytest.mark.parametrize("n_targets", [1, 2])
+def test_a_categorical_solved_as_one_block_gives_the_same_tests(n_targets: int) -> None:
+    """Partialling the categorical's dummies out (Blocks) changes nothing in the tests: the
+    overall test, each term's partial test (the categorical's: the joint F-test of all its
+    dummies, as statsmodels computes it) and the R²."""
+    from greta_core.stats.linear import Blocks, TermTable, evaluate_terms
+
+    x, terms = _wide_design(n_targets)
+    rng = np.random.default_rng(9)
+    y = 0.3 * x[:, 0] + 0.5 * x[:, 5] - 0.4 * x[:, 7] + rng.normal(size=(len(x), n_targets)).T
+    y = y.T if n_targets > 1 else y[0]
+    gram = _gram(x, y)
+    names = list(terms)
+    table = TermTable.of([terms[t] for t in names])
+    hyps = [["g"], ["x1", "g"], ["g", "x2", "x3"], ["x1", "x2", "x3"], ["x1", "x2", "g", "x3"]]
+    idx = np.full((len(hyps), 4), -1)
+    for i, h in enumerate(hyps):
+        idx[i, : len(h)] = [names.index(t) for t in h]
+    blocks = Blocks.of(gram, table)
+    assert set(blocks.factors) == {names.index("g")}  # only the categorical is wide enough
+    plain, fast = evaluate_terms(gram, table, idx), evaluate_terms(gram, table, idx, blocks)
+    for field in ("r2", "log10_p", "k", "dfe", "log10_p_terms", "partial_r2_terms"):
+        np.testing.assert_allclose(getattr(fast, field), getattr(plain, field), rtol=1e-9, atol=1e-12)
+    if n_targets == 1:
+        full = _ols(x, y, np.concatenate([terms[t] for t in hyps[4]]))
+        rest = _ols(x, y, np.concatenate([terms[t] for t in ("x1", "x2", "x3")]))
+        _, p, df = full.compare_f_test(rest)
+        assert df == len(terms["g"])
+        assert fast.log10_p_terms[4, 2] == pytest.approx(np.log10(p), rel=1e-6)
