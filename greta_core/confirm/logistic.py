@@ -30,7 +30,7 @@ EXTREME = 1e-8  # fitted probabilities closer than this to 0 or 1 ...
 EXTREME_SHARE = 0.01  # ... for more than this share of the rows: separation
 SEPARATED = ("The logistic fit shows (near-)separation: in the held-out rows some columns tell the two "
              "classes apart almost perfectly, so their odds ratios have no finite estimate; none are reported.")
-METHODS = {"newton": "Newton's method on the driver (statsmodels' Logit algorithm)",
+METHODS = {"newton": "Newton's method on the driver, as statsmodels' Logit",
            "spark-mllib": "Spark MLlib GeneralizedLinearRegression (binomial, logit) on the executors"}
 
 
