@@ -76,7 +76,10 @@ def fail(message: str, debug: bool = False) -> None:
 def main() -> None:
     from greta_core.errors import GretaError
 
+    from greta_cli import watch
+
     debug = "--debug" in sys.argv
+    watch.enable()
     try:
         app()
     except GretaError as e:

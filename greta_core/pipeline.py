@@ -46,6 +46,7 @@ from greta_core.plan.schema import canonical, infer_columns, infer_target
 from greta_core.plan.screen import screen, screen_rows
 from greta_core.plan.terms import Plan, build_plan, parents
 from greta_core.resources import meter_for
+from greta_core.resources.memory import memory_limit, release_arrow_memory
 from greta_core.stats.centring import recentre
 from greta_core.stats.linear import Gram
 from greta_core.stats.summary import Summary, empty_summary, summarize
@@ -77,6 +78,7 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
         clock.attach(meter_for(backend))
         rows = planning_rows(params, len(backend.columns()))
         raw = backend.sample(rows)
+        release_arrow_memory()
         sample = _filtered(raw, params.row_filter)
         plan = make_plan(sample, backend.columns(), params)
     with clock.stage("statistics"):
@@ -103,6 +105,8 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     doc["metrics"]["search_generations"] = found.generations
     doc["metrics"]["search"] = search_info
     doc["metrics"].update(backend.info())
+    limit = memory_limit()
+    doc["metrics"]["memory_limit"] = {"bytes": limit.bytes, "source": limit.source}
     doc["metrics"]["search_backend"] = search_backend
     report("done", 1.0, {})
     return doc

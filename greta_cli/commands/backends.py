@@ -1,5 +1,6 @@
 """``greta backends``: what is installed and reachable for the pandas, Dask and Spark backends
-(and Redis for background jobs), in a table."""
+(and Redis for background jobs), in a table; then the memory this process may use and the sizes
+each engine gets from it."""
 
 from __future__ import annotations
 
@@ -32,9 +33,29 @@ def backends(
         table.add_row(escape(name), marks[ok], escape(detail))
     con = Console()
     con.print(table)
+    con.print(sizes_table(Table))
     path = data or cfg.data.path
     if path:
         con.print(escape(f"auto would use: {auto_choice(cfg, path)}"))
+
+
+def sizes_table(table_class: Any) -> Any:
+    """The memory limit found and what each engine is given inside it."""
+    from rich.markup import escape
+
+    from greta_core.resources.memory import mib
+    from greta_core.resources.sizing import engine_sizes
+
+    s = engine_sizes()
+    title = f"Memory this process may use: {s.limit.describe()}"
+    if s.limit.from_cgroup and s.limit.available is not None:
+        title += f"; the machine has {mib(s.limit.available)} available"
+    table = table_class(title=escape(title) + f", {s.cores} cores", title_justify="left")
+    table.add_column("Engine")
+    table.add_column("Sized to (setting that overrides it)", overflow="fold")
+    for engine, text in s.describe():
+        table.add_row(escape(engine), escape(text))
+    return table
 
 
 def checks(cfg: Any) -> list[tuple[str, bool | None, str]]:
@@ -69,7 +90,7 @@ def _spark_row(spark_config: dict[str, Any], java_ok: bool, reachable: Any) -> t
     from greta_core.ingestion.distributed_utils import module_version
 
     usable = java_ok and module_version("pyspark") is not None
-    what = master or "local[*] (default)"
+    what = master or "local (default)"
     return ("Spark master", usable if master else None,
             f"{what}: {'can start here' if usable else 'needs pyspark and Java'}")
 

@@ -31,6 +31,7 @@ def run(
     """Search, confirm and explain what drives TARGET in DATA."""
     from greta_cli.commands.common import load, one_of, parse_json_settings
     from greta_cli.core_integration.integration import run_analysis_pipeline
+    from greta_cli.watch import fork_watched, memory_kills_explained
 
     config = one_of(config, config_opt, "config file", "--config")
     overrides, flags = list(set_), {}
@@ -51,7 +52,9 @@ def run(
     check_writable(rep)
     _check_distinct(cfg.data.path, out, rep)
     rep_fmt = report_format(rep, has_format_option=False) if rep else None
-    with _progress(not quiet and is_tty(_stderr())) as progress:
+    backend = cfg.scalability.ingestion_backend
+    fork_watched(backend, [out, rep])
+    with _progress(not quiet and is_tty(_stderr())) as progress, memory_kills_explained(backend):
         results = run_analysis_pipeline(cfg, progress=progress)
     as_yaml = results_format(out, cfg.output.results_format) == "yaml"
     texts = {out: _results_text(results, as_yaml)} if out else {}

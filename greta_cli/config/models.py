@@ -88,8 +88,9 @@ class PreprocessingConfig(_Section):
         "products of the columns weakest alone are left out.")
     sample_rows: int = Field(
         50000, ge=100, le=10_000_000, description="Rows read to infer the column types and levels.")
-    batch_rows: int = Field(
-        65536, ge=1000, le=10_000_000, description="Rows per streamed batch; lower it to use less memory.")
+    batch_rows: int | None = Field(
+        None, ge=1000, le=10_000_000, description="Rows per streamed batch; lower it to use less memory. "
+        "null sizes it from the memory this process may use (65,536 unless memory is short).")
 
 
 class HypothesisSearchConfig(_Section):
@@ -162,13 +163,18 @@ class DaskConfig(_Section):
         None, description="Scheduler address such as tcp://127.0.0.1:8786; null starts a local "
         "cluster.")
     n_workers: int | None = Field(
-        None, ge=1, le=4096, description="Workers of a local cluster; null lets Dask choose.")
+        None, ge=1, le=4096, description="Workers of a local cluster; null sizes them from the cores and the "
+        "memory this process may use.")
     threads_per_worker: int | None = Field(
         None, ge=1, le=4096, description="Threads per worker of a local cluster; null lets Dask choose.")
     processes: bool = Field(
         False, description="Run a local cluster's workers as processes instead of threads.")
     memory_limit: str | None = Field(
-        None, description="Memory limit per worker, e.g. '4GiB'; null lets Dask choose.")
+        None, description="Memory limit per worker of a local cluster, e.g. '4GiB'; null shares out the "
+        "memory this process may use.")
+    blocksize: str | int | None = Field(
+        None, description="Bytes of a file per partition, e.g. '32MiB'; null sizes it from the memory "
+        "each thread or worker may use (at most 64 MiB).")
 
 
 class CeleryConfig(_Section):

@@ -24,7 +24,7 @@ def file_spec(config: GretaConfig, data_path: Any = None) -> Any:
     if is_frame(data_path):
         # A DataFrame from the Python API: the backend of its engine uses it as it is.
         kind = type(data_path).__module__.split(".")[0]
-        return FileSpec(path=f"<{kind} DataFrame>", batch_rows=config.preprocessing.batch_rows,
+        return FileSpec(path=f"<{kind} DataFrame>", batch_rows=batch_rows(config),
                         options={"dataframe": data_path})
     path = data_path or config.data.path
     if not path:
@@ -34,7 +34,16 @@ def file_spec(config: GretaConfig, data_path: Any = None) -> Any:
         check_config_path(config)
     d, p = config.data, config.preprocessing
     return FileSpec(path=str(path), format=d.format, sheet=d.sheet, delimiter=d.delimiter, decimal=d.decimal,
-                    batch_rows=p.batch_rows)
+                    batch_rows=batch_rows(config))
+
+
+def batch_rows(config: GretaConfig) -> int:
+    """``preprocessing.batch_rows``, else sized from the memory this process may use."""
+    if config.preprocessing.batch_rows:
+        return config.preprocessing.batch_rows
+    from greta_core.resources.sizing import engine_sizes
+
+    return engine_sizes().batch_rows
 
 
 def check_config_path(config: GretaConfig) -> None:

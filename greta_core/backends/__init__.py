@@ -121,12 +121,16 @@ def decide(path: str, options: dict[str, Any], estimated_rows: int | None = None
         size = max(size, estimated_rows * ROW_BYTES)
     if size <= SMALL_FILE_BYTES:
         return Decision("pandas", "a local file smaller than 1 GB")
-    from greta_core.ingestion.distributed_utils import available_memory, human_bytes
+    from greta_core.ingestion.distributed_utils import human_bytes
+    from greta_core.resources.memory import memory_limit
 
-    limit = int(options.get("auto_threshold_bytes") or available_memory())
+    found = memory_limit()
+    limit = int(options.get("auto_threshold_bytes") or found.bytes)
+    room = "the available memory" if options.get("auto_threshold_bytes") or not found.from_cgroup else \
+        "this process's memory limit"
     if size <= limit:
-        return Decision("pandas", f"the data ({human_bytes(size)}) fits in the available memory ({human_bytes(limit)})")
-    why = f"the data ({human_bytes(size)}) is larger than the available memory ({human_bytes(limit)})"
+        return Decision("pandas", f"the data ({human_bytes(size)}) fits in {room} ({human_bytes(limit)})")
+    why = f"the data ({human_bytes(size)}) is larger than {room} ({human_bytes(limit)})"
     return _first_usable(["spark", "dask", "pandas"], why, options)
 
 
@@ -168,6 +172,16 @@ def backend_problem(name: str, options: dict[str, Any]) -> str | None:
             return None if ok else f"the Dask scheduler {address} is not reachable ({detail})"
         return None
     from greta_core.ingestion.spark_connector import spark_problem
+    from greta_core.resources.memory import mib
 
-    master = str((options.get("spark_config") or {}).get("spark.master") or "local[*]")
-    return spark_problem(master)
+    spark_config = options.get("spark_config") or {}
+    master = str(spark_config.get("spark.master") or "local[*]")
+    problem = spark_problem(master)
+    if problem is None and master.startswith("local") and "spark.driver.memory" not in spark_config:
+        from greta_core.resources.sizing import engine_sizes, spark_least
+
+        sizes = engine_sizes()
+        if not sizes.spark_fits:
+            problem = (f"a local Spark needs about {mib(spark_least())} (its JVM and Python workers) and "
+                       f"this process may use {sizes.limit.describe()}")
+    return problem

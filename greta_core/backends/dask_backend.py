@@ -6,7 +6,10 @@ Where it runs (``scalability.dask_config``):
 - ``processes: true``: a LocalCluster of worker processes on 127.0.0.1 (``n_workers``,
   ``threads_per_worker``, ``memory_limit``), closed when the backend is;
 - otherwise Dask's threaded scheduler in this process (``n_workers`` × ``threads_per_worker``
-  threads, else ``workers``, else one per core).
+  threads, else ``workers``).
+
+What is not set is sized from the memory this process may use (``greta_core.resources.sizing``):
+the threads or workers and their memory, and ``blocksize``, the bytes of a file per partition.
 
 A Dask DataFrame passed through the Python API is used as it is (and a distributed Client
 that is already the default is used for it). Each partition is cut into ``batch_rows`` slices
@@ -16,7 +19,6 @@ and summarised by the same per-batch function as the pandas backend, so the answ
 from __future__ import annotations
 
 import logging
-import os
 import time
 import uuid
 import weakref
@@ -41,6 +43,7 @@ from greta_core.ingestion.distributed_utils import (
 )
 from greta_core.ingestion.readers import NULL_VALUES, FileSpec
 from greta_core.metrics import peak_memory_mb
+from greta_core.resources.sizing import engine_sizes
 from greta_core.stats.summary import Summary
 
 try:
@@ -58,6 +61,8 @@ FAN_IN = 8
 def _parse_bytes(text: str | int | None) -> int | None:
     if text is None or text == "auto":
         return None
+    if isinstance(text, int):
+        return text
     from dask.utils import parse_bytes
 
     return int(parse_bytes(text))
@@ -82,12 +87,14 @@ class DaskBackend:
         self.threads = 0
         self.address: str | None = None
         self.worker_memory = _parse_bytes(cfg.get("memory_limit"))
+        self.sizes = engine_sizes()
         self._finalizer = weakref.finalize(self, _close_all, self._owned)
         self._connect(cfg, workers)
         # a partition (and the frames made from it) must fit well inside a worker's memory
         limit = self.worker_memory
-        self.blocksize = int(options.get("blocksize") or (
-            min(DEFAULT_BLOCKSIZE, max(limit // 32, 1 << 20)) if limit else DEFAULT_BLOCKSIZE))
+        given = _parse_bytes(options.get("blocksize") or cfg.get("blocksize"))
+        self.blocksize = int(given or (min(DEFAULT_BLOCKSIZE, max(limit // 32, 1 << 20)) if limit
+                                       else self.sizes.dask_blocksize))
         self.partitions = 0
         self.rows = 0
         self.seconds = 0.0
@@ -104,7 +111,7 @@ class DaskBackend:
             if self.client is None:
                 n = (cfg.get("n_workers") or 1) * (cfg.get("threads_per_worker") or 1)
                 self.threads = workers or (n if (cfg.get("n_workers") or cfg.get("threads_per_worker"))
-                                           else os.cpu_count() or 1)
+                                           else self.sizes.dask_threads)
                 return
         info = self.client.scheduler_info(n_workers=-1) if _takes_n_workers(self.client) else self.client.scheduler_info()
         workers_info = list(info.get("workers", {}).values())
@@ -142,9 +149,9 @@ class DaskBackend:
                   "distributed.worker.memory.pause": False}
         with dask.config.set(memory):
             cluster = LocalCluster(
-                n_workers=cfg.get("n_workers") or workers or min(os.cpu_count() or 1, 4),
+                n_workers=cfg.get("n_workers") or workers or self.sizes.dask_workers,
                 threads_per_worker=cfg.get("threads_per_worker") or 1, processes=True,
-                memory_limit=cfg.get("memory_limit") or "auto", host="127.0.0.1",
+                memory_limit=cfg.get("memory_limit") or self.sizes.dask_worker_memory, host="127.0.0.1",
                 dashboard_address=None, silence_logs=logging.ERROR,
             )
         self._owned.append(cluster)
@@ -285,7 +292,7 @@ class DaskBackend:
         where = self.address or ("threads" if self.client is None else "distributed")
         return {
             "backend": self.name, "partitions": self.partitions, "workers": self.threads,
-            "cluster": where, "statistics_seconds": self.seconds,
+            "cluster": where, "partition_bytes": self.blocksize, "statistics_seconds": self.seconds,
             "statistics_rows_per_second": self.rows / self.seconds if self.seconds > 0 else None,
             "driver_peak_memory_mb": peak_memory_mb(),
         }

@@ -2,9 +2,11 @@
 
 ``SparkConnector(config)`` takes Spark properties (``scalability.spark_config``), e.g.
 ``{"spark.master": "spark://127.0.0.1:7077", "spark.executor.memory": "2g"}``. Greta's
-defaults: ``local[*]``, the UI off, no console progress bars, log4j2 at level ``error``, the
-Python workers run this interpreter (``PYSPARK_PYTHON = sys.executable``), and a local master
-binds to 127.0.0.1 only. Properties given in ``config`` win over the defaults.
+defaults: a local master binding to 127.0.0.1 only, the UI off, no console progress bars,
+log4j2 at level ``error``, and the Python workers run this interpreter (``PYSPARK_PYTHON =
+sys.executable``). The driver's heap (``spark.driver.memory``), a local master's cores, the
+partition size and the Arrow batches are sized from the memory this process may use
+(``greta_core.resources.sizing``). Properties given in ``config`` win over the defaults.
 
 pyspark is imported only when a session is started.
 """
@@ -92,8 +94,8 @@ class SparkConnector:
     config
         Spark properties, e.g. ``{"spark.master": "local[2]"}``; they win over Greta's defaults.
     workers
-        Cores of the default ``local[N]`` master (``local[*]`` when None); ignored when
-        ``spark.master`` is given.
+        Cores of the default ``local[N]`` master (sized from the cores and the memory limit when
+        None); ignored when ``spark.master`` is given.
     max_collect_rows
         :meth:`convert_to_pandas` refuses frames with more rows than this.
     """
@@ -102,8 +104,11 @@ class SparkConnector:
                  max_collect_rows: int = DEFAULT_MAX_COLLECT_ROWS) -> None:
         self.user_config = {str(k): v for k, v in (config or {}).items()}
         self.max_collect_rows = int(self.user_config.pop("greta.max_collect_rows", max_collect_rows))
-        master = self.user_config.get("spark.master") or (f"local[{workers}]" if workers else "local[*]")
-        self.master = str(master)
+        from greta_core.resources.sizing import engine_sizes
+
+        self.sizes = engine_sizes()
+        cores = workers or self.sizes.spark_cores
+        self.master = str(self.user_config.get("spark.master") or f"local[{cores}]")
         self.spark: Any = None
 
     # ------------------------------------------------------------------------------ the session
@@ -121,7 +126,8 @@ class SparkConnector:
             "spark.pyspark.driver.python": sys.executable,
             "spark.sql.execution.arrow.pyspark.enabled": "true",
             "spark.sql.execution.arrow.maxRecordsPerBatch": str(batch_rows),
-            "spark.sql.files.maxPartitionBytes": str(64 << 20),
+            "spark.sql.files.maxPartitionBytes": str(self.sizes.spark_partition_bytes),
+            "spark.driver.memory": self.sizes.spark_driver_memory(),
             "spark.executorEnv.OPENBLAS_NUM_THREADS": "1",
             "spark.executorEnv.PYSPARK_PYTHON": sys.executable,
             # executors sample their memory between heartbeats, so a stage shorter than one

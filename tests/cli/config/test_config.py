@@ -63,7 +63,7 @@ def test_scalability_config_has_exactly_the_specified_fields() -> None:
         "enabled", "ingestion_backend", "distributed_backend", "async_processing",
         "dask_config", "spark_config", "celery_config"]
     assert list(DaskConfig.model_fields) == [
-        "address", "n_workers", "threads_per_worker", "processes", "memory_limit"]
+        "address", "n_workers", "threads_per_worker", "processes", "memory_limit", "blocksize"]
     assert list(CeleryConfig.model_fields) == [
         "broker_url", "result_backend", "queue", "visibility_timeout"]
 
