@@ -10,6 +10,7 @@ where ``fork`` exists; ``GRETA_NO_WATCH=1`` runs the analysis in this process.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -37,6 +38,7 @@ def fork_watched(backend: str, outputs: Iterable[str | None]) -> None:
     kills = limit.oom_kills()
     started = time.time()
     _become_subreaper()
+    gc.freeze()  # the child's collections then leave the shared pages alone (no copy on write)
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()

@@ -189,6 +189,7 @@ def execute_job(job_id: str, config_json: str, registry: JobRegistry,
     """
     from greta_cli.config import config_from_dict
     from greta_cli.core_integration.integration import run_analysis_pipeline
+    from greta_cli.watch import memory_kills_explained
     from greta_core.errors import CancelledError, GretaError
 
     timing = timing or Timing.from_env()
@@ -203,7 +204,8 @@ def execute_job(job_id: str, config_json: str, registry: JobRegistry,
     with JobRun(registry, job_id, owner, timing) as run:
         try:
             config = config_from_dict(json.loads(config_json), source=f"in job {job_id}")
-            results = run_analysis_pipeline(config, progress=run.progress, cancel=run.cancelled)
+            with memory_kills_explained(config.scalability.ingestion_backend):
+                results = run_analysis_pipeline(config, progress=run.progress, cancel=run.cancelled)
             text = results_json(results)
         except CancelledError:
             if run.lost:
