@@ -66,16 +66,19 @@ def fork_watched(backend: str, outputs: Iterable[str | None]) -> None:
 @contextmanager
 def memory_kills_explained(backend: str) -> Iterator[None]:
     """Where the kernel killed one of the engine's processes (a Spark JVM, a Dask worker) over
-    the memory limit, the engine's error becomes the one line that says so."""
-    from greta_core.errors import ScalabilityError
+    this process's cgroup limit, the engine's error becomes the one line that says so. (Only the
+    group's own counter is trusted here: the machine's counts other people's processes too.)"""
+    from greta_core.errors import GretaError, ScalabilityError
     from greta_core.resources.memory import memory_kill_message, memory_limit
 
     limit = memory_limit()
-    kills = limit.oom_kills()
+    kills = limit.oom_kills(machine=False)
     try:
         yield
     except Exception as e:
-        message = memory_kill_message(limit, kills, backend, "a process of the analysis")
+        if isinstance(e, GretaError) and not isinstance(e, ScalabilityError):
+            raise  # a problem with the input or the settings, said as it is
+        message = memory_kill_message(limit, kills, backend, "a process of the analysis", machine=False)
         if message is None:
             raise
         raise ScalabilityError(message) from e

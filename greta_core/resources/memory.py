@@ -33,16 +33,16 @@ class MemoryLimit:
         """E.g. "700 MiB (cgroup v1 memory.limit_in_bytes of /user/greta)"."""
         return f"{mib(self.bytes)} ({self.source})"
 
-    def oom_kills(self) -> int | None:
-        """How many processes the kernel has killed for going over this limit so far (the
-        group's ``oom_kill`` counter; the machine's when no cgroup limit binds); None where
-        the kernel does not count them."""
+    def oom_kills(self, machine: bool = True) -> int | None:
+        """How many processes the kernel has killed for going over this limit so far: the
+        group's ``oom_kill`` counter, else (with ``machine``) the machine's, which counts every
+        process on it; None where the kernel does not count them."""
         if self.group is not None:
             name = "memory.events" if self.version == 2 else "memory.oom_control"
             count = _field(self.group / name, "oom_kill")
             if count is not None:
                 return count
-        return _field(Path("/proc/vmstat"), "oom_kill")
+        return _field(Path("/proc/vmstat"), "oom_kill") if machine else None
 
 
 def mib(n: float) -> str:
@@ -179,10 +179,11 @@ SMALLER = {
 
 
 def memory_kill_message(limit: MemoryLimit, kills_before: int | None, backend: str = "auto",
-                        what: str = "the analysis") -> str | None:
+                        what: str = "the analysis", machine: bool = True) -> str | None:
     """One line for a user whose process the kernel killed over ``limit`` (None when its
-    ``oom_kill`` counter shows no kill since ``kills_before``)."""
-    now = limit.oom_kills()
+    ``oom_kill`` counter shows no kill since ``kills_before``; ``machine`` as in
+    :meth:`MemoryLimit.oom_kills`)."""
+    now = limit.oom_kills(machine)
     if kills_before is None or now is None or now <= kills_before:
         return None
     lower = SMALLER.get(backend) or "; ".join(f"{v} ({k})" for k, v in SMALLER.items())

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from greta_cli.watch import memory_kills_explained
-from greta_core.errors import ScalabilityError
+from greta_core.errors import DataFormatError, ScalabilityError
 from greta_core.resources.memory import MemoryLimit
 
 GRETA = str(Path(sys.executable).with_name("greta"))
@@ -38,6 +38,18 @@ def test_other_errors_pass_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr("greta_core.resources.memory.memory_limit", lambda: counting_limit(tmp_path, 4))
     with pytest.raises(ValueError, match="not a memory kill"), memory_kills_explained("dask"):
         raise ValueError("not a memory kill")
+    with pytest.raises(DataFormatError, match="not a text file"), memory_kills_explained("dask"):
+        counting_limit(tmp_path, 5)  # another process in the group was killed meanwhile
+        raise DataFormatError("not a text file")  # the user's input is still what is wrong
+
+
+def test_only_the_groups_own_counter_is_trusted(monkeypatch: pytest.MonkeyPatch) -> None:
+    # no cgroup limit: the machine's counter counts everyone's processes, so it proves nothing
+    machine = MemoryLimit(8 * 2**30, "available memory")
+    monkeypatch.setattr("greta_core.resources.memory.memory_limit", lambda: machine)
+    monkeypatch.setattr(MemoryLimit, "oom_kills", lambda self, machine=True: 9 if machine else None)
+    with pytest.raises(ConnectionRefusedError), memory_kills_explained("spark"):
+        raise ConnectionRefusedError(111, "Connection refused")
 
 
 def planted_csv(path: Path, rows: int) -> Path:
