@@ -94,7 +94,7 @@ class DaskBackend:
         limit = self.worker_memory
         given = _parse_bytes(options.get("blocksize") or cfg.get("blocksize"))
         self.blocksize = int(given or (min(DEFAULT_BLOCKSIZE, max(limit // 32, 1 << 20)) if limit
-                                       else self.sizes.dask_blocksize))
+                                       else self.sizes.dask_partition(self.threads)))
         self.partitions = 0
         self.rows = 0
         self.seconds = 0.0

@@ -56,6 +56,10 @@ class Sizes:
         """Whether Spark's JVM with its least heap and one Python worker fits in the limit."""
         return self.limit.bytes >= spark_least()
 
+    def dask_partition(self, threads: int) -> int:
+        """Partition bytes when ``threads`` threads of this process each summarise one."""
+        return _partition(self.limit.bytes, threads)
+
     def spark_driver_memory(self) -> str:
         return f"{self.spark_heap // MiB}m"
 
@@ -89,7 +93,7 @@ def engine_sizes(limit: MemoryLimit | None = None, cores: int | None = None) -> 
     free = max(limit.bytes - DRIVER, 0)
     batch_rows = BATCH_ROWS if free >= 512 * MiB else max(8192, BATCH_ROWS * free // (512 * MiB) // 1024 * 1024)
     threads = _clamp(free // DASK_THREAD, 1, cores)
-    blocksize = _clamp(free // (threads * PARTITION_FACTOR), 1 * MiB, 64 * MiB)
+    blocksize = _partition(limit.bytes, threads)
     workers = _clamp(free // (DASK_WORKER + DASK_NANNY), 1, min(cores, 4))
     worker_memory = max(free // workers - DASK_NANNY, 128 * MiB)
     spark_free = limit.bytes - SPARK_DRIVER - JVM_EXTRA
@@ -98,6 +102,10 @@ def engine_sizes(limit: MemoryLimit | None = None, cores: int | None = None) -> 
     partition = _clamp(heap // 16, 8 * MiB, 64 * MiB)
     return Sizes(limit, cores, int(batch_rows), int(threads), int(blocksize), int(workers), int(worker_memory),
                  int(spark_cores), int(heap), int(partition))
+
+
+def _partition(limit: int, threads: int) -> int:
+    return _clamp(max(limit - DRIVER, 0) // (max(threads, 1) * PARTITION_FACTOR), 1 * MiB, 64 * MiB)
 
 
 def _clamp(value: int, low: int, high: int) -> int:

@@ -137,3 +137,18 @@ def test_short_memory_gives_fewer_threads_and_smaller_parts() -> None:
     assert (s.dask_threads, s.batch_rows) == (1, 8192) and s.dask_blocksize < 8 * MiB
     assert s.spark_heap == SPARK_MIN_HEAP and s.spark_cores == 1 and not s.spark_fits
     assert any("below" in text for _, text in s.describe())
+
+
+def test_spark_settings_are_sized_and_the_users_win(monkeypatch: pytest.MonkeyPatch) -> None:
+    from greta_core.ingestion import spark_connector
+    from greta_core.resources import sizing
+
+    short = engine_sizes(MemoryLimit(1400 * MiB, "cgroup v1 memory.limit_in_bytes of /job"), cores=2)
+    monkeypatch.setattr(sizing, "engine_sizes", lambda: short)
+    conf = spark_connector.SparkConnector().settings(8192)
+    assert conf["spark.master"] == "local[1]" and conf["spark.driver.memory"] == "512m"
+    assert conf["spark.sql.files.maxPartitionBytes"] == str(32 * MiB)
+    assert conf["spark.sql.execution.arrow.maxRecordsPerBatch"] == "8192"
+    mine = spark_connector.SparkConnector({"spark.master": "local[2]", "spark.driver.memory": "3g"}).settings()
+    assert (mine["spark.master"], mine["spark.driver.memory"]) == ("local[2]", "3g")
+    assert spark_connector.SparkConnector(workers=2).master == "local[2]"

@@ -51,3 +51,23 @@ def test_threaded_pass_can_be_cancelled(planted: dict[str, str]) -> None:
 
     with pytest.raises(CancelledError):
         backend.reduce(lambda df: empty, empty, ["x1", "y"], {"x1": "numeric", "y": "numeric"}, None, cancel)
+
+
+def test_threads_and_partitions_are_sized_from_the_memory_limit(planted: dict[str, str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    need("dask", "dask")
+    from greta_core.backends import dask_backend
+    from greta_core.resources.memory import MemoryLimit
+    from greta_core.resources.sizing import engine_sizes
+
+    MiB = 2**20
+    small = engine_sizes(MemoryLimit(700 * MiB, "cgroup v2 memory.max of /test"), cores=2)
+    monkeypatch.setattr(dask_backend, "engine_sizes", lambda: small)
+    spec = FileSpec(planted["csv-file"])
+    sized = dask_backend.DaskBackend(spec)
+    assert (sized.threads, sized.blocksize) == (2, small.dask_blocksize) and sized.blocksize < 16 * MiB
+    more = dask_backend.DaskBackend(spec, workers=4)  # more threads share the same memory
+    assert more.threads == 4 and more.blocksize == sized.blocksize // 2
+    given = dask_backend.DaskBackend(spec, workers=4, dask_config={"blocksize": "48MiB", "n_workers": 3})
+    assert (given.threads, given.blocksize) == (4, 48 * MiB)  # the user's settings win
+    assert dask_backend.DaskBackend(spec, dask_config={"n_workers": 3}).threads == 3
