@@ -132,7 +132,8 @@ def _search(disc: Gram, layout: Layout, params: AnalysisParams, report: Progress
                                     fallback=params.distributed_fallback, parents=needs)
     found = opt.run(lambda g, n: report("search", g / n, {"generation": g, "generations": n}), cancel)
     report("search", 1.0, {"generation": found.generations, "generations": params.num_generations,
-                           "stopped_early": found.generations < params.num_generations})
+                           "stopped_early": found.stopped_early})
+    info.update(patience=params.patience, stopped_early=found.stopped_early)
     return found, info, opt.backend_info
 
 
