@@ -58,7 +58,7 @@ class TermCountRepair(Repair):
     def _hierarchical(self, row: np.ndarray, rng: np.random.Generator) -> None:
         parents = self.parents
         assert parents is not None
-        on = np.flatnonzero(row).tolist()
+        on = row.nonzero()[0].tolist()
         needed = {p for c in on for p in parents[c]}
         if needed.difference(on):
             on = sorted(needed.union(on))
@@ -89,7 +89,7 @@ class SubsetMutation(Mutation):
         x = np.asarray(x, dtype=bool).copy()
         m = x.shape[1]
         for row in x:
-            on, off = np.flatnonzero(row), np.flatnonzero(~row)
+            on, off = row.nonzero()[0], (~row).nonzero()[0]
             move = rng.integers(0, 3)
             if (move == 0 or len(on) <= 1) and len(off):
                 row[self._pick(rng, problem, on, off)] = True

@@ -39,6 +39,24 @@ def _mask_key(individual) -> bytes:  # noqa: ANN001
     return key
 
 
+class _MaskDuplicateElimination(HashDuplicateElimination):
+    """pymoo's hash-based duplicate elimination on mask keys, with each individual's key
+    looked up once per comparison (pymoo's own applies the key function twice)."""
+
+    def __init__(self) -> None:
+        super().__init__(_mask_key)
+
+    def _do(self, pop, other, is_duplicate):  # noqa: ANN001, ANN202
+        seen = set() if other is None else {_mask_key(o) for o in other}
+        for i, individual in enumerate(pop):
+            key = _mask_key(individual)
+            if key in seen:
+                is_duplicate[i] = True
+            else:
+                seen.add(key)
+        return is_duplicate
+
+
 def _masks(population: Any) -> np.ndarray:
     x = population.get("X") if isinstance(population, Population) else population
     return np.atleast_2d(np.asarray(x, dtype=bool))
@@ -99,7 +117,7 @@ class GeneticAlgorithmOptimizer:
             crossover=TwoPointCrossover(prob=cx_prob),
             mutation=SubsetMutation(prob=mut_prob if mut_prob is not None else 0.9),
             repair=TermCountRepair(max_terms, parents),
-            eliminate_duplicates=HashDuplicateElimination(_mask_key),
+            eliminate_duplicates=_MaskDuplicateElimination(),
         )
         self.algorithm.setup(self.problem, termination=("n_gen", num_generations), seed=seed, verbose=False)
         self.generation = 0

@@ -50,7 +50,7 @@ class HypothesisProblem(Problem):
         only new ones are scored, here or by ``evaluator``, and counted in ``evaluations``.
         """
         masks = np.asarray(masks, dtype=bool)
-        keys = [tuple(i for i in row if i >= 0) for row in terms_of_masks(masks, self.max_terms).tolist()]
+        keys = _keys(terms_of_masks(masks, self.max_terms))
         new: dict[tuple[int, ...], int] = {}
         for i, key in enumerate(keys):
             if key not in self.archive:
@@ -70,8 +70,7 @@ class HypothesisProblem(Problem):
         else:
             terms, f, g = self.evaluator.evaluate(masks)
         self.evaluations += len(masks)
-        for c, fi, gi in zip(terms.tolist(), f.tolist(), g.tolist()):
-            key = tuple(i for i in c if i >= 0)
+        for key, fi, gi in zip(_keys(terms), f.tolist(), g.tolist()):
             self.archive[key] = Scored(key, (fi[0], fi[1], fi[2]), gi)
             if gi <= 0:
                 self.feasible[key] = self.archive[key]
@@ -105,3 +104,9 @@ class HypothesisProblem(Problem):
         f, g = self.score(x)
         out["F"] = f
         out["G"] = g
+
+
+def _keys(terms: np.ndarray) -> list[tuple[int, ...]]:
+    """The archive key of each row of term indices (its terms, without the -1 padding)."""
+    counts = (terms >= 0).sum(axis=1).tolist()
+    return [tuple(row[:n]) for row, n in zip(terms.tolist(), counts)]

@@ -84,6 +84,20 @@ def test_mask_key_follows_the_mask() -> None:
     assert _mask_key(ind) == np.packbits([0, 1, 1]).tobytes()
 
 
+def test_duplicate_elimination_keeps_what_pymoos_keeps() -> None:
+    from pymoo.core.duplicate import HashDuplicateElimination
+    from pymoo.core.population import Population
+
+    from greta_core.hypothesis_search.optimizers import _mask_key, _MaskDuplicateElimination
+
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        pop, off, new = (Population.new("X", rng.random((n, 6)) < 0.3) for n in (30, 20, 40))
+        ours = _MaskDuplicateElimination().do(new, pop, off, return_indices=True)[1]
+        theirs = HashDuplicateElimination(_mask_key).do(new, pop, off, return_indices=True)[1]
+        assert ours == theirs and 0 < len(ours) < 40
+
+
 def test_repair_keeps_hypotheses_hierarchical_and_short() -> None:
     from greta_core.hypothesis_search.operators import TermCountRepair
 
