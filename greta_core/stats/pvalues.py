@@ -22,6 +22,8 @@ def _log_betacf(a: np.ndarray, b: np.ndarray, x: np.ndarray, iters: int = 300) -
     tiny = 1e-300
     out = np.empty_like(x)
     live = np.arange(len(x))
+    if not len(live):
+        return out
     qab, qap, qam = a + b, a + 1.0, a - 1.0
     c = np.ones_like(x)
     d = 1.0 - qab * x / qap
