@@ -3,6 +3,7 @@
 
 usage: python bench/search_quality.py [--seeds 20] [--rows 1500,4000] [--features 200]
                                       [--budget 5] [--islands 3] [--first-seed 100] [--max-terms 8]
+                                      [--patience default|none|N]
 
 Data: the planted layout (greta_core.datasets) with --features numeric columns, two
 categoricals and y = 2 x1 - 1.5 x3 + x5*x7 + 0.8 [cat_a = c2] + noise (sd 2): four true terms
@@ -14,11 +15,13 @@ Both methods see the same discovery statistics and the same rule for a term (its
 test at alpha / number of candidates), hypotheses of at most --max-terms terms (default 8, the
 analysis' default: the truth has 6, so at 5 nothing can recover it) and get the same
 wall-clock budget (--budget s):
-- GA: GeneticAlgorithmOptimizer with the default settings (pop 100, 60 generations,
-  patience 20), stepped until it stops or the budget is spent; its answer is the feasible
-  hypothesis of its front with the largest R^2 (every term passes the rule, as much explained
-  as possible: the rule stepwise follows too); "GA (most significant)" answers with the front's
-  most significant hypothesis instead (more terms cost degrees of freedom there);
+- GA: GeneticAlgorithmOptimizer with the default settings (pop 100, 60 generations, the
+  analysis' default early stop; --patience none turns it off, --patience N stops once the
+  front has not changed for N generations), stepped until it stops or the budget is spent; its
+  answer is the feasible hypothesis of its front with the largest R^2 (every term passes the
+  rule, as much explained as possible: the rule stepwise follows too); "GA (most significant)"
+  answers with the front's most significant hypothesis instead (more terms cost degrees of
+  freedom there);
 - GA, no early stop: one run with patience off and unlimited generations, stopped by the budget;
 - GA islands: independent restarts with other seeds, one after the other within the same
   budget, their feasible hypotheses pooled into one front;
@@ -128,6 +131,15 @@ def stepwise(opt: Any, budget: float) -> tuple[tuple[int, ...], float]:
     return tuple(sorted(chosen)), time.perf_counter() - t
 
 
+def patience_setting(value: str) -> dict[str, Any]:
+    """The GA's ``patience`` for --patience: the analysis' default, None (off) or a number."""
+    if value == "default":
+        from greta_core.params import AnalysisParams
+
+        return {"patience": AnalysisParams(target="y").patience}
+    return {"patience": None if value == "none" else int(value)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=20)
@@ -137,10 +149,13 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=5.0)
     ap.add_argument("--islands", type=int, default=3)
     ap.add_argument("--max-terms", type=int, default=8)
+    ap.add_argument("--patience", default="default", help="early stop of the GA and the islands: 'default' "
+                    "(the analysis' default), 'none' (every generation) or a number of generations")
     a = ap.parse_args()
+    stop = patience_setting(a.patience)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; python {sys.version.split()[0]}; "
           f"{a.features} numeric columns + 2 categoricals; true terms {', '.join(TRUE_TERMS)}; budget {a.budget:g} s; "
-          f"at most {a.max_terms} terms")
+          f"at most {a.max_terms} terms; patience {stop['patience']}")
     table = []
     methods = ("ga", "ga_sig", "long", "isl", "sw")
     with tempfile.TemporaryDirectory() as tmp:
@@ -152,8 +167,8 @@ def main() -> None:
                 gram, cols, names, needs = statistics(rows, a.features, seed, Path(tmp))
                 truth = tuple(sorted(names.index(t) for t in TRUE_TERMS if t in names))
                 screened = len(truth) == len(TRUE_TERMS)
-                one = ga(gram, cols, needs, seed, a.budget, max_terms=a.max_terms)
-                isl = ga(gram, cols, needs, seed, a.budget, restarts=a.islands, max_terms=a.max_terms)
+                one = ga(gram, cols, needs, seed, a.budget, max_terms=a.max_terms, **stop)
+                isl = ga(gram, cols, needs, seed, a.budget, restarts=a.islands, max_terms=a.max_terms, **stop)
                 long = ga(gram, cols, needs, seed, a.budget, num_generations=100_000, patience=None,
                           max_terms=a.max_terms)
                 sw, sw_s = stepwise(one["opt"], a.budget)

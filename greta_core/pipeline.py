@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from greta_core import __version__
 from greta_core.backends import open_backend
@@ -89,7 +90,7 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     summary, delta = recentre(summary, layout, t)
     plan = replace(plan, centres=tuple((n, plan.centre(n) + d) for n, d in delta.items()))
     disc = Gram.from_moments(summary.discovery, t)
-    with clock.stage("search"):
+    with clock.stage("search"), threadpool_limits(1):  # many small solves: more BLAS threads only spin
         found, search_info, search_backend = _search(disc, layout, params, report, cancel)
     with clock.stage("confirm"):
         results = select(confirm(found.front, layout, disc, summary.holdout, summary.sample, plan.target,
@@ -136,7 +137,8 @@ def _search(disc: Gram, layout: Layout, params: AnalysisParams, report: Progress
                                     fallback=params.distributed_fallback, parents=needs)
     found = opt.run(lambda g, n: report("search", g / n, {"generation": g, "generations": n}), cancel)
     report("search", 1.0, {"generation": found.generations, "generations": params.num_generations,
-                           "stopped_early": found.generations < params.num_generations})
+                           "stopped_early": found.stopped_early})
+    info.update(patience=params.patience, stopped_early=found.stopped_early)
     return found, info, opt.backend_info
 
 

@@ -109,8 +109,9 @@ class HypothesisSearchConfig(_Section):
         None, ge=0, le=1, description="Probability that a child hypothesis is mutated (one "
         "term added, dropped or swapped); null means 0.9.")
     patience: int | None = Field(
-        None, ge=1, le=10_000_000, description="Stop early once the best hypotheses have not changed for this "
-        "many generations (faster, but weak effects may be missed); null runs every generation.")
+        None, ge=1, le=10_000_000, description="Stop the genetic search early once the best hypotheses found "
+        "have not changed for this many generations (never while none is found; faster, but on hard data "
+        "the truth may be missed); null runs every generation.")
     max_terms: int = Field(5, ge=1, le=20, description="Most terms in one hypothesis (each main effect, square, log and product counts one).")
     seed: int = Field(
         0, ge=0, le=2**32 - 1, description="Random seed; the same seed gives the same hypotheses everywhere.")

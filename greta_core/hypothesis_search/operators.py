@@ -58,13 +58,18 @@ class TermCountRepair(Repair):
     def _hierarchical(self, row: np.ndarray, rng: np.random.Generator) -> None:
         parents = self.parents
         assert parents is not None
-        for c in np.flatnonzero(row):
-            row[list(parents[c])] = True
-        while row.sum() > self.max_terms:
-            children = [c for c in np.flatnonzero(row) if parents[c]]
+        on = row.nonzero()[0].tolist()
+        needed = {p for c in on for p in parents[c]}
+        if needed.difference(on):
+            on = sorted(needed.union(on))
+            row[on] = True
+        while len(on) > self.max_terms:
+            children = [c for c in on if parents[c]]
             if not children:
                 return
-            row[children[int(rng.integers(0, len(children)))]] = False
+            drop = children[int(rng.integers(0, len(children)))]
+            row[drop] = False
+            on.remove(drop)
 
 
 class SubsetMutation(Mutation):
@@ -84,7 +89,7 @@ class SubsetMutation(Mutation):
         x = np.asarray(x, dtype=bool).copy()
         m = x.shape[1]
         for row in x:
-            on, off = np.flatnonzero(row), np.flatnonzero(~row)
+            on, off = row.nonzero()[0], (~row).nonzero()[0]
             move = rng.integers(0, 3)
             if (move == 0 or len(on) <= 1) and len(off):
                 row[self._pick(rng, problem, on, off)] = True
@@ -103,17 +108,19 @@ class SubsetMutation(Mutation):
         return _draw(rng, off, w / w.sum())
 
 
-def _leaves(problem, on: np.ndarray) -> np.ndarray:  # noqa: ANN001
+def _leaves(problem, on: np.ndarray) -> np.ndarray | list[int]:  # noqa: ANN001
     """The terms of a hypothesis no other of its terms needs (dropping a needed main term
     would only be undone by the repair)."""
-    parent = getattr(getattr(problem, "stats", None), "parent", None)
-    if parent is None or len(on) < 2:
+    parents = getattr(problem, "parents", None)
+    if not parents or len(on) < 2:
         return on
-    leaves = on[~parent[np.ix_(on, on)].any(axis=1)]
-    return leaves if len(leaves) else on
+    terms = on.tolist()
+    needed = {p for c in terms for p in parents[c]}
+    leaves = [c for c in terms if c not in needed]
+    return leaves if leaves else on
 
 
-def _draw(rng: np.random.Generator, values: np.ndarray, p: np.ndarray | None = None) -> int:
+def _draw(rng: np.random.Generator, values: np.ndarray | list[int], p: np.ndarray | None = None) -> int:
     """``rng.choice(values, p=p)``, drawing the same numbers from ``rng``, without its
     argument checks (a few microseconds a call, which the mutation makes ~100,000 times)."""
     if p is None:

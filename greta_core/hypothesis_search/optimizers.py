@@ -39,6 +39,24 @@ def _mask_key(individual) -> bytes:  # noqa: ANN001
     return key
 
 
+class _MaskDuplicateElimination(HashDuplicateElimination):
+    """pymoo's hash-based duplicate elimination on mask keys, with each individual's key
+    looked up once per comparison (pymoo's own applies the key function twice)."""
+
+    def __init__(self) -> None:
+        super().__init__(_mask_key)
+
+    def _do(self, pop, other, is_duplicate):  # noqa: ANN001, ANN202
+        seen = set() if other is None else {_mask_key(o) for o in other}
+        for i, individual in enumerate(pop):
+            key = _mask_key(individual)
+            if key in seen:
+                is_duplicate[i] = True
+            else:
+                seen.add(key)
+        return is_duplicate
+
+
 def _masks(population: Any) -> np.ndarray:
     x = population.get("X") if isinstance(population, Population) else population
     return np.atleast_2d(np.asarray(x, dtype=bool))
@@ -70,6 +88,10 @@ class GeneticAlgorithmOptimizer:
     parents : sequence of int sequences, optional
         For each term, the terms a hypothesis must hold with it (``greta_core.plan.terms.parents``):
         hypotheses are kept hierarchical, and a term there only for another needs no partial test.
+    patience : int, optional
+        Stop early once the front (the feasible, non-dominated hypotheses found so far) has not
+        changed for this many generations (an empty front never stops the search); None runs
+        every generation.
     """
 
     def __init__(self, gram: Gram, term_columns: Sequence[np.ndarray], *, max_terms: int = 5,
@@ -95,12 +117,13 @@ class GeneticAlgorithmOptimizer:
             crossover=TwoPointCrossover(prob=cx_prob),
             mutation=SubsetMutation(prob=mut_prob if mut_prob is not None else 0.9),
             repair=TermCountRepair(max_terms, parents),
-            eliminate_duplicates=HashDuplicateElimination(_mask_key),
+            eliminate_duplicates=_MaskDuplicateElimination(),
         )
         self.algorithm.setup(self.problem, termination=("n_gen", num_generations), seed=seed, verbose=False)
         self.generation = 0
         self.patience = patience
-        self._front: tuple = ()
+        self.stopped_early = False
+        self._front: tuple | None = None  # after the last generation (None: before the first)
         self._stale = 0
         if backend != "local" and m > 0:
             self.problem.evaluator = self.placement
@@ -144,14 +167,17 @@ class GeneticAlgorithmOptimizer:
 
     def step(self) -> bool:
         """Run one generation; False once the search is over (all generations run, or the
-        front of feasible hypotheses unchanged for ``patience`` generations)."""
-        if not self.algorithm.has_next() or (self.patience and self._stale >= self.patience):
+        front of feasible hypotheses unchanged for ``patience`` generations; a search that has
+        found no feasible hypothesis yet goes on)."""
+        if not self.algorithm.has_next() or self.stopped_early:
             return False
         self.algorithm.next()
         self.generation += 1
-        front = tuple(s.terms for s in self.result().front)
-        self._stale = self._stale + 1 if front == self._front else 0
-        self._front = front
+        if self.patience:
+            front = tuple(s.terms for s in self.result().front)
+            self._stale = self._stale + 1 if front and front == self._front else 0  # nothing found: go on
+            self._front = front
+            self.stopped_early = self._stale >= self.patience and self.algorithm.has_next()
         return True
 
     def run(self, progress: Callable[[int, int], None] | None = None,
@@ -173,7 +199,8 @@ class GeneticAlgorithmOptimizer:
             f = np.array([s.objectives for s in feasible])
             idx = NonDominatedSorting().do(f, only_non_dominated_front=True)
             front = sorted((feasible[i] for i in idx), key=lambda s: (len(s.terms), s.objectives))
-        return SearchResult(tuple(front), self.problem.evaluations, self.generation, self.seed)
+        return SearchResult(tuple(front), self.problem.evaluations, self.generation, self.seed,
+                            stopped_early=self.stopped_early)
 
     @property
     def progress(self) -> float:

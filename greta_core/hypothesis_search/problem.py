@@ -17,7 +17,7 @@ import numpy as np
 from pymoo.core.problem import Problem
 
 from greta_core.hypothesis_search.scoring import Scored, SearchStats, needed, parent_matrix
-from greta_core.stats.linear import Evaluation, Gram, terms_of_masks
+from greta_core.stats.linear import Gram, terms_of_masks
 
 __all__ = ["HypothesisProblem", "Scored", "SearchStats", "needed", "parent_matrix"]
 
@@ -42,26 +42,38 @@ class HypothesisProblem(Problem):
         self.feasible: dict[tuple[int, ...], Scored] = {}
         self._residuals: dict[bytes, np.ndarray] = {}  # residual_scores by hypothesis
 
-    def score(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray, Evaluation | None]:
+    def score(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Objectives F (P × 3) and constraint G (P × 1) of boolean masks (P × terms).
 
-        The third value is the full :class:`Evaluation` when evaluated here, else None.
+        A hypothesis scored before is served from the archive (its fitness depends on the
+        statistics alone, never on the population it came with, so the answer is the same);
+        only new ones are scored, here or by ``evaluator``, and counted in ``evaluations``.
         """
         masks = np.asarray(masks, dtype=bool)
-        ev: Evaluation | None = None
+        keys = _keys(terms_of_masks(masks, self.max_terms))
+        new: dict[tuple[int, ...], int] = {}
+        for i, key in enumerate(keys):
+            if key not in self.archive:
+                new.setdefault(key, i)
+        if new:
+            self._archive(masks[list(new.values())])
+        found = [self.archive[key] for key in keys]
+        f = np.array([s.objectives for s in found], dtype=float).reshape(len(keys), 3)
+        g = np.array([s.violation for s in found], dtype=float)
+        return f, g[:, None]
+
+    def _archive(self, masks: np.ndarray) -> None:
+        """Score hypotheses not scored before and keep them (the feasible ones apart)."""
         if self.evaluator is None:
             terms = terms_of_masks(masks, self.max_terms)
-            f, g, ev = self.stats.objectives(terms)
+            f, g, _ = self.stats.objectives(terms)
         else:
             terms, f, g = self.evaluator.evaluate(masks)
         self.evaluations += len(masks)
-        for c, fi, gi in zip(terms.tolist(), f.tolist(), g.tolist()):
-            key = tuple(i for i in c if i >= 0)
-            if key not in self.archive:
-                self.archive[key] = Scored(key, (fi[0], fi[1], fi[2]), gi)
-                if gi <= 0:
-                    self.feasible[key] = self.archive[key]
-        return f, g[:, None], ev
+        for key, fi, gi in zip(_keys(terms), f.tolist(), g.tolist()):
+            self.archive[key] = Scored(key, (fi[0], fi[1], fi[2]), gi)
+            if gi <= 0:
+                self.feasible[key] = self.archive[key]
 
     def residual_scores(self, terms: np.ndarray) -> np.ndarray:
         """For each candidate term, its strongest squared correlation with the part of the
@@ -89,6 +101,12 @@ class HypothesisProblem(Problem):
         return col_score[self.table.columns].max(axis=1)
 
     def _evaluate(self, x, out, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
-        f, g, _ = self.score(x)
+        f, g = self.score(x)
         out["F"] = f
         out["G"] = g
+
+
+def _keys(terms: np.ndarray) -> list[tuple[int, ...]]:
+    """The archive key of each row of term indices (its terms, without the -1 padding)."""
+    counts = (terms >= 0).sum(axis=1).tolist()
+    return [tuple(row[:n]) for row, n in zip(terms.tolist(), counts)]

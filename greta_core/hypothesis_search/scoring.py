@@ -36,6 +36,7 @@ class SearchResult:
     seed: int
     strategy: str = "genetic"  # genetic | exact
     space: int | None = None  # exact: how many hypotheses there are (every one was scored)
+    stopped_early: bool = False  # genetic: the front stood still for ``patience`` generations
 
 
 @dataclass(frozen=True)

@@ -164,19 +164,47 @@ def evaluate_terms(gram: Gram, table: TermTable, terms: np.ndarray, blocks: Bloc
         has = w[np.arange(n_h), pick] > 0
         block[has] = pick[has]  # the slot of the widest block term
     chosen = block >= 0
+    tests = _Tests()
     if not chosen.all():
-        _evaluate_rows(gram, table, terms, np.flatnonzero(~chosen), out)
+        _evaluate_rows(gram, table, terms, np.flatnonzero(~chosen), out, tests)
     if chosen.any():
         assert blocks is not None
         block_term = terms[np.arange(n_h), np.maximum(block, 0)]
         for term in np.unique(block_term[chosen]):
             rows = np.flatnonzero(chosen & (block_term == term))
-            _evaluate_rows(gram, table, terms, rows, out, blocks.factors[int(term)], block[rows])
+            _evaluate_rows(gram, table, terms, rows, out, tests, blocks.factors[int(term)], block[rows])
+    tests.write(out, gram.t)
     return out
 
 
+class _Tests:
+    """Wilks' lambdas waiting for their p-values, which are then computed in one call for the
+    whole population (one value at a time, so each is what it would be alone)."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[np.ndarray, np.ndarray | int | None, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(self, rows: np.ndarray, slot: np.ndarray | int | None, lam: np.ndarray, q: np.ndarray,
+            dfe: np.ndarray) -> None:
+        """The test of hypotheses ``rows``: overall (``slot`` None) or of the term in ``slot``."""
+        self.parts.append((rows, slot, lam, q, dfe))
+
+    def write(self, out: Evaluation, t: int) -> None:
+        if not self.parts:
+            return
+        lam, q, dfe = (np.concatenate([part[i] for part in self.parts]) for i in (2, 3, 4))
+        lp = log10_wilks_p(lam, t, q, dfe)
+        at = 0
+        for rows, slot, part, _, _ in self.parts:
+            values, at = lp[at: at + len(part)], at + len(part)
+            if slot is None:
+                out.log10_p[rows] = values
+            else:
+                out.log10_p_terms[rows, slot] = values
+
+
 def _evaluate_rows(gram: Gram, table: TermTable, terms: np.ndarray, rows: np.ndarray, out: Evaluation,
-                   factor: np.ndarray | None = None, block_slot: np.ndarray | None = None) -> None:
+                   tests: _Tests, factor: np.ndarray | None = None, block_slot: np.ndarray | None = None) -> None:
     sub = terms[rows]
     if factor is not None:
         sub = sub.copy()
@@ -187,7 +215,7 @@ def _evaluate_rows(gram: Gram, table: TermTable, terms: np.ndarray, rows: np.nda
     for size in np.unique(bucket):
         part = np.flatnonzero(bucket == size)
         blk = None if factor is None else (factor, block_slot[part])  # type: ignore[index]
-        _evaluate_bucket(gram, idx[part, :size], slot[part, :size], rows[part], terms.shape[1], out, blk)
+        _evaluate_bucket(gram, idx[part, :size], slot[part, :size], rows[part], terms.shape[1], out, tests, blk)
 
 
 def _layout(gram: Gram, table: TermTable, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -213,9 +241,11 @@ def _logdet(a: np.ndarray) -> np.ndarray:
 
 
 def _evaluate_bucket(gram: Gram, idx: np.ndarray, slot: np.ndarray, rows: np.ndarray,
-                     width: int, out: Evaluation, block: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+                     width: int, out: Evaluation, tests: _Tests,
+                     block: tuple[np.ndarray, np.ndarray] | None = None) -> None:
     """Tests of the hypotheses ``rows`` from their columns ``idx`` (term ``slot`` of each, -1:
-    padding). ``block``: a wide term's factor and slot, partialled out of every co-moment."""
+    padding); their p-values are left to ``tests``. ``block``: a wide term's factor and slot,
+    partialled out of every co-moment."""
     t, q = gram.t, gram.q
     size = idx.shape[1]
     real = slot >= 0
@@ -242,7 +272,7 @@ def _evaluate_bucket(gram: Gram, idx: np.ndarray, slot: np.ndarray, rows: np.nda
     dfe = gram.n - 1.0 - k
     ok = (dfe > 0) & (k > 0)
     out.r2[rows] = np.where(ok, 1.0 - lam, 0.0)
-    out.log10_p[rows] = np.where(ok, log10_wilks_p(lam, t, np.maximum(k, 1), np.maximum(dfe, 1)), 0.0)
+    tests.add(rows[ok], None, lam[ok], k[ok], np.maximum(dfe, 1)[ok])
     out.k[rows] = k
     out.dfe[rows] = dfe
     for j in range(width):
@@ -253,14 +283,12 @@ def _evaluate_bucket(gram: Gram, idx: np.ndarray, slot: np.ndarray, rows: np.nda
             continue
         hj = _hypothesis_matrix(w, b, m, d, eye)
         lam_j = np.exp(np.minimum(ld_e - _logdet(e + hj), 0.0))
-        lp = log10_wilks_p(lam_j, t, np.maximum(d, 1), np.maximum(dfe, 1))
-        out.log10_p_terms[rows, j] = np.where(has, lp, np.nan)
+        tests.add(rows[has], j, lam_j[has], d[has], np.maximum(dfe, 1)[has])
         out.partial_r2_terms[rows, j] = np.where(has, 1.0 - lam_j, np.nan)
     if block is not None:  # the block's own test: the model without it against the model with it
         d = np.full(len(rows), factor.shape[1])
         lam_c = np.exp(np.minimum(ld_e - ld_e_rest, 0.0))
-        lp = log10_wilks_p(lam_c, t, d, np.maximum(dfe, 1))
-        out.log10_p_terms[rows, block_slot] = np.where(ok, lp, np.nan)
+        tests.add(rows[ok], block_slot[ok], lam_c[ok], d[ok], np.maximum(dfe, 1)[ok])
         out.partial_r2_terms[rows, block_slot] = np.where(ok, 1.0 - lam_c, np.nan)
 
 

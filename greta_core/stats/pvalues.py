@@ -15,8 +15,15 @@ _FAR = 1e-200
 
 
 def _log_betacf(a: np.ndarray, b: np.ndarray, x: np.ndarray, iters: int = 300) -> np.ndarray:
-    """log of the continued fraction of I_x(a, b) (modified Lentz), vectorised."""
+    """log of the continued fraction of I_x(a, b) (modified Lentz), vectorised over 1-d arrays.
+
+    Each value stops at its own convergence, so it is the same whichever other values are
+    computed with it (a hypothesis' p-value does not depend on the population it came with)."""
     tiny = 1e-300
+    out = np.empty_like(x)
+    live = np.arange(len(x))
+    if not len(live):
+        return out
     qab, qap, qam = a + b, a + 1.0, a - 1.0
     c = np.ones_like(x)
     d = 1.0 - qab * x / qap
@@ -40,9 +47,15 @@ def _log_betacf(a: np.ndarray, b: np.ndarray, x: np.ndarray, iters: int = 300) -
         d = 1.0 / d
         delta = d * c
         h += np.log(np.abs(delta))
-        if np.all(np.abs(delta - 1.0) < 1e-12):
-            break
-    return h
+        done = np.abs(delta - 1.0) < 1e-12
+        if done.any():
+            out[live[done]] = h[done]
+            go = ~done
+            live, a, b, x, qab, qap, qam, c, d, h = (v[go] for v in (live, a, b, x, qab, qap, qam, c, d, h))
+            if not len(live):
+                return out
+    out[live] = h
+    return out
 
 
 def log10_f_sf(f: np.ndarray, d1: np.ndarray, d2: np.ndarray) -> np.ndarray:

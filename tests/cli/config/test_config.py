@@ -350,6 +350,9 @@ def test_environment_errors_name_the_variable() -> None:
      "at least 1 and at most 20", "got 21"),
     ("hypothesis_search.mut_prob=1.5", "hypothesis_search.mut_prob", "at most 1", "got 1.5"),
     ("hypothesis_search.cx_prob=-0.1", "hypothesis_search.cx_prob", "at least 0", "got -0.1"),
+    ("hypothesis_search.patience=0", "hypothesis_search.patience", "at least 1", "got 0"),
+    ("hypothesis_search.patience=soon", "hypothesis_search.patience", "an integer at least 1 and at most "
+     "10000000, or null", "got 'soon'"),
     ("hypothesis_search.distributed_backend=gpu", "hypothesis_search.distributed_backend",
      "one of 'local', 'multiprocessing', 'dask', 'spark', 'auto'", "got 'gpu'"),
     ("scalability.ingestion_backend=polars", "scalability.ingestion_backend",

@@ -1,4 +1,5 @@
-"""The search problem's guided mutation: residual scores of candidate terms."""
+"""The search problem: its archive of scored hypotheses and its guided mutation (residual scores
+of candidate terms)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,24 @@ from greta_core.hypothesis_search.problem import HypothesisProblem
 def _problem(planted: dict[str, Any]) -> HypothesisProblem:
     gram, cols = planted["regression"]
     return HypothesisProblem(gram, cols, max_terms=5, alpha=0.05)
+
+
+def test_a_hypothesis_is_scored_once_and_served_from_the_archive_after(planted: dict[str, Any],
+                                                                       population: np.ndarray) -> None:
+    p = _problem(planted)
+    masks = population[:50]
+    _, want_f, want_g = p.stats.score_masks(masks)
+    f, g = p.score(masks)
+    np.testing.assert_array_equal(f, want_f)
+    np.testing.assert_array_equal(g[:, 0], want_g)
+    distinct = len({tuple(np.flatnonzero(r)) for r in masks})
+    assert p.evaluations == distinct == len(p.archive)
+    again = np.concatenate([masks[::-1], population[50:60], population[50:60]])  # old, then new twice
+    f2, g2 = p.score(again)
+    assert p.evaluations == distinct + len({tuple(np.flatnonzero(r)) for r in population[50:60]})
+    np.testing.assert_array_equal(f2[:50], f[::-1])
+    np.testing.assert_array_equal(f2[60:], f2[50:60])
+    np.testing.assert_array_equal(f2[50:60], p.stats.score_masks(population[50:60])[1])
 
 
 def test_residual_scores_of_nothing_are_squared_correlations_with_the_target(planted: dict[str, Any]) -> None:
@@ -63,6 +82,20 @@ def test_mask_key_follows_the_mask() -> None:
     assert _mask_key(ind) is key  # remembered
     ind.X = np.array([False, True, True])  # a new mask: a new key
     assert _mask_key(ind) == np.packbits([0, 1, 1]).tobytes()
+
+
+def test_duplicate_elimination_keeps_what_pymoos_keeps() -> None:
+    from pymoo.core.duplicate import HashDuplicateElimination
+    from pymoo.core.population import Population
+
+    from greta_core.hypothesis_search.optimizers import _mask_key, _MaskDuplicateElimination
+
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        pop, off, new = (Population.new("X", rng.random((n, 6)) < 0.3) for n in (30, 20, 40))
+        ours = _MaskDuplicateElimination().do(new, pop, off, return_indices=True)[1]
+        theirs = HashDuplicateElimination(_mask_key).do(new, pop, off, return_indices=True)[1]
+        assert ours == theirs and 0 < len(ours) < 40
 
 
 def test_repair_keeps_hypotheses_hierarchical_and_short() -> None:

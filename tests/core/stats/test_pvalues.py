@@ -92,6 +92,18 @@ def test_scalar_inputs() -> None:
     assert np.isfinite(float(far)) and float(far) < -300
 
 
+def test_a_far_tail_value_does_not_depend_on_the_values_computed_with_it() -> None:
+    """The continued fraction stops for each value at its own convergence: a hypothesis'
+    p-value is the same alone and in any population (the search archives it once)."""
+    f = np.array([1996.2994933449247, 565.9447777662039, 302.5511779653392])
+    d1, d2 = np.array([4.0, 3.0, 4.0]), np.full(3, 1e6)
+    alone = [float(log10_f_sf(f[i: i + 1], d1[i], d2[i])[0]) for i in range(3)]
+    slow = (np.array([1e3]), np.array([1.0]), np.array([1e6]))  # converges later
+    together = log10_f_sf(*(np.concatenate([a, b]) for a, b in zip((f, d1, d2), slow)))
+    assert together[:3].tolist() == alone
+    assert max(alone) < -250  # the continued fraction's range
+
+
 def test_wilks_f_is_exact_for_one_target() -> None:
     """For one target column Wilks' lambda is 1 − R² and Rao's F is the usual F of R²."""
     r2, k, dfe = 0.2, 3, 96
