@@ -18,7 +18,7 @@ MiB = 2**20
 #: Greta's own process with pandas, pyarrow, the planning sample and the plan.
 DRIVER = 320 * MiB
 #: The same process with pyspark and its gateway loaded.
-SPARK_DRIVER = 416 * MiB
+SPARK_DRIVER = 448 * MiB
 #: Batches of this many rows when memory is not short (the configured default).
 BATCH_ROWS = 65536
 #: A Dask thread holds about this many times its partition's bytes while it summarises it
@@ -30,10 +30,10 @@ DASK_WORKER = 544 * MiB
 DASK_NANNY = 96 * MiB
 #: Spark: the JVM besides its heap (metaspace, code, direct buffers), the least heap Spark
 #: starts with (it refuses below 450 MiB), the default heap, and one Python worker with a batch.
-JVM_EXTRA = 448 * MiB
+JVM_EXTRA = 512 * MiB
 SPARK_MIN_HEAP = 512 * MiB
 SPARK_HEAP = 1024 * MiB
-SPARK_PY_WORKER = 288 * MiB
+SPARK_PY_WORKER = 320 * MiB
 
 
 @dataclass(frozen=True)
