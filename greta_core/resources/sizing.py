@@ -69,13 +69,13 @@ class Sizes:
                  f"(spark.driver.memory), partitions of {mib(self.spark_partition_bytes)}, "
                  f"Arrow batches of {self.batch_rows:,} rows")
         if not self.spark_fits:
-            spark += f"; the limit is below the ~{mib(spark_least())} Spark needs"
+            spark += f"; the limit is below the {mib(spark_least())} set aside for a local Spark"
         return [
             ("pandas", f"batches of {self.batch_rows:,} rows (preprocessing.batch_rows)"),
             ("Dask, threads", f"{self.dask_threads} threads, partitions of {mib(self.dask_blocksize)} "
                               "(dask_config.blocksize)"),
-            ("Dask, processes", f"{self.dask_workers} workers of {mib(self.dask_worker_memory)} "
-                                "(dask_config.n_workers, memory_limit)"),
+            ("Dask, processes", f"{self.dask_workers} worker{'s' if self.dask_workers > 1 else ''} of "
+                                f"{mib(self.dask_worker_memory)} (dask_config.n_workers, memory_limit)"),
             ("Spark, local", spark),
         ]
 
