@@ -10,8 +10,7 @@ delegated (the group is made under this process's own and removed afterwards). D
 layout of greta_core.datasets (20 numeric columns, two categoricals, y; about 185 bytes a row as
 CSV). A limit "works" when `greta run` exits 0 with the same confirmed hypotheses as the first
 run at the largest limit; the search between --low and --high MiB stops at --step MiB. Also
-printed: the peak memory the group used (its kernel counter, page cache included) at the
-smallest working limit, and the wall time there.
+printed: the wall time at the smallest working limit.
 """
 
 from __future__ import annotations
@@ -42,8 +41,8 @@ def data_file(out: Path, rows: int) -> Path:
     return path
 
 
-def run(path: Path, backend: str, limit_mib: int, out: Path) -> tuple[bool, list, float, float]:
-    """(finished, confirmed hypotheses, peak MiB of the group, wall seconds) under the limit."""
+def run(path: Path, backend: str, limit_mib: int, out: Path) -> tuple[bool, list, float]:
+    """(finished, confirmed hypotheses, wall seconds) under the limit."""
     results, log = out / f"limit-{backend}.json", out / f"limit-{backend}.log"
     results.unlink(missing_ok=True)
     cmd = [GRETA, "run", "--data", str(path), "--target", "y", "--backend", backend, "--seed", "1",
@@ -52,34 +51,24 @@ def run(path: Path, backend: str, limit_mib: int, out: Path) -> tuple[bool, list
         t = time.perf_counter()
         status = group.run(cmd, log)
         wall = time.perf_counter() - t
-        peak = _peak(group.path) / MiB
     if status != 0:
-        return False, [], peak, wall
+        return False, [], wall
     doc = json.loads(results.read_text())
-    return True, [h["terms"] for h in doc["hypotheses"] if h["confirmed"]], peak, wall
-
-
-def _peak(group: Path | None) -> float:
-    for name in ("memory.max_usage_in_bytes", "memory.peak"):  # cgroup v1, v2
-        try:
-            return float((group / name).read_text()) if group else float("nan")
-        except OSError:
-            continue
-    return float("nan")
+    return True, [h["terms"] for h in doc["hypotheses"] if h["confirmed"]], wall
 
 
 def smallest(path: Path, backend: str, low: int, high: int, step: int, out: Path) -> dict:
-    ok, want, peak, wall = run(path, backend, high, out)
+    ok, want, wall = run(path, backend, high, out)
     if not ok:
         return {"limit": None, "note": f"fails even at {high} MiB"}
-    best = {"limit": high, "peak": peak, "wall": wall}
+    best = {"limit": high, "wall": wall}
     while high - low > step:
         mid = (low + high) // 2
-        ok, got, peak, wall = run(path, backend, mid, out)
+        ok, got, wall = run(path, backend, mid, out)
         print(f"  {backend} {path.name} {mid} MiB: {'ok' if ok else 'killed'}"
               f"{'' if not ok or got == want else ' (different answer)'}", file=sys.stderr)
         if ok and got == want:
-            high, best = mid, {"limit": mid, "peak": peak, "wall": wall}
+            high, best = mid, {"limit": mid, "wall": wall}
         else:
             low = mid
     return best
@@ -102,12 +91,12 @@ def main() -> None:
         for backend in args.backends.split(","):
             r = smallest(path, backend, args.low, args.high, args.step, out)
             rows.append((backend, n, path.stat().st_size / MiB, r))
-    print(f"\n{'backend':8} {'rows':>10} {'file MiB':>9} {'smallest limit MiB':>19} {'group peak MiB':>15} {'wall s':>7}")
+    print(f"\n{'backend':8} {'rows':>10} {'file MiB':>9} {'smallest limit MiB':>19} {'wall s':>7}")
     for backend, n, size, r in rows:
         if r["limit"] is None:
             print(f"{backend:8} {n:>10,} {size:>9,.0f} {r['note']:>19}")
         else:
-            print(f"{backend:8} {n:>10,} {size:>9,.0f} {r['limit']:>19,} {r['peak']:>15,.0f} {r['wall']:>7.1f}")
+            print(f"{backend:8} {n:>10,} {size:>9,.0f} {r['limit']:>19,} {r['wall']:>7.1f}")
     print(f"(bisected to {args.step} MiB; a limit works when `greta run` finishes with the answer it gives "
           f"at {args.high} MiB)")
 
