@@ -23,22 +23,12 @@ import time
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1] / "tests"
-sys.path[:0] = [str(TESTS / "core" / "backends"), str(TESTS)]
+sys.path[:0] = [str(Path(__file__).parent), str(TESTS / "core" / "backends"), str(TESTS)]
 from backends_kit import MemoryCgroup  # noqa: E402 - the tests' cgroup helper
+from main_job import data_file  # noqa: E402 - the same planted files as `make bench`
 
 GRETA = str(Path(sys.executable).with_name("greta"))
 MiB = 2**20
-
-
-def data_file(out: Path, rows: int) -> Path:
-    path = out / f"planted_{rows}.csv"
-    if not path.exists():
-        from greta_core.datasets import write_planted_csv
-
-        tmp = path.with_suffix(".tmp")
-        write_planted_csv(str(tmp), rows, "regression", 1)
-        tmp.rename(path)
-    return path
 
 
 def run(path: Path, backend: str, limit_mib: int, out: Path) -> tuple[bool, list, float]:
