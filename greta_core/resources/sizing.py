@@ -21,9 +21,9 @@ DRIVER = 320 * MiB
 SPARK_DRIVER = 448 * MiB
 #: Batches of this many rows when memory is not short (the configured default).
 BATCH_ROWS = 65536
-#: A Dask thread holds about this many times its partition's bytes while it summarises it
-#: (the CSV text, Arrow's columns, the pandas frame and the design blocks).
-PARTITION_FACTOR = 16
+#: A Dask thread holds up to about this many times its partition's bytes while it summarises
+#: it (the CSV text, Arrow's columns, the pandas frame and the design blocks, at their peak).
+PARTITION_FACTOR = 24
 #: Least memory a Dask thread gets, and a Dask worker process (besides its nanny).
 DASK_THREAD = 160 * MiB
 DASK_WORKER = 544 * MiB
