@@ -18,6 +18,10 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from greta_core.resources.memory import MemoryLimit
 
 _enabled = False
 PR_SET_CHILD_SUBREAPER = 36
@@ -55,7 +59,8 @@ def fork_watched(backend: str, outputs: Iterable[str | None]) -> None:
     _remove_partial(outputs, started)
     from greta_core.resources.memory import memory_kill_message
 
-    message = memory_kill_message(limit, kills, backend) or _signal_message(-code, limit)
+    oom = memory_kill_message(limit, kills, backend) if -code == signal.SIGKILL else None
+    message = oom or _signal_message(-code, limit)
     if sys.stderr.isatty():
         sys.stderr.write("\x1b[?25h\n")  # the child's progress bar hid the cursor
     sys.stderr.write(f"greta: error: {message}\n")
@@ -84,11 +89,14 @@ def memory_kills_explained(backend: str) -> Iterator[None]:
         raise ScalabilityError(message) from e
 
 
-def _signal_message(sig: int, limit: object) -> str:
-    name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else f"signal {sig}"
+def _signal_message(sig: int, limit: MemoryLimit) -> str:
+    try:
+        name = signal.Signals(sig).name
+    except ValueError:
+        name = f"signal {sig}"
     text = f"The analysis was killed ({name})."
     if sig == signal.SIGKILL:
-        text += (f" If it ran out of memory, this process may use {limit.describe()}: "  # type: ignore[attr-defined]
+        text += (f" If it ran out of memory, this process may use {limit.describe()}: "
                  "raise that limit or lower preprocessing.batch_rows.")
     return text
 
