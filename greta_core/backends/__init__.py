@@ -182,6 +182,7 @@ def backend_problem(name: str, options: dict[str, Any]) -> str | None:
 
         sizes = engine_sizes()
         if not sizes.spark_fits:
-            problem = (f"a local Spark needs about {mib(spark_least())} (its JVM and Python workers) and "
-                       f"this process may use {sizes.limit.describe()}")
+            problem = (f"a local Spark is given at least {mib(spark_least())} (its JVM and a Python worker) "
+                       f"and this process may use {sizes.limit.describe()}; set spark.driver.memory "
+                       "in scalability.spark_config to start it anyway")
     return problem

@@ -382,12 +382,6 @@ def tcp_reachable(address: str, default_port: int, timeout: float = 2.0) -> tupl
         return False, f"{host}:{port} is not reachable ({e.strerror or e})"
 
 
-def available_memory() -> int:
-    import psutil
-
-    return int(psutil.virtual_memory().available)
-
-
 def human_bytes(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if abs(n) < 1024 or unit == "TB":
@@ -415,7 +409,7 @@ def loads(data: bytes) -> Any:
 
 
 __all__ = [
-    "DASK_INSTALL", "SPARK_INSTALL", "Source", "available_memory", "estimate_rows", "host_port",
+    "DASK_INSTALL", "SPARK_INSTALL", "Source", "estimate_rows", "host_port",
     "is_multi", "is_url", "iter_arrow_batches", "java_status", "list_parts", "merge_all",
     "module_version", "resolve_source", "sample_frame", "summarize_partition", "tcp_reachable",
     "tree_levels",

@@ -173,3 +173,23 @@ def test_auto_on_a_small_file_imports_neither_dask_nor_pyspark(planted: dict[str
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
     doc = json.loads(out.read_text())
     assert doc["data"]["backend"] == "pandas" and doc["metrics"]["backend"] == "pandas"
+
+
+def test_auto_passes_over_a_local_spark_that_does_not_fit_the_memory_limit(
+        big_file: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    need("dask", "dask")
+    from greta_core.ingestion import spark_connector
+    from greta_core.resources import memory, sizing
+
+    limit = memory.MemoryLimit(2**20, "cgroup v1 memory.limit_in_bytes of /job", Path("/nonexistent"), 1)
+    real = sizing.engine_sizes
+    monkeypatch.setattr(memory, "memory_limit", lambda: limit)
+    monkeypatch.setattr(sizing, "engine_sizes", lambda: real(limit, 2))
+    monkeypatch.setattr(spark_connector, "spark_problem", lambda master: None)  # pyspark and Java are fine
+    d = decide(big_file, {})
+    assert d.backend == "dask" and "larger than this process's memory limit (1.0 MB)" in d.reason
+    assert "1 MiB (cgroup v1 memory.limit_in_bytes of /job)" in d.warnings[0]
+    assert "spark.driver.memory" in d.warnings[0]
+    mine = {"spark_config": {"spark.driver.memory": "600m"}}  # the user's heap: Spark is tried
+    assert registry.backend_problem("spark", mine) is None
+    assert decide(big_file, mine).backend == "spark"
