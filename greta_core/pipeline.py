@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import replace
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -33,7 +32,6 @@ from greta_core.errors import (
     CancelledError,
     ColumnNotFoundError,
     DataFormatError,
-    InvalidConfigError,
     TargetError,
     missing_column_message,
 )
@@ -43,6 +41,7 @@ from greta_core.metrics import StageClock
 from greta_core.narrate.templates import Narrator
 from greta_core.params import AnalysisParams
 from greta_core.plan.design import DesignBuilder
+from greta_core.plan.row_filter import RowFilter, parse_optional
 from greta_core.plan.schema import canonical, infer_columns, infer_target
 from greta_core.plan.screen import screen, screen_rows
 from greta_core.plan.terms import Plan, build_plan, parents
@@ -74,17 +73,23 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
         if progress is not None:  # every report carries the finished stages' resource usage
             progress(stage, fraction, {**info, "metrics": dict(clock.stages)})
 
+    row_filter = parse_optional(params.row_filter)  # parsed and checked, never run as Python
     with clock.stage("ingest"):
         backend = open_backend(params.backend, spec, params.workers, params.extra)
         clock.attach(meter_for(backend))
+        if row_filter is not None:
+            row_filter.check_columns(backend.columns())
         rows = planning_rows(params, len(backend.columns()))
         raw = backend.sample(rows)
         release_arrow_memory()
-        sample = _filtered(raw, params.row_filter)
+        sample = _filtered(raw, row_filter)
         plan = make_plan(sample, backend.columns(), params)
+        filter_kinds = read_kinds(raw, row_filter)
+        if row_filter is not None and hasattr(backend, "push_row_filter"):
+            backend.push_row_filter(row_filter)  # Spark: rows are filtered before they reach Python
     with clock.stage("statistics"):
         whole = sample if len(raw) < rows else None  # the sample holds every row
-        summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole)
+        summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole, filter_kinds)
     _check_rows(summary, layout, plan)
     t = plan.target.width
     summary, delta = recentre(summary, layout, t)
@@ -142,14 +147,26 @@ def _search(disc: Gram, layout: Layout, params: AnalysisParams, report: Progress
     return found, info, opt.backend_info
 
 
-def _filtered(df: pd.DataFrame, row_filter: str | None) -> pd.DataFrame:
-    if not row_filter:
+def _filtered(df: pd.DataFrame, row_filter: RowFilter | None) -> pd.DataFrame:
+    """The planning sample's rows that ``row_filter`` keeps, once its constants are checked
+    against the columns' values (text compared with numbers, ...)."""
+    if row_filter is None:
         return df
-    try:
-        return df.query(row_filter, engine="python")
-    except Exception as e:  # noqa: BLE001 - pandas raises many types for a bad expression
-        msg = f"The row filter {row_filter!r} cannot be applied: {type(e).__name__}: {e}. Fix data.row_filter."
-        raise InvalidConfigError(msg) from None
+    row_filter.check_types(df)
+    kept = row_filter(df)
+    if len(df) and not len(kept):
+        msg = (f"The row filter {row_filter.text!r} keeps none of the {len(df):,} rows read to plan the "
+               "analysis. Loosen data.row_filter.")
+        raise DataFormatError(msg)
+    return kept
+
+
+def read_kinds(sample: pd.DataFrame, row_filter: RowFilter | None) -> dict[str, str]:
+    """How the statistics pass reads each column the row filter needs: "numeric" (as numbers)
+    where the sample holds numbers, else "text"."""
+    if row_filter is None:
+        return {}
+    return {c: "numeric" if sample[c].dtype.kind in "iuf" else "text" for c in row_filter.columns()}
 
 
 def planning_rows(params: AnalysisParams, columns: int) -> int:
@@ -205,12 +222,13 @@ def _mean(v: np.ndarray) -> float:
 
 
 def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Progress,
-                    cancel: Callable[[], bool] | None,
-                    whole: pd.DataFrame | None = None) -> tuple[Summary, Layout, list[str]]:
+                    cancel: Callable[[], bool] | None, whole: pd.DataFrame | None = None,
+                    filter_kinds: dict[str, str] | None = None) -> tuple[Summary, Layout, list[str]]:
     """One pass when every candidate term fits in ``max_design_columns``; else the candidates
     are screened on a uniform sample of discovery rows and one pass reads the kept terms. The
     sample comes from ``whole`` (every row of the data, after the row filter: the planning
-    sample when it holds them all) or else from a first pass."""
+    sample when it holds them all) or else from a first pass. ``filter_kinds``: how to read the
+    columns the row filter needs that the plan does not (``read_kinds``; text by default)."""
     builder = DesignBuilder(plan, params.seed, params.holdout_fraction)
     t = plan.target.width
     notes = [f"Column {c.name!r}: {c.note}." for c in plan.columns if c.note]
@@ -221,13 +239,19 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
     kinds = {c.name: "text" if c.text else c.kind for c in plan.columns}
     regression = plan.target.task == "regression" and not plan.target.text
     kinds[plan.target.name] = "numeric" if regression else "categorical"
+    row_filter = parse_optional(params.row_filter)
+    for name in row_filter.columns() if row_filter is not None else ():
+        if name not in kinds:  # read too, for the filter (the design never sees it)
+            source_cols.append(name)
+            kinds[name] = (filter_kinds or {}).get(name, "text")
 
     def run(terms: list, screen: list, label: str, screen_size: int = 0) -> Summary:
         lay = Layout.of(terms)
         sample_size = 0 if screen else params.sample_size  # a screening pass keeps no holdout rows
 
         def fn(df: pd.DataFrame) -> Summary:
-            return summarize(_filtered(df, params.row_filter), builder, terms, screen, sample_size, screen_size)
+            return summarize(df if row_filter is None else row_filter(df), builder, terms, screen, sample_size,
+                             screen_size)
 
         def prog(rows: int) -> None:
             report(label, min(rows / total, 0.99) if total else 0.0, {"rows": rows, "total": total})
@@ -318,7 +342,7 @@ def _logistic(chosen: list, backend: Any, layout: Layout, s: Summary, plan: Plan
     fits = None
     if getattr(backend, "fits_on_executors", False):
         builder = DesignBuilder(plan, params.seed, params.holdout_fraction)  # centred at the discovery means
-        keep = partial(_filtered, row_filter=params.row_filter) if params.row_filter else None
+        keep = parse_optional(params.row_filter)
 
         def rows(columns: list[int], scale: list[float]) -> HoldoutRows:
             return HoldoutRows.of(builder, layout, columns, scale, keep)

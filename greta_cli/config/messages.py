@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from greta_cli.config.models import GretaConfig, dict_value, submodel
 from greta_cli.config.redaction import redact_values
-from greta_core.errors import did_you_mean
+from greta_core.errors import GretaError, did_you_mean
 
 _BOUND_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
 _MISSING = object()
@@ -54,6 +54,12 @@ def format_errors(exc: ValidationError, raw: dict[Any, Any],
                        if keys[:n] in sources), default)
         if kind == "unknown":
             sentences.append(unknown_key(keys, name, _model_at(keys), source))
+            continue
+        own = (errs[0].get("ctx") or {}).get("error")
+        if isinstance(own, GretaError):  # a validator's own one-line message (data.row_filter)
+            where = f" ({source})" if source else ""
+            text = own.message.rstrip(".")
+            sentences.append(f"{text}{where}.")
             continue
         _, _, _, annotation, metadata = _locate(errs[0]["loc"])
         only_bounds = kind == "field" and all(e["type"] in _BOUND_ERRORS for e in errs)

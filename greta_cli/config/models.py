@@ -55,8 +55,20 @@ class DataConfig(_Section):
     exclude: list[str] = Field(
         [], description="Columns never used as features (identifiers, leaks of the target).")
     row_filter: str | None = Field(
-        None, min_length=1, description="Keep only the rows matching this pandas query "
-        "expression, e.g. \"age >= 18 and country == 'NL'\"; null keeps every row.")
+        None, min_length=1, description="Keep only the rows matching this filter, e.g. "
+        "\"age >= 18 and country == 'NL'\": comparisons of a column with a constant, `in [...]`, "
+        "`is missing`, joined with and/or/not (never run as Python); null keeps every row.")
+
+    @field_validator("row_filter")
+    @classmethod
+    def _row_filter_syntax(cls, value: str | None) -> str | None:
+        # the syntax is checked here, so a bad filter is refused before a job is queued; the
+        # columns are checked against the data when the analysis starts
+        from greta_core.plan.row_filter import parse
+
+        if value:
+            parse(value)
+        return value
 
     @field_validator("delimiter")
     @classmethod

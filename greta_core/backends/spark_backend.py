@@ -62,6 +62,7 @@ class SparkBackend:
         self.rows = 0
         self.seconds = 0.0
         self._columns: tuple[list[str], dict[str, str]] | None = None  # what the last pass read
+        self.row_filter: Any = None  # a RowFilter applied where the rows are read (push_row_filter)
         self.task_usage: Any = None  # an accumulator the Python tasks report their usage to
 
     # ----------------------------------------------------------------------------- the data
@@ -77,7 +78,24 @@ class SparkBackend:
     def estimate_rows(self) -> int | None:
         return estimate_rows(self.source) if self.source is not None else None
 
+    def push_row_filter(self, row_filter: Any) -> None:
+        """Filter the rows with ``row_filter`` (a RowFilter) in Spark, on the executors, before
+        they become Arrow batches, whenever Spark compares them exactly as the per-batch filter
+        does (which still runs, so the rows kept are the same on every backend)."""
+        self.row_filter = row_filter
+
     def _read(self, columns: list[str], kinds: dict[str, str]) -> Any:
+        df = self._load(columns, kinds)
+        if self.row_filter is not None:
+            from greta_core.ingestion.readers import NULL_VALUES
+
+            csv = self.source is not None and self.source.is_csv
+            where = self.row_filter.to_spark(df.schema, tuple(NULL_VALUES) if csv else ())
+            if where is not None:
+                df = df.filter(where)
+        return df
+
+    def _load(self, columns: list[str], kinds: dict[str, str]) -> Any:
         from pyspark.sql import types as T
 
         if self.frame is not None:
