@@ -68,6 +68,9 @@ def analysis_params(config: GretaConfig) -> Any:
     if not d.target:
         msg = "No target column given. Pass --target COLUMN or set data.target in the config."
         raise InvalidConfigError(msg)
+    from greta_core.plan.row_filter import parse_optional
+
+    parse_optional(d.row_filter)  # a config built in Python skips the model's checks: refuse here too
     return AnalysisParams(
         target=d.target, columns=tuple(d.columns) if d.columns else None, exclude=tuple(d.exclude),
         row_filter=d.row_filter, interactions=p.interactions, squares=p.squares, logs=p.logs,

@@ -127,10 +127,15 @@ def _fail(tok_text: str, pos: int, why: str = "") -> InvalidConfigError:
 
 
 def tokenize(text: str) -> list[Token]:
-    """The tokens of ``text``, ending with an ``end`` token; InvalidConfigError at the first
-    character that starts no token of the language."""
+    """The tokens of ``text``, ending with an ``end`` token. Where a character starts no token
+    of the language, a ``bad`` token (its ``value`` says why) ends the list: the parser reports
+    it when it gets there, so the first problem in the text is the one reported."""
     out: list[Token] = []
     i, n = 0, len(text)
+
+    def bad(shown: str, pos: int, why: str) -> list[Token]:
+        return [*out, Token("bad", shown, pos, why), Token("end", "", n + 1)]
+
     while i < n:
         ch = text[i]
         if m := _SPACE.match(text, i):
@@ -139,18 +144,18 @@ def tokenize(text: str) -> list[Token]:
         if ch in "'\"":
             j = text.find(ch, i + 1)
             if j < 0:
-                raise _fail(text[i:], i + 1, f"the text starting here has no closing {ch}")
+                return bad(text[i:], i + 1, f"the text starting here has no closing {ch}")
             value = text[i + 1:j]
             if "\\" in value:
-                raise _fail("\\", i + 2 + value.index("\\"), _HINTS["\\"])
+                return bad("\\", i + 2 + value.index("\\"), _HINTS["\\"])
             out.append(Token("string", text[i:j + 1], i + 1, value))
             i = j + 1
         elif ch == "`":
             j = text.find("`", i + 1)
             if j < 0:
-                raise _fail(text[i:], i + 1, "the column name starting here has no closing `")
+                return bad(text[i:], i + 1, "the column name starting here has no closing `")
             if j == i + 1:
-                raise _fail("``", i + 1, "a column name cannot be empty")
+                return bad("``", i + 1, "a column name cannot be empty")
             out.append(Token("column", text[i:j + 1], i + 1, text[i + 1:j]))
             i = j + 1
         elif m := _NUMBER.match(text, i):
@@ -172,7 +177,7 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token("sign", ch, i + 1))
             i += 1
         else:
-            raise _fail(ch, i + 1, _HINTS.get(ch, "this character is not part of the filter language"))
+            return bad(ch, i + 1, _HINTS.get(ch, "this character is not part of the filter language"))
     out.append(Token("end", "", n + 1))
     return out
 
@@ -201,6 +206,8 @@ class _Parser:
 
     def error(self, why: str = "") -> InvalidConfigError:
         tok = self.tok
+        if tok.kind == "bad":
+            return _fail(tok.text, tok.pos, str(tok.value))
         nxt = self.tokens[self.i + 1] if self.i + 1 < len(self.tokens) else tok
         if tok.kind == "name" and nxt.text == "(" and not why:
             why = "function calls are not allowed"
