@@ -56,8 +56,11 @@ class DataConfig(_Section):
         [], description="Columns never used as features (identifiers, leaks of the target).")
     row_filter: str | None = Field(
         None, min_length=1, description="Keep only the rows matching this filter, e.g. "
-        "\"age >= 18 and country == 'NL'\": comparisons of a column with a constant, `in [...]`, "
-        "`is missing`, joined with and/or/not (never run as Python); null keeps every row.")
+        "\"age >= 18 and country == 'NL'\" or \"region in ['north', 'south'] and `unit price` is not "
+        "missing\": a column compared with a number, 'text' or true/false (==, !=, <, <=, >, >=), "
+        "`in [...]`, `not in [...]`, `is missing`, `is not missing`, joined with and, or, not and "
+        "parentheses; a name with spaces in backquotes. A comparison with a missing value is false. "
+        "The filter is parsed and checked, never run as Python. null keeps every row.")
 
     @field_validator("row_filter")
     @classmethod

@@ -403,10 +403,10 @@ def test_secrets_are_not_echoed_in_errors(tmp_path: Path) -> None:
 
 def test_text_keys_keep_the_text_of_an_override() -> None:
     cfg = load_config(env={}, overrides=["scalability.celery_config.broker_url=[x]",
-                                         "data.target=true", "data.row_filter=a: 1 # b",
+                                         "data.target=true", "data.row_filter=a == 'x: 1 # b'",
                                          "data.path='2020'", "output.report=null"])
     assert cfg.scalability.celery_config.broker_url == "[x]"
-    assert (cfg.data.target, cfg.data.row_filter) == ("true", "a: 1 # b")
+    assert (cfg.data.target, cfg.data.row_filter) == ("true", "a == 'x: 1 # b'")
     assert (cfg.data.path, cfg.output.report) == ("2020", None)
     assert load_config(env={}, overrides=["data.target=#id"]).data.target == "#id"
 
