@@ -504,3 +504,36 @@ def test_config_from_dict_round_trips_json() -> None:
         config_from_dict({"statistics": {"alpha": 3}}, source="in job 7")
     with pytest.raises(InvalidConfigError, match="must be a mapping"):
         config_from_dict([1, 2])  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------ data.row_filter
+ATTACK = "@pd.core.frame.com.builtins.__import__('os').system('id > p') == 0 or x1 == x1"
+
+
+def test_a_row_filter_outside_the_language_is_refused_on_loading(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    message = _error(overrides=[f"data.row_filter={ATTACK}"])
+    assert message.startswith("Invalid row filter (data.row_filter): unexpected '@' at position 1")
+    assert "never run as Python" in message and message.endswith("(from --set data.row_filter).")
+    path = _write(tmp_path, 'data:\n  row_filter: "x.isna() or y > 1"\n')
+    message = _error(path=path)
+    assert "unexpected '.' at position 2" in message and "write `x is missing`" in message
+    assert message.endswith(f"(in {path}).")
+    with pytest.raises(InvalidConfigError, match="unexpected 'open' at position 1: function calls"):
+        config_from_dict({"data": {"row_filter": "open('p', 'w') == 1"}})
+    cfg = load_config(env={}, overrides=["data.target=y"])
+    with pytest.raises(ValueError, match="unexpected '__import__' at position 1"):  # assignment too
+        cfg.data.row_filter = "__import__('os')"
+    from greta_cli.core_integration.params import analysis_params
+
+    forged = cfg.model_copy(update={"data": cfg.data.model_copy(update={"row_filter": ATTACK})})
+    assert forged.data.row_filter == ATTACK  # model_copy skips the validators ...
+    with pytest.raises(InvalidConfigError, match="unexpected '@' at position 1"):
+        analysis_params(forged)  # ... the engine's parameters (a run, a submitted job) do not
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["greta.yaml"]
+
+
+def test_row_filters_of_the_pandas_query_form_still_load() -> None:
+    for text in ('x1 > 0 and region == "north"', "`a b` > 3", 'x in ["a","b"]', "not (x < 1) or y != 'z'"):
+        assert load_config(env={}, overrides=[f"data.row_filter={text}"]).data.row_filter == text

@@ -57,6 +57,20 @@ def test_submit_user_errors(jobs_factory: Any, data_csv: Path, kit: Any) -> None
     assert f"redis://:***@127.0.0.1:{port}/0" in line and "s3cret" not in line
 
 
+def test_submit_refuses_a_row_filter_outside_the_language(jobs_factory: Any, data_csv: Path) -> None:
+    jobs = jobs_factory()
+    attack = "@pd.core.frame.com.builtins.__import__('os').system('id > p') == 0 or x1 == x1"
+    line = one_line_error(jobs.greta("submit", "--data", str(data_csv), "--target", "y",
+                                     "--set", f"data.row_filter={attack}"))
+    assert "unexpected '@' at position 1" in line and "never run as Python" in line
+    line = one_line_error(jobs.greta("submit", "--data", str(data_csv), "--target", "y",
+                                     "--set", "data.row_filter=x1 > 0 or len(x2) > 1"))
+    assert "unexpected 'len' at position 11: function calls are not allowed" in line
+    listed = jobs.greta("list", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []  # nothing was queued
+    assert not (jobs.tmp / "p").exists()
+
+
 def test_without_celery(jobs_factory: Any, data_csv: Path, kit: Any) -> None:
     jobs = jobs_factory()
     line = one_line_error(subprocess.run(

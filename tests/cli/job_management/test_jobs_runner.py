@@ -199,3 +199,28 @@ def test_cancel_claims_no_stop_it_did_not_see(tmp_path: Path, data_csv: Path, ki
     assert job.state is JobState.CANCELLED
     assert "was stopped" not in job.error and "has not exited" in job.error, job.error
     manager.close()
+
+
+ATTACK = "@pd.core.frame.com.builtins.__import__('os').system('id > p') == 0 or x1 == x1"
+
+
+def test_a_worker_parses_the_queued_row_filter_again(registry: Any, data_csv: Path, kit: Any,
+                                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forged message with a filter outside the language fails the job; nothing runs."""
+    monkeypatch.chdir(tmp_path)
+    job_id, payload, _ = make_job(registry, data_csv, kit, **{"data.row_filter": "x1 > 0"})
+    bad = json.loads(payload)
+    bad["data"]["row_filter"] = ATTACK
+    out = execute_job(job_id, json.dumps(bad), registry, T)
+    assert out["state"] == "failed"
+    job = registry.get(job_id)
+    assert job.state is JobState.FAILED and "\n" not in job.error
+    assert "unexpected '@' at position 1" in job.error and "redis" not in job.error
+    assert not (tmp_path / "p").exists()
+
+
+def test_prepare_job_refuses_a_row_filter_outside_the_language(data_csv: Path) -> None:
+    cfg = load_config(None, [f"data.path={data_csv}", "data.target=y"], env={})
+    forged = cfg.model_copy(update={"data": cfg.data.model_copy(update={"row_filter": ATTACK})})
+    with pytest.raises(InvalidConfigError, match="unexpected '@' at position 1"):
+        prepare_job(forged, None, "greta")
