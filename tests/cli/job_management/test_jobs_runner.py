@@ -219,6 +219,16 @@ def test_a_worker_parses_the_queued_row_filter_again(registry: Any, data_csv: Pa
     assert not (tmp_path / "p").exists()
 
 
+def test_a_job_with_a_row_filter_reads_only_its_rows(registry: Any, data_csv: Path, kit: Any) -> None:
+    import pandas as pd
+
+    job_id, payload, _ = make_job(registry, data_csv, kit, **{"data.row_filter": "x2 > -0.5 and x3 is not missing"})
+    assert execute_job(job_id, payload, registry, T)["state"] == "succeeded"
+    got = json.loads(registry.result(job_id))
+    df = pd.read_csv(data_csv)
+    assert got["data"]["rows"] == int((df.x2 > -0.5).sum()) < len(df)
+
+
 def test_prepare_job_refuses_a_row_filter_outside_the_language(data_csv: Path) -> None:
     cfg = load_config(None, [f"data.path={data_csv}", "data.target=y"], env={})
     forged = cfg.model_copy(update={"data": cfg.data.model_copy(update={"row_filter": ATTACK})})
