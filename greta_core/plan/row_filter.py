@@ -103,7 +103,7 @@ class Token:
 
 
 _SPACE = re.compile(r"\s+")
-_NUMBER = re.compile(r"(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![\w.])")
+_NUMBER = re.compile(r"(?:\d+(?:_\d+)*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![\w.])")
 _NAME = re.compile(r"[^\W\d]\w*")
 _OPS = ("==", "!=", "<=", ">=", "<", ">", "=", "&", "|")
 _PUNCT = "()[],"
@@ -177,6 +177,9 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token("sign", ch, i + 1))
             i += 1
         else:
+            if ch.isdigit():
+                word = re.match(r"[\w.]+", text[i:])
+                return bad(word.group() if word else ch, i + 1, "this is not a number (write 12, -0.5, 1e6 or 1_000)")
             return bad(ch, i + 1, _HINTS.get(ch, "this character is not part of the filter language"))
     out.append(Token("end", "", n + 1))
     return out
