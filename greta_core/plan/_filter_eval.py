@@ -78,6 +78,9 @@ def _compare(s: pd.Series, op: str, value: Constant, column: str) -> np.ndarray:
         got = fn(s, _timestamp(value, s, column))
         return np.asarray(got, dtype=bool) & s.notna().to_numpy(dtype=bool)
     _text_only(kind, s, column, value)
+    if op in ("==", "!=") and s.dtype == object:  # text as read: str or None, compared as it is
+        hit = (s == value).to_numpy(dtype=bool)
+        return hit if op == "==" else ~hit & s.notna().to_numpy(dtype=bool)
     return fn(s.astype("string"), value).fillna(False).to_numpy(dtype=bool)
 
 
