@@ -156,7 +156,8 @@ def _filtered(df: pd.DataFrame, row_filter: RowFilter | None) -> pd.DataFrame:
     kept = row_filter(df)
     if len(df) and not len(kept):
         msg = (f"The row filter {row_filter.text!r} keeps none of the {len(df):,} rows read to plan the "
-               "analysis. Loosen data.row_filter.")
+               "analysis. Loosen data.row_filter, or raise preprocessing.sample_rows if the rows it keeps come "
+               "later in the data.")
         raise DataFormatError(msg)
     return kept
 
