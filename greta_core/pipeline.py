@@ -90,6 +90,9 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     with clock.stage("statistics"):
         whole = sample if len(raw) < rows else None  # the sample holds every row
         summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole, filter_kinds)
+        if summary.late_missing.any():  # missing values the planning rows did not show: read again
+            plan = with_late_missing(plan, summary.late_missing, params)
+            summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole, filter_kinds)
     _check_rows(summary, layout, plan)
     t = plan.target.width
     summary, delta = recentre(summary, layout, t)
@@ -203,6 +206,21 @@ def make_plan(sample: pd.DataFrame, all_columns: list[str], params: AnalysisPara
         raise DataFormatError(msg)
     centres = column_centres(sample, [c for c in cols if c.kind != "categorical"])
     return build_plan(target, cols, dropped, params.interactions, params.squares, params.logs, centres)
+
+
+def with_late_missing(plan: Plan, counts: np.ndarray, params: AnalysisParams) -> Plan:
+    """The plan again, with a missing-value indicator for each numeric column whose missing
+    values first appeared after the planning rows. Without it those rows sit at the column's
+    average; when missingness depends on the outcome, they bend the fit into a false curve."""
+    cols = []
+    for col, count in zip(plan.columns, counts.tolist()):
+        if count and not col.has_missing:
+            note = (f"{count:,} missing values appeared only after the rows used to plan the analysis; "
+                    "it was given a missing-value indicator and the data were read again")
+            col = replace(col, has_missing=True, note="; ".join(x for x in (col.note, note) if x))
+        cols.append(col)
+    return build_plan(plan.target, cols, list(plan.dropped), params.interactions, params.squares, params.logs,
+                      dict(plan.centres))
 
 
 def column_centres(sample: pd.DataFrame, cols: list) -> dict[str, float]:
@@ -467,10 +485,6 @@ def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams) -> lis
         out.append("Estimates for a yes/no target are changes in its probability (a linear probability model)"
                    + (f"; the odds ratios come from a logistic fit on {rows_phrase(fit)} ({fit['method']})."
                       if fit else "."))
-    for col, count in zip(plan.columns, s.late_missing.tolist()):
-        if count:
-            out.append(f"Column {col.name!r} has {count:,} missing values that the rows used to plan the analysis "
-                       "did not show; they were counted at the column's average, with no missing-value indicator.")
     out.append("Held-out tests and intervals use heteroskedasticity-robust (HC3) standard errors"
                + ("." if s.sample.shape[0] >= s.holdout.n else
                   f", estimated from a uniform sample of {s.sample.shape[0]:,} of the held-out rows "

@@ -8,7 +8,8 @@ their averages; a two-valued column goes from one value to the other; a categori
 each compared with the reference level. The change is linear in the coefficients, so its 95%
 interval comes from the robust covariance (the delta method is exact here). For a column in a
 product, the change is also given with the other column at its own 25th and 75th percentiles;
-for a curve, where it turns when that lies inside the data.
+for a curve, where it turns when that lies inside the data and the held-out means turn there
+too, or the jump they show instead (``shape.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from greta_core.confirm.layout import Layout
+from greta_core.confirm.shape import curve_shape
 from greta_core.plan.schema import TargetInfo
 from greta_core.stats.moments import Moments
 from greta_core.stats.robust import RobustFit
@@ -70,6 +72,17 @@ class _Sizer:
         # back in the column's own units, without the rounding noise of subtracting and adding
         # the centre (1.0 stays 1.0, not 0.9999999999998)
         return np.array([float(f"{x:.12g}") for x in v + self.centres.get(name, 0.0)])
+
+    def _partial(self, name: str) -> np.ndarray:
+        """The target in the holdout sample less the fitted part of the model's other columns,
+        on the rows of :meth:`_raw` (one target column)."""
+        y = self.sample[:, self.q].copy()
+        for j, i in enumerate(self.h):
+            if name not in self.layout.terms[i].sources:
+                cols = list(self.layout.columns[i])
+                y -= self.sample[:, cols] @ self.fit.b[self.slot[j]:self.slot[j] + len(cols), 0]
+        cols = self.layout.columns[self.main[name]]
+        return y[self.sample[:, cols[1]] == 0] if len(cols) == 2 else y
 
     def _design(self, name: str, x: float) -> float:
         return x - self.centres.get(name, 0.0)
@@ -127,9 +140,8 @@ class _Sizer:
                 by.append({"column": other, "quantile": share, "at": at, "changes": ch["changes"]})
         if by:
             out["by"] = by
-        turn = self._turning_point(name, using, values)
-        if turn is not None:
-            out["turns_at"] = turn
+        if len(self.classes) == 1 and any(self.layout.terms[i].kind == "square" for _, i in using):
+            out.update(curve_shape(values, self._partial(name), self._turning_point(name, using, values)))
         out["association"] = self._association(values, name)
         return out
 

@@ -138,6 +138,14 @@ class Narrator:
             text += f"; the change depends on {other}: {' and '.join(ends)}"
         if size.get("turns_at") is not None:
             text += f"; the curve turns near {name} = {num(size['turns_at'])}"
+        elif size.get("jump") is not None:
+            jump = size["jump"]
+            text += (f"; rather than a smooth curve, the held-out rows show a jump near {name} = {num(jump['at'])} "
+                     f"({self._amount(jump['change'])} {'up' if jump['change'] >= 0 else 'down'} across it)")
+        elif size.get("bend") is not None:
+            bend, words = size["bend"], {"up": "rising", "down": "falling", "flat": "about flat"}
+            text += (f"; rather than a smooth curve, the held-out rows change course near {name} = {num(bend['at'])}: "
+                     f"{words[bend['direction_below']]} below it, {words[bend['direction_above']]} above it")
         assoc = size.get("association")
         if assoc and assoc * row["change"] < 0:
             text += (f" (on its own, without adjusting for the other columns, higher {name} goes with "
