@@ -80,3 +80,28 @@ def test_run_async_with_no_usable_broker_runs_in_the_foreground(
     assert run.returncode == 0, run.stderr
     assert "Cannot reach the job broker" in run.stderr and "s3cret" not in run.stderr
     assert kit.essentials(json.loads(run.stdout)) == kit.essentials(reference_results)
+
+
+def test_results_never_overwrite_the_jobs_data(jobs_factory: Any, data_csv: Path) -> None:
+    """JSON Lines data named .json: `greta results ID -o data.json` would write the results (JSON,
+    from the extension) over the data. Refused before the job is even looked at for results,
+    so a queued job (no worker here) shows it."""
+    jobs = jobs_factory()
+    rows = [dict(zip(("x1", "x2", "x3", "x4", "y"), line.split(",")))
+            for line in data_csv.read_text().splitlines()[1:]]
+    data = jobs.tmp / "data.json"
+    data.write_text("".join(json.dumps({k: float(v) for k, v in r.items()}) + "\n" for r in rows))
+    before = data.read_bytes()
+    sub = jobs.greta("submit", "--data", str(data), "--target", "y", "--no-worker")
+    assert sub.returncode == 0, sub.stderr
+    job_id = sub.stdout.strip()
+    (jobs.tmp / "link.json").symlink_to(data)
+    for out in ("data.json", "./sub/../data.json", "link.json", str(data)):
+        (jobs.tmp / "sub").mkdir(exist_ok=True)
+        line = one_line_error(jobs.greta("results", job_id, "-o", out))
+        assert f"Refusing to write {out!r} (--output)" in line, line
+        assert f"the job's data file {str(data)!r}" in line, line
+    assert data.read_bytes() == before
+    assert sorted(p.name for p in jobs.tmp.iterdir() if p.suffix == ".json") == ["data.json", "link.json"]
+    line = one_line_error(jobs.greta("results", job_id, "-o", "other.json"))
+    assert f"Job {job_id} is queued" in line, line  # other files are fine
