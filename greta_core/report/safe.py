@@ -25,6 +25,8 @@ ELLIPSIS = "…"
 _BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
 _ESCAPES: dict[int, str] = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
 _ESCAPES.update({c: f"\\u{c:04x}" for c in _BIDI})
+#: What JSON leaves raw but a terminal may act on, as JSON escapes (the same string once parsed).
+JSON_ESCAPES = {c: f"\\u{c:04x}" for c in (0x7F, *range(0x80, 0xA0), *_BIDI)}
 _KEEP_LAYOUT = {c: s for c, s in _ESCAPES.items() if c not in (0x09, 0x0A)}
 _UNSAFE = re.compile("[" + "".join(re.escape(chr(c)) for c in _ESCAPES) + "]")
 _LONG_RUN = re.compile(rf"\S{{{RUN_LIMIT + 1},}}")

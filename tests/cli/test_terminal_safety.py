@@ -124,6 +124,10 @@ def test_reports_show_hostile_names_escaped(folder: Path) -> None:
     page = MarkdownIt("commonmark", {"html": True}).enable("table").render(md.stdout)
     assert "<img" not in page and "<a " not in page and "<strong>loud" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page  # shown as text
+    as_json = greta(folder, "report", "evil.json", "--format", "json")  # JSON escapes, same names
+    assert as_json.returncode == 0, as_json.stderr
+    assert_safe(as_json.stdout)
+    assert json.loads(as_json.stdout) == json.loads((folder / "evil.json").read_text(encoding="utf-8"))
 
 
 def test_errors_and_init_show_hostile_names_escaped(folder: Path) -> None:
