@@ -68,7 +68,7 @@ def show_results(results: dict[str, Any], saved: list[str]) -> None:
 
     Names from the data are shown escaped and shortened (``for_display``); markup strings
     escape them for rich as well."""
-    from greta_core.report.safe import for_display, shown_text
+    from greta_core.safe_text import for_display, shown_text
 
     results = for_display(results)
     con = Console(emoji=False)  # ":name:" in a column name stays text

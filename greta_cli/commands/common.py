@@ -37,7 +37,7 @@ def load(config: Optional[Path], overrides: Sequence[str] = (), flags: Optional[
 
 def show_notices(notices: list[str], config: Optional[Path]) -> None:
     """One stderr line per notice; a hint to migrate the file if it uses old names."""
-    from greta_core.report.safe import shown_text
+    from greta_core.safe_text import shown_text
 
     for line in notices:
         typer.echo(f"greta: warning: {shown_text(line)}", err=True)

@@ -26,7 +26,7 @@ def init(
     from greta_cli.config.legacy import format_name
     from greta_core.errors import InvalidConfigError
     from greta_core.inspect import inspect_file
-    from greta_core.report.safe import shown_name, shown_text
+    from greta_core.safe_text import shown_name, shown_text
 
     data = one_of(data, data_source, "data file", "--data-source")
     target = one_of(target, target_column, "target", "--target-column")

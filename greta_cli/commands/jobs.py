@@ -127,7 +127,7 @@ def _line(job: Any) -> str:
 
 
 def _describe(job: Any) -> str:
-    from greta_core.report.safe import shown_name, shown_text
+    from greta_core.safe_text import shown_name, shown_text
 
     rows = [("job", job.id), ("state", job.state.value)]
     if job.progress.stage:
@@ -220,7 +220,7 @@ def list_(
     if not jobs:
         typer.echo("No jobs" + (f" in state {wanted.value}." if wanted else ". Queue one with `greta submit`."))
         return
-    from greta_core.report.safe import shown_name
+    from greta_core.safe_text import shown_name
 
     head = ("ID", "STATE", "PROGRESS", "SUBMITTED", "TARGET", "DATA")
     rows = [(j.id, j.state.value, f"{j.progress.percent:.0f}% {j.progress.stage or ''}".strip()

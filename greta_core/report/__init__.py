@@ -16,7 +16,7 @@ from typing import Any
 from greta_core.errors import DataFormatError, InvalidConfigError
 from greta_core.report.html import to_html
 from greta_core.report.markdown import to_markdown
-from greta_core.report.safe import JSON_ESCAPES
+from greta_core.safe_text import JSON_ESCAPES
 from greta_core.report.text import to_text
 
 __all__ = [

@@ -17,7 +17,7 @@ from greta_core.report._document import (
     Table,
     build,
 )
-from greta_core.report.safe import for_display
+from greta_core.safe_text import for_display
 
 WIDTH = 88
 _GAP = "  "
@@ -27,7 +27,7 @@ _MIN_COLUMN = 10
 def to_text(results: Mapping[str, Any], width: int = WIDTH) -> str:
     """Return the report of a validated results document as plain text wrapped at ``width``.
 
-    Names from the data are shown safely (:func:`greta_core.report.safe.for_display`)."""
+    Names from the data are shown safely (:func:`greta_core.safe_text.for_display`)."""
     parts = [_block(block, width) for block in build(for_display(results))]
     return "\n\n".join(part for part in parts if part) + "\n"
 

@@ -1,10 +1,10 @@
-"""greta_core.report.safe: control and bidi characters shown escaped, long names shortened."""
+"""greta_core.safe_text: control and bidi characters shown escaped, long names shortened."""
 
 from __future__ import annotations
 
 import time
 
-from greta_core.report.safe import escape_controls, for_display, shorten, shown_name, shown_text
+from greta_core.safe_text import escape_controls, for_display, shorten, shown_name, shown_text
 from greta_core.report.text import wrap
 
 
