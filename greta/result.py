@@ -98,16 +98,21 @@ class AnalysisResult:
     # ------------------------------------------------------------------------------ writing
     def to_json(self, path: str | Path) -> None:
         """Write the results document (``greta report`` renders it later)."""
-        from greta_cli.output import check_writable, write_atomic
+        from greta_cli.output import check_outputs, write_atomic
 
-        check_writable(str(path))
+        check_outputs({"path": str(path)}, self._inputs())
         write_atomic(str(path), self._json if self._json.endswith("\n") else self._json + "\n")
 
     def report(self, path: str | Path, format: str | None = None) -> None:
         """Write the report; its format from ``format`` (html, md, text, json) or else from the
         file's extension (.html, .md, .txt, .json)."""
-        from greta_cli.output import check_writable, report_format, write_atomic
+        from greta_cli.output import check_outputs, report_format, write_atomic
 
         fmt = report_format(str(path), format)
-        check_writable(str(path))
+        check_outputs({"path": str(path)}, self._inputs())
         write_atomic(str(path), self._render(fmt))
+
+    def _inputs(self) -> dict[str, Any]:
+        """The data file the analysis read, which no output may replace."""
+        source = self.to_dict().get("data", {}).get("source")
+        return {"data": source} if isinstance(source, str) else {}

@@ -64,12 +64,15 @@ for _info in [*app.registered_commands, *config_cmd.app.registered_commands]:
 
 
 def fail(message: str, debug: bool = False) -> None:
-    """Print one line to stderr and exit with status 2 (a user error)."""
+    """Print one line to stderr and exit with status 2 (a user error). Names from the data in
+    it are shown safely: control characters escaped, very long names shortened."""
+    from greta_core.safe_text import shown_text
+
     if debug:
         import traceback
 
         traceback.print_exc()
-    sys.stderr.write(f"greta: error: {message}\n")
+    sys.stderr.write(f"greta: error: {shown_text(message)}\n")
     raise SystemExit(2)
 
 
@@ -92,7 +95,9 @@ def main() -> None:
     except Exception as e:  # noqa: BLE001 - anything else is a bug: say so, exit 1
         if debug:
             raise
-        sys.stderr.write(f"greta: internal error: {type(e).__name__}: {e}. Run again with --debug "
+        from greta_core.safe_text import shown_text
+
+        sys.stderr.write(f"greta: internal error: {type(e).__name__}: {shown_text(e)}. Run again with --debug "
                          "for the traceback, and please report it.\n")
         raise SystemExit(1) from None
 

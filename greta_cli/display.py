@@ -64,8 +64,14 @@ def _q(v: float | None) -> str:
 
 
 def show_results(results: dict[str, Any], saved: list[str]) -> None:
-    """The answer first (the columns that matter, one sentence each), then the models tested."""
-    con = Console()
+    """The answer first (the columns that matter, one sentence each), then the models tested.
+
+    Names from the data are shown escaped and shortened (``for_display``); markup strings
+    escape them for rich as well."""
+    from greta_core.safe_text import for_display, shown_text
+
+    results = for_display(results)
+    con = Console(emoji=False)  # ":name:" in a column name stays text
     con.print()
     con.print(Text(results["summary"]))
     matter = [c for c in results.get("columns", []) if c.get("verdict") == "matters" and c.get("sentence")]
@@ -99,6 +105,6 @@ def show_results(results: dict[str, Any], saved: list[str]) -> None:
     con.print(f"[dim]{m.get('wall_seconds', 0):.1f} s, {m.get('rows_per_second') or 0:,.0f} rows/s, "
               f"peak memory {m.get('peak_memory_mb', 0):,.0f} MB[/]")
     for path in saved:
-        con.print(f"wrote {path}", markup=False, soft_wrap=True)
+        con.print(f"wrote {shown_text(path)}", markup=False, soft_wrap=True)
     if not saved:
         con.print("[dim]Save the results with --output results.json, a report with --report report.html.[/]")

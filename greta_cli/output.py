@@ -1,12 +1,17 @@
-"""Terminal output helpers: one-line errors, atomic file writes, consoles on stderr/stdout."""
+"""Terminal output helpers: one-line errors, atomic file writes, consoles on stderr/stdout, and
+the guard that no command writes over a file it reads."""
 
 from __future__ import annotations
 
+import glob as globmod
 import os
+import re
 import stat
 import sys
 import tempfile
-from pathlib import Path
+from collections.abc import Iterator, Mapping
+from pathlib import Path, PurePath
+from typing import Optional
 
 from greta_core.errors import InvalidConfigError
 
@@ -61,6 +66,89 @@ def check_writable(path: str | None) -> None:
         msg = (f"Cannot write {path!r}: the file is read-only. Choose another file, or make it "
                "writable (chmod u+w FILE).")
         raise InvalidConfigError(msg)
+
+
+_GLOB = re.compile(r"[*?\[]")
+
+
+def check_outputs(outputs: Mapping[str, Optional[str]],
+                  inputs: Optional[Mapping[str, Optional[str]]] = None) -> None:
+    """Fail before any work if an output cannot be written, or if writing it would destroy
+    something the command reads.
+
+    ``outputs`` maps how the user named each output (``"--output"``) to its path; ``inputs``
+    maps what each input is (``"data"``, ``"config"``) to its path: a file, a folder of parts, a
+    glob or a ``file://`` URL, as the readers take it (other URLs are remote and skipped). An
+    output is refused when, after symlinks and ``..``, it is an input file or a hard link to one
+    (same device and inode), a file of an input folder or glob, or a new file that a folder or
+    glob input would read next time; and when two outputs are the same file.
+    """
+    named = [(label, path) for label, path in outputs.items() if path]
+    for i, (label, path) in enumerate(named):
+        for what, source in (inputs or {}).items():
+            why = _clash(path, str(source), what) if source else None
+            if why:
+                msg = (f"Refusing to write {path!r} ({label}): {why}. Greta never writes over "
+                       "what it reads; choose another file.")
+                raise InvalidConfigError(msg)
+        for other_label, other in named[:i]:
+            if Path(path).resolve() == Path(other).resolve() or _same_file(Path(path).resolve(), other):
+                msg = (f"{other_label} and {label} would both be written to {path!r}; give "
+                       "them different files.")
+                raise InvalidConfigError(msg)
+    for _, path in named:
+        check_writable(path)
+
+
+def _clash(output: str, source: str, what: str) -> Optional[str]:
+    """How writing ``output`` would overwrite or add to the input ``source``, or None."""
+    scheme = source.split("://", 1)[0] if "://" in source else ""
+    if len(scheme) > 1 and scheme != "file":
+        return None  # remote (s3://, hdfs://, ...): no local file this command could write
+    local = source.removeprefix("file://")  # as the readers take it
+    target = Path(output).resolve()
+    if _GLOB.search(local):
+        matches = globmod.glob(local, recursive=True)
+        if any(_same_file(target, m) for m in matches if os.path.isfile(m)):
+            return f"it is one of the files of the {what} glob {source!r}; writing there would destroy it"
+        if any(_inside(target, m) for m in matches if os.path.isdir(m)):
+            return f"it is inside a folder of the {what} glob {source!r}, read as data"
+        pattern = os.path.abspath(local)
+        if PurePath(os.path.abspath(output)).match(pattern) or PurePath(target).match(pattern):
+            return f"the {what} glob {source!r} would read it as data"
+        return None
+    if os.path.isdir(local):
+        if _inside(target, local):
+            return f"it is inside the {what} folder {source!r}, where every file is read as data"
+        if target.exists() and any(_same_file(target, f) for f in _files(local)):
+            return f"it is a hard link to a file of the {what} folder {source!r}"
+        return None
+    if _same_file(target, local):
+        return f"it is the {what} file {source!r}; writing there would destroy it"
+    return None
+
+
+def _same_file(target: Path, other: str) -> bool:
+    """True if ``target`` (resolved) and the existing file ``other`` are one file: the same path
+    after symlinks and ``..``, or the same device and inode (a hard link)."""
+    if not os.path.exists(other):
+        return False
+    if target == Path(other).resolve():
+        return True
+    try:
+        return os.path.samefile(target, other)
+    except OSError:  # the output does not exist yet
+        return False
+
+
+def _inside(target: Path, folder: str) -> bool:
+    return target.is_relative_to(Path(folder).resolve())
+
+
+def _files(folder: str) -> Iterator[str]:
+    for root, _, names in os.walk(folder):
+        for name in names:
+            yield os.path.join(root, name)
 
 
 def _reason(e: OSError) -> str:

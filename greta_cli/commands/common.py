@@ -37,8 +37,10 @@ def load(config: Optional[Path], overrides: Sequence[str] = (), flags: Optional[
 
 def show_notices(notices: list[str], config: Optional[Path]) -> None:
     """One stderr line per notice; a hint to migrate the file if it uses old names."""
+    from greta_core.safe_text import shown_text
+
     for line in notices:
-        typer.echo(f"greta: warning: {line}", err=True)
+        typer.echo(f"greta: warning: {shown_text(line)}", err=True)
     if config is not None and any("deprecated" in n and f"in {config}" in n for n in notices):
         typer.echo(f"greta: hint: `greta config migrate {config} -o NEW.yml` rewrites it with "
                    "the current names.", err=True)

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from greta_cli.output import check_writable, write_atomic
+from greta_cli.output import check_outputs, write_atomic
 
 app = typer.Typer(help="Work with configuration files.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -28,13 +28,13 @@ def migrate(
     from greta_cli.config.loading import data_path_origin
     from greta_core.errors import InvalidConfigError
 
-    if output is not None:
-        check_writable(output)
+    notices: list[str] = []
+    cfg = load_config(old, env={}, notices=notices)  # the file alone: no environment baked in
+    if output is not None:  # the data is not read here, but a config must not replace it either
+        check_outputs({"--output": output}, {"config": str(old), "data": cfg.data.path})
         if Path(output).exists() and not force:
             msg = f"{output!r} already exists. Pass --force to overwrite it, or choose another --output."
             raise InvalidConfigError(msg)
-    notices: list[str] = []
-    cfg = load_config(old, env={}, notices=notices)  # the file alone: no environment baked in
     origin = data_path_origin(cfg)
     if origin is not None:  # keep the data file where the old config pointed
         cfg.data.path = relative_to(os.path.relpath(origin[1]), output) if output else origin[0]

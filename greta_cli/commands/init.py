@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from greta_cli.output import check_writable, write_atomic
+from greta_cli.output import check_outputs, write_atomic
 
 
 def init(
@@ -26,6 +26,7 @@ def init(
     from greta_cli.config.legacy import format_name
     from greta_core.errors import InvalidConfigError
     from greta_core.inspect import inspect_file
+    from greta_core.safe_text import shown_name, shown_text
 
     data = one_of(data, data_source, "data file", "--data-source")
     target = one_of(target, target_column, "target", "--target-column")
@@ -33,7 +34,7 @@ def init(
         missing = " and ".join(f for f, v in (("--data FILE", data), ("--target COLUMN", target)) if v is None)
         msg = f"greta init needs {missing}, e.g. greta init --data sales.csv --target revenue."
         raise InvalidConfigError(msg)
-    check_writable(output)
+    check_outputs({"--output": output}, {"data": data})
     if Path(output).exists() and not force:
         msg = f"{output!r} already exists. Pass --force to overwrite it, or choose another --output."
         raise InvalidConfigError(msg)
@@ -42,10 +43,13 @@ def init(
         fields["format"] = format_name(data_type)
     cfg = config_from_dict({"data": fields}, "given to greta init")
     found = inspect_file(data, target, sample_rows=cfg.preprocessing.sample_rows)
-    header = [f"Greta configuration for {data}", "", f"Target: {target} ({found['task']})", "Columns:"]
-    header += [f"  {c['name']}: {c['kind']}" for c in found["columns"]]
-    header += [f"  {c['name']}: dropped ({c['reason']})" for c in found["dropped"]]
-    header += ["", "data.path is read relative to this file's folder.", "Run it with: greta run " + output]
+    # names shown safely: YAML refuses control characters even in comments
+    header = [f"Greta configuration for {shown_text(data)}", "",
+              f"Target: {shown_name(target)} ({found['task']})", "Columns:"]
+    header += [f"  {shown_name(c['name'])}: {c['kind']}" for c in found["columns"]]
+    header += [f"  {shown_name(c['name'])}: dropped ({shown_text(c['reason'])})" for c in found["dropped"]]
+    header += ["", "data.path is read relative to this file's folder.",
+               "Run it with: greta run " + shown_text(output)]
     write_atomic(output, render_config_yaml(cfg, "\n".join(header)))
     typer.echo(f"wrote {output}: {found['task']} target {target!r}, {len(found['columns'])} usable columns")
 

@@ -127,10 +127,12 @@ def _line(job: Any) -> str:
 
 
 def _describe(job: Any) -> str:
+    from greta_core.safe_text import shown_name, shown_text
+
     rows = [("job", job.id), ("state", job.state.value)]
     if job.progress.stage:
         rows.append(("progress", job.progress.describe()))
-    rows += [("target", job.target or "-"), ("data", job.data_path or "-"),
+    rows += [("target", shown_name(job.target or "-")), ("data", shown_text(job.data_path or "-")),
              ("submitted", _when(job.submitted_at)), ("started", _when(job.started_at)),
              ("finished", _when(job.finished_at))]
     if job.attempts > 1:
@@ -138,7 +140,7 @@ def _describe(job: Any) -> str:
     if job.cancel_requested and not job.state.final:
         rows.append(("cancel", "requested"))
     if job.error:
-        rows.append(("error", job.error))
+        rows.append(("error", shown_text(job.error)))
     if job.state.value == "succeeded":
         rows.append(("results", f"greta results {job.id} --output results.json"))
     return "\n".join(f"{k:<10} {v}" for k, v in rows)
@@ -152,13 +154,14 @@ def results(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
 ) -> None:
     """Print or save the results of a succeeded job."""
-    from greta_cli.output import check_writable, report_format, write_atomic
+    from greta_cli.output import check_outputs, report_format, write_atomic
     from greta_core.report import render
 
     fmt = fmt or (report_format(output) if output else "json")
-    check_writable(output)
     manager = _manager(config)
-    doc = manager.get_job_result(manager.resolve_job_id(job_id))
+    job = manager.get_job_status(manager.resolve_job_id(job_id))
+    check_outputs({"--output": output}, {"job's data": job.data_path})
+    doc = manager.get_job_result(job.id)
     text = render(doc, fmt)
     if output:
         write_atomic(output, text)
@@ -217,10 +220,12 @@ def list_(
     if not jobs:
         typer.echo("No jobs" + (f" in state {wanted.value}." if wanted else ". Queue one with `greta submit`."))
         return
+    from greta_core.safe_text import shown_name
+
     head = ("ID", "STATE", "PROGRESS", "SUBMITTED", "TARGET", "DATA")
     rows = [(j.id, j.state.value, f"{j.progress.percent:.0f}% {j.progress.stage or ''}".strip()
-             if j.state.value == "running" else "", _when(j.submitted_at), j.target or "-",
-             Path(j.data_path).name if j.data_path else "-") for j in jobs]
+             if j.state.value == "running" else "", _when(j.submitted_at), shown_name(j.target or "-"),
+             shown_name(Path(j.data_path).name if j.data_path else "-")) for j in jobs]
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, *rows]:
         typer.echo("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip())

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from greta_cli.output import check_writable, report_format, write_atomic
+from greta_cli.output import check_outputs, report_format, write_atomic
 
 FORMAT_NAMES = {"markdown": "md", "txt": "text", "htm": "html"}  # names earlier releases took
 
@@ -36,6 +36,7 @@ def report(
     if not results.is_file():
         msg = f"Results file {str(results)!r} does not exist. Write one with `greta run --output FILE`."
         raise DataFileNotFoundError(msg)
+    check_outputs({"--output": output}, {"results": str(results)})
     try:
         doc = json.loads(results.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -43,7 +44,6 @@ def report(
         raise DataFormatError(msg) from None
     doc = validate_results(doc)
     fmt = fmt or (report_format(output) if output else "text")
-    check_writable(output)
     text = render(doc, fmt)
     if output:
         write_atomic(output, text)

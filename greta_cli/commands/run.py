@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-from greta_cli.output import check_writable, is_tty, report_format, write_atomic
+from greta_cli.output import check_outputs, is_tty, report_format, write_atomic
 
 
 def run(
@@ -48,9 +48,9 @@ def run(
         return
     quiet = quiet or cfg.output.quiet
     out, rep = cfg.output.results, cfg.output.report
-    check_writable(out)
-    check_writable(rep)
-    _check_distinct(cfg.data.path, out, rep)
+    check_outputs({flags.get("output.results", "output.results"): out,
+                   flags.get("output.report", "output.report"): rep},
+                  {"data": cfg.data.path, "config": config and str(config)})
     rep_fmt = report_format(rep, has_format_option=False) if rep else None
     backend = cfg.scalability.ingestion_backend
     fork_watched(backend, [out, rep])
@@ -92,23 +92,6 @@ def _results_text(results: dict[str, Any], as_yaml: bool) -> str:
     import yaml
 
     return yaml.safe_dump(json.loads(text), sort_keys=False, allow_unicode=True, width=100)
-
-
-def _check_distinct(data: Optional[str], out: Optional[str], rep: Optional[str]) -> None:
-    """Refuse to overwrite the data with the results, or the results with the report."""
-    from greta_core.errors import InvalidConfigError
-
-    def same(a: Optional[str], b: Optional[str]) -> bool:
-        return bool(a and b) and Path(a).resolve() == Path(b).resolve()  # type: ignore[arg-type]
-
-    for path, flag in ((out, "--output / output.results"), (rep, "--report / output.report")):
-        if same(data, path):
-            msg = (f"The output file {path!r} ({flag}) is the data file itself; writing there would "
-                   "destroy the data. Choose another file.")
-            raise InvalidConfigError(msg)
-    if same(out, rep):
-        msg = f"The results and the report would both be written to {out!r}; give them different files."
-        raise InvalidConfigError(msg)
 
 
 def _submitted(cfg: Any) -> bool:

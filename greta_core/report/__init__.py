@@ -16,6 +16,7 @@ from typing import Any
 from greta_core.errors import DataFormatError, InvalidConfigError
 from greta_core.report.html import to_html
 from greta_core.report.markdown import to_markdown
+from greta_core.safe_text import JSON_ESCAPES
 from greta_core.report.text import to_text
 
 __all__ = [
@@ -86,8 +87,12 @@ def _plain(value: Any) -> Any:
 
 
 def to_json(results: Mapping[str, Any]) -> str:
-    """Return the results document as indented, standard JSON (no NaN), UTF-8 text kept."""
-    return json.dumps(_plain(results), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    """Return the results document as indented, standard JSON (no NaN), UTF-8 text kept.
+
+    Control and bidi characters that JSON would leave raw (DEL, C1, U+202E, ...) are written
+    as ``\\uXXXX`` escapes: the same strings once parsed, and nothing a terminal acts on."""
+    text = json.dumps(_plain(results), indent=2, ensure_ascii=False, allow_nan=False)
+    return text.translate(JSON_ESCAPES) + "\n"
 
 
 _RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {

@@ -17,6 +17,7 @@ from greta_core.report._document import (
     Table,
     build,
 )
+from greta_core.safe_text import for_display
 
 # Markup a plain string could start: backslash escapes, code, emphasis, strikethrough, table
 # cells, raw HTML ("<" before a tag-like character), entities, links ("]" before "(", "[" or
@@ -46,8 +47,9 @@ def escape(value: str, block_start: bool = True) -> str:
 
 
 def to_markdown(results: Mapping[str, Any]) -> str:
-    """Return the report of a validated results document as Markdown."""
-    parts = [_block(block) for block in build(results)]
+    """Return the report of a validated results document as Markdown. Names from the data
+    are shown safely (:func:`greta_core.safe_text.for_display`) and their Markdown escaped."""
+    parts = [_block(block) for block in build(for_display(results))]
     return "\n\n".join(part for part in parts if part) + "\n"
 
 

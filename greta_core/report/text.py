@@ -17,6 +17,7 @@ from greta_core.report._document import (
     Table,
     build,
 )
+from greta_core.safe_text import for_display
 
 WIDTH = 88
 _GAP = "  "
@@ -24,8 +25,10 @@ _MIN_COLUMN = 10
 
 
 def to_text(results: Mapping[str, Any], width: int = WIDTH) -> str:
-    """Return the report of a validated results document as plain text wrapped at ``width``."""
-    parts = [_block(block, width) for block in build(results)]
+    """Return the report of a validated results document as plain text wrapped at ``width``.
+
+    Names from the data are shown safely (:func:`greta_core.safe_text.for_display`)."""
+    parts = [_block(block, width) for block in build(for_display(results))]
     return "\n\n".join(part for part in parts if part) + "\n"
 
 
@@ -41,27 +44,33 @@ def _char_width(char: str) -> int:
 
 
 def wrap(value: str, width: int) -> list[str]:
-    """Split ``value`` into lines of at most ``width`` display columns, breaking long words."""
+    """Split ``value`` into lines of at most ``width`` display columns, breaking long words.
+
+    Each character's width is measured once, so a long text wraps in linear time."""
     lines: list[str] = []
-    line = ""
+    line, used = "", 0
     for word in value.split():
-        for piece in _split_word(word, width):
-            joined = f"{line} {piece}" if line else piece
-            if line and display_width(joined) > width:
+        for piece, size in _split_word(word, width):
+            if line and used + 1 + size > width:
                 lines.append(line)
-                joined = piece
-            line = joined
+                line, used = "", 0
+            line, used = (f"{line} {piece}", used + 1 + size) if line else (piece, size)
     return [*lines, line] if line or not lines else lines
 
 
-def _split_word(word: str, width: int) -> list[str]:
-    pieces, piece = [], ""
-    for char in word:
-        if piece and display_width(piece + char) > width:
-            pieces.append(piece)
-            piece = ""
-        piece += char
-    return [*pieces, piece]
+def _split_word(word: str, width: int) -> list[tuple[str, int]]:
+    """``word`` in pieces of at most ``width`` display columns (a wide character that does not
+    fit starts the next piece), each with its width."""
+    pieces: list[tuple[str, int]] = []
+    start, used = 0, 0
+    for i, char in enumerate(word):
+        w = _char_width(char)
+        if i > start and used + w > width:
+            pieces.append((word[start:i], used))
+            start, used = i, 0
+        used += w
+    pieces.append((word[start:], used))
+    return pieces
 
 
 def _wrap(value: str, width: int, indent: str = "", hanging: str = "") -> str:

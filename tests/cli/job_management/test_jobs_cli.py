@@ -94,3 +94,36 @@ def test_run_async_with_no_usable_broker_runs_in_the_foreground(
     assert run.returncode == 0, run.stderr
     assert "Cannot reach the job broker" in run.stderr and "s3cret" not in run.stderr
     assert kit.essentials(json.loads(run.stdout)) == kit.essentials(reference_results)
+
+
+def test_results_never_overwrite_the_jobs_data(jobs_factory: Any, data_csv: Path) -> None:
+    """JSON Lines data named .json: `greta results ID -o data.json` would write the results (JSON,
+    from the extension) over the data. Refused before the job is even looked at for results,
+    so a queued job (no worker here) shows it. Its target, named with an escape sequence, is
+    shown escaped by `greta status` and `greta list`."""
+    jobs = jobs_factory()
+    target = "y\x1b]0;PWNED\x07\u202e"
+    names = ("x1", "x2", "x3", "x4", target)
+    rows = [dict(zip(names, map(float, line.split(","))))
+            for line in data_csv.read_text().splitlines()[1:]]
+    data = jobs.tmp / "data.json"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    before = data.read_bytes()
+    sub = jobs.greta("submit", "--data", str(data), "--target", target, "--no-worker")
+    assert sub.returncode == 0, sub.stderr
+    job_id = sub.stdout.strip()
+    (jobs.tmp / "link.json").symlink_to(data)
+    (jobs.tmp / "sub").mkdir()
+    for out in ("data.json", "./sub/../data.json", "link.json", str(data)):
+        line = one_line_error(jobs.greta("results", job_id, "-o", out))
+        assert f"Refusing to write {out!r} (--output)" in line, line
+        assert f"the job's data file {str(data)!r}" in line, line
+    assert data.read_bytes() == before
+    assert sorted(p.name for p in jobs.tmp.iterdir() if p.suffix == ".json") == ["data.json", "link.json"]
+    line = one_line_error(jobs.greta("results", job_id, "-o", "other.json"))
+    assert f"Job {job_id} is queued" in line, line  # other files are fine
+    for args in (("status", job_id), ("list",)):
+        shown = jobs.greta(*args)
+        assert shown.returncode == 0, shown.stderr
+        assert "y\\x1b]0;PWNED\\x07\\u202e" in shown.stdout, shown.stdout
+        assert not any(c in shown.stdout for c in "\x1b\x07\u202e"), shown.stdout

@@ -59,6 +59,10 @@ def test_embedded_default_end_to_end(laptop: Any, kit: Any, data_csv: Path,
     got = laptop.greta("results", job_id)
     assert got.returncode == 0, got.stderr
     assert kit.essentials(json.loads(got.stdout)) == kit.essentials(reference_results)
+    before = data_csv.read_bytes()  # the results never go over the job's data
+    onto_data = laptop.greta("results", job_id, "--format", "md", "-o", str(data_csv))
+    assert onto_data.returncode == 2 and "the job's data file" in onto_data.stderr, onto_data.stderr
+    assert data_csv.read_bytes() == before
     short = laptop.greta("status", job_id[:8])  # the first characters, as a user types them
     assert short.returncode == 0 and f"job        {job_id}" in short.stdout, short.stderr
     listed = laptop.greta("list")
