@@ -161,6 +161,16 @@ class DesignBuilder:
         late = self.late_missing_of(missing)
         return Rows(values, missing, codes, y[rows], u2[rows], n_disc), len(df), int((~ok).sum()), late
 
+    def holdout(self, df: pd.DataFrame) -> Rows:
+        """The batch's holdout rows only (with a usable target, split as :meth:`prepare` splits
+        them, in the batch's order): for a pass that needs nothing of the discovery rows."""
+        frame = canonical_features(self.plan, df)
+        y, ok = self.target(canonical_target(df[self.plan.target.name], self.plan.target))
+        u1, u2 = split_keys(frame, self.seed)
+        rows = np.flatnonzero(ok & (u1 < self.holdout_fraction))
+        values, missing, codes = self._inputs(frame, rows)
+        return Rows(values, missing, codes, y[rows], u2[rows], 0)
+
     def _inputs(self, frame: pd.DataFrame, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict]:
         n = len(frame) if rows is None else len(rows)
         if self.numeric:  # converted together: a wide file has thousands of numeric columns
