@@ -59,6 +59,11 @@ class HeldOutMeat:
     fits: tuple[tuple[np.ndarray, Ols], ...]  # each hypothesis: its columns among the needed, its fit
     row_filter: Callable[[Any], Any] | None = None
 
+    @property
+    def sources(self) -> list[str]:
+        """The columns whose values the terms need."""
+        return list(dict.fromkeys(s for t in self.terms for s in t.sources))
+
     def empty(self) -> MeatSums:
         return MeatSums(tuple(np.zeros((f.width, f.width)) for _, f in self.fits), 0, 0)
 
@@ -66,7 +71,7 @@ class HeldOutMeat:
         read = len(df)
         if self.row_filter is not None:
             df = self.row_filter(df)
-        rows = self.builder.holdout(df)
+        rows = self.builder.holdout(df, self.sources)
         prog = self.builder.program(self.terms)
         meats = [np.zeros((f.width, f.width)) for _, f in self.fits]
         n = len(rows)
