@@ -139,7 +139,7 @@ def hc3_meat(fit: Ols, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     ``x``: (rows, k) the fit's design columns; ``y``: (rows, t) the target columns."""
     xs = x - fit.mean_x
     e = (y - fit.mean_y) - xs @ fit.b
-    h = 1.0 / max(fit.n, 1.0) + np.einsum("ij,jk,ik->i", xs, fit.w, xs)
+    h = 1.0 / max(fit.n, 1.0) + np.einsum("ij,ij->i", xs @ fit.w, xs)
     weight = 1.0 / np.maximum(1.0 - h, 1e-12) ** 2
     g = (e[:, :, None] * xs[:, None, :]).reshape(len(xs), -1)
     return (g * weight[:, None]).T @ g
