@@ -49,12 +49,12 @@ def _data(n: int = 20_000, seed: int = 0, target: str = "regression") -> pd.Data
 
 
 def _greta(path: str, backend: str, terms: list[str], options: dict[str, Any] | None = None,
-           **kw: Any) -> tuple[Any, dict[str, Any], Any, dict[str, float], dict[str, float]]:
+           batch_rows: int = 65536, **kw: Any) -> tuple[Any, dict[str, Any], Any, dict[str, float], dict[str, float]]:
     """The pipeline's own steps: statistics pass, recentring, the held-out pass of the robust
     middle term and the holdout tests of hypothesis ``terms``. Returns the confirmed result,
     how the middle term was got, the plan and the centres before and after recentring."""
     params = AnalysisParams(target="y", seed=0, sample_size=SAMPLE, sample_rows=2000, **kw)
-    b = open_backend(backend, FileSpec(path), None, options or {})
+    b = open_backend(backend, FileSpec(path, batch_rows=batch_rows), None, options or {})
     try:
         plan = make_plan(_filtered(b.sample(params.sample_rows), params.row_filter), b.columns(), params)
         summary, layout, notes = statistics_pass(b, plan, params, lambda *a: None, None)
@@ -140,16 +140,18 @@ def regression_csv(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, pd.Da
 
 
 def _check_regression(path: str, df: pd.DataFrame, backend: str, options: dict[str, Any] | None = None,
-                      row_filter: str | None = None) -> None:
-    c, info, plan, before, after = _greta(path, backend, TERMS, options, row_filter=row_filter)
+                      row_filter: str | None = None, batch_rows: int = 65536) -> None:
+    c, info, plan, before, after = _greta(path, backend, TERMS, options, batch_rows, row_filter=row_filter)
     hold, _ = _holdout(df, plan, row_filter)
     assert info["source"] == "second pass" and info["rows"] == len(hold) == c.holdout["n"]
     assert c.holdout["covariance_rows"] == len(hold) > 10 * SAMPLE
     _assert_matches(c, plan, _design(hold, plan, before, after), hold["y"].to_numpy())
 
 
-def test_pandas_hc3_over_every_held_out_row_is_statsmodels(regression_csv: tuple[str, pd.DataFrame]) -> None:
-    _check_regression(*regression_csv, "pandas")
+@pytest.mark.parametrize("batch_rows", [65536, 1500])  # one batch; many batches whose sums merge
+def test_pandas_hc3_over_every_held_out_row_is_statsmodels(regression_csv: tuple[str, pd.DataFrame],
+                                                           batch_rows: int) -> None:
+    _check_regression(*regression_csv, "pandas", batch_rows=batch_rows)
 
 
 def test_the_row_filter_keeps_the_same_held_out_rows(regression_csv: tuple[str, pd.DataFrame]) -> None:
