@@ -11,7 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-_LABELS = {"screening": "Screening terms", "statistics": "Reading & summarising", "search": "Searching hypotheses"}
+_LABELS = {"screening": "Screening terms", "statistics": "Reading & summarising", "search": "Searching hypotheses",
+           "holdout": "Robust variance (held-out)"}
 
 
 class StageProgress:

@@ -7,6 +7,7 @@ nothing and writes no files; progress and cancellation go through the callbacks.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -18,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from greta_core import __version__
 from greta_core.backends import open_backend
 from greta_core.confirm.checks import partial_dependence, rank_checks
-from greta_core.confirm.holdout import confirm, select
+from greta_core.confirm.holdout import confirm, select, tested
 from greta_core.confirm.layout import Layout
 from greta_core.confirm.logistic import (
     HoldoutRows,
@@ -28,6 +29,7 @@ from greta_core.confirm.logistic import (
     odds_ratios,
     rows_phrase,
 )
+from greta_core.confirm.sandwich import held_out_meat
 from greta_core.errors import (
     CancelledError,
     ColumnNotFoundError,
@@ -47,7 +49,7 @@ from greta_core.plan.screen import screen, screen_rows
 from greta_core.plan.terms import Plan, build_plan, parents
 from greta_core.resources import meter_for
 from greta_core.resources.memory import memory_limit, release_arrow_memory
-from greta_core.stats.centring import recentre
+from greta_core.stats.centring import centring_map, recentre
 from greta_core.stats.linear import Gram
 from greta_core.stats.summary import Summary, empty_summary, summarize
 
@@ -96,13 +98,17 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     _check_rows(summary, layout, plan)
     t = plan.target.width
     summary, delta = recentre(summary, layout, t)
+    read_plan = plan  # the statistics pass built its design rows with these centres
     plan = replace(plan, centres=tuple((n, plan.centre(n) + d) for n, d in delta.items()))
     disc = Gram.from_moments(summary.discovery, t)
     with clock.stage("search"), threadpool_limits(1):  # many small solves: more BLAS threads only spin
         found, search_info, search_backend = _search(disc, layout, params, report, cancel)
     with clock.stage("confirm"):
+        meats, robust_info = holdout_meats(backend, read_plan, layout, summary, delta,
+                                           tested(found.front, params.max_hypotheses), params, whole, report,
+                                           cancel, notes, filter_kinds)
         results = select(confirm(found.front, layout, disc, summary.holdout, summary.sample, plan.target,
-                                 params.alpha, params.max_hypotheses, dict(plan.centres)))
+                                 params.alpha, params.max_hypotheses, dict(plan.centres), meats))
         for c in results:
             if c.confirmed:
                 _checks(c, layout, summary, plan, notes)
@@ -117,6 +123,7 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     limit = memory_limit()
     doc["metrics"]["memory_limit"] = {"bytes": limit.bytes, "source": limit.source}
     doc["metrics"]["search_backend"] = search_backend
+    doc["metrics"]["robust_variance"] = robust_info
     report("done", 1.0, {})
     return doc
 
@@ -252,17 +259,8 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
     t = plan.target.width
     notes = [f"Column {c.name!r}: {c.note}." for c in plan.columns if c.note]
     total = backend.estimate_rows() or 0
-    source_cols = [c.name for c in plan.columns] + [plan.target.name]
-    # a backend reads "numeric" columns as float64, anything else as text; numbers the sample
-    # held as text (a few cells are not numbers) are read as text and parsed per batch
-    kinds = {c.name: "text" if c.text else c.kind for c in plan.columns}
-    regression = plan.target.task == "regression" and not plan.target.text
-    kinds[plan.target.name] = "numeric" if regression else "categorical"
     row_filter = parse_optional(params.row_filter)
-    for name in row_filter.columns() if row_filter is not None else ():
-        if name not in kinds:  # read too, for the filter (the design never sees it)
-            source_cols.append(name)
-            kinds[name] = (filter_kinds or {}).get(name, "text")
+    source_cols, kinds = read_columns(plan, row_filter, filter_kinds)
 
     def run(terms: list, screen: list, label: str, screen_size: int = 0) -> Summary:
         lay = Layout.of(terms)
@@ -299,6 +297,70 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
     notes.append(found.note())
     terms = list(found.terms)
     return replace(run(terms, [], "statistics"), screening=found.to_dict()), Layout.of(terms), notes
+
+
+def read_columns(plan: Plan, row_filter: RowFilter | None = None,
+                 filter_kinds: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """The source columns a pass over the rows reads, and how the backend reads each: "numeric"
+    columns as float64, anything else as text (numbers the sample held as text — a few cells
+    are not numbers — are read as text and parsed per batch). The columns ``row_filter`` needs
+    that the design does not are read too, as ``filter_kinds`` says (``read_kinds``; text by
+    default)."""
+    source_cols = [c.name for c in plan.columns] + [plan.target.name]
+    kinds = {c.name: "text" if c.text else c.kind for c in plan.columns}
+    regression = plan.target.task == "regression" and not plan.target.text
+    kinds[plan.target.name] = "numeric" if regression else "categorical"
+    for name in row_filter.columns() if row_filter is not None else ():
+        if name not in kinds:
+            source_cols.append(name)
+            kinds[name] = (filter_kinds or {}).get(name, "text")
+    return source_cols, kinds
+
+
+def holdout_meats(backend: Any, plan: Plan, layout: Layout, s: Summary, delta: dict[str, float],
+                  hypotheses: list[tuple[int, ...]], params: AnalysisParams, whole: pd.DataFrame | None,
+                  report: Progress, cancel: Callable[[], bool] | None, notes: list[str],
+                  filter_kinds: dict[str, str] | None = None) -> tuple[list[tuple[np.ndarray, int]] | None,
+                                                                       dict[str, Any]]:
+    """Each tested hypothesis' robust (HC3) middle term summed over every held-out row, and how
+    it was got (``metrics.robust_variance``): from the holdout sample when it holds every
+    held-out row; from the rows in memory (``whole``: the data, after the row filter) when they
+    are all there; else from a second, narrow pass over the data (``greta_core.confirm.sandwich``).
+    ``plan``: the plan the statistics pass read with; ``delta``: what recentring moved.
+    None instead of the sums: the sample estimate is used (the reason is in ``notes``)."""
+    n = int(s.holdout.n)
+    info: dict[str, Any] = {"covariance": "HC3", "held_out_rows": n, "rows": n, "source": "holdout sample",
+                            "seconds": 0.0, "cpu_seconds": 0.0}
+    if not hypotheses or len(s.sample) >= n:
+        return None, info
+    t0, c0 = time.perf_counter(), time.process_time()
+    builder = DesignBuilder(plan, params.seed, params.holdout_fraction)
+    lin, shift = centring_map(delta, layout, plan.target.width)
+    if whole is not None:  # already filtered
+        fn = held_out_meat(builder, layout, s.holdout, hypotheses, lin, shift)
+        with threadpool_limits(1):
+            sums = fn.empty().merge(fn(whole))
+        info["source"] = "rows in memory"
+    else:
+        keep = parse_optional(params.row_filter)
+        fn = held_out_meat(builder, layout, s.holdout, hypotheses, lin, shift, keep)
+        columns, kinds = read_columns(plan, keep, filter_kinds)
+        total = backend.estimate_rows() or 0
+
+        def prog(rows: int) -> None:
+            report("holdout", min(rows / total, 0.99) if total else 0.0, {"rows": rows, "total": total})
+
+        sums = backend.reduce(fn, fn.empty(), columns, kinds, prog, cancel)
+        report("holdout", 1.0, {"rows": sums.rows_read, "total": total})
+        info["source"] = "second pass"
+    info.update(seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0)
+    if sums.rows != n:
+        notes.append(f"Reading the data again for the robust variance found {sums.rows:,} held-out rows where "
+                     f"the first read found {n:,} (did the data change during the analysis?); the robust "
+                     f"variance was estimated from a uniform sample of {len(s.sample):,} held-out rows instead.")
+        info.update(rows=len(s.sample), source="holdout sample")
+        return None, info
+    return [(m, sums.rows) for m in sums.meats], info
 
 
 def _check_rows(s: Summary, layout: Layout, plan: Plan) -> None:
@@ -485,10 +547,10 @@ def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams) -> lis
         out.append("Estimates for a yes/no target are changes in its probability (a linear probability model)"
                    + (f"; the odds ratios come from a logistic fit on {rows_phrase(fit)} ({fit['method']})."
                       if fit else "."))
+    rows = min((c.holdout["covariance_rows"] for c in results), default=int(s.holdout.n))
     out.append("Held-out tests and intervals use heteroskedasticity-robust (HC3) standard errors"
-               + ("." if s.sample.shape[0] >= s.holdout.n else
-                  f", estimated from a uniform sample of {s.sample.shape[0]:,} of the held-out rows "
-                  "(statistics.sample_size)."))
+               + (f" over all {int(s.holdout.n):,} held-out rows." if rows >= s.holdout.n else
+                  f", estimated from a uniform sample of {rows:,} of the held-out rows."))
     if s.holdout.n < 200:
         out.append(f"Only {int(s.holdout.n)} held-out rows: small effects cannot be confirmed with so few rows.")
     return out
