@@ -41,11 +41,16 @@ SAMPLE_CELL = 16
 #: A cell of a streamed batch at its peak, as for a Dask partition (the text, Arrow's columns,
 #: the pandas frame and the design blocks): PARTITION_FACTOR times its ~8 bytes.
 BATCH_CELL = 8 * PARTITION_FACTOR
-#: The held-out sample (one, of the holdout split) is kept once, and while two partial samples
-#: are merged both are held with their concatenation: up to four at a time.
-SAMPLE_COPIES = 4
+#: The held-out sample (one, of the holdout split) is kept once, but a batch's own sample (picked,
+#: then copied to row order) and the merge (both samples, their concatenation, the rows kept)
+#: hold more at a time: measured, the peak grew by 5 copies of the added rows
+#: (statistics.sample_size 5,000 -> 24,480 on 257 design columns: +191 MiB); one more for margin.
+SAMPLE_COPIES = 6
 #: A Python worker process with numpy loaded (a search worker of the process pool).
 PYTHON_PROCESS = DASK_NANNY
+#: The smallest limit a local Spark was seen to finish in (docs/backends.md, "Inside a memory
+#: limit": 1,144 MiB on 1M rows); ``auto`` already passes over Spark below ``spark_least()``.
+SPARK_SMALLEST = 1152 * MiB
 #: A ``max_workers`` above this many per core is refused without a cluster.
 WORKERS_PER_CORE = 8
 
@@ -178,15 +183,17 @@ def worker_footprint(params: Any) -> tuple[int, str] | None:
 
 
 def _check_local_spark(params: Any, limit: MemoryLimit) -> None:
-    """``--backend spark`` with a local master below the least memory Spark starts in: refused
-    before the JVM starts (the kernel would kill it) unless ``spark.driver.memory`` is set."""
+    """``--backend spark`` with a local master below the least memory a local Spark was seen to
+    finish in: refused before the JVM starts (the kernel would kill it), unless
+    ``spark.driver.memory`` is set."""
     conf = (getattr(params, "extra", {}) or {}).get("spark_config") or {}
     master = str(conf.get("spark.master") or "local")
     if params.backend != "spark" or not master.startswith("local") or "spark.driver.memory" in conf:
         return
-    if limit.bytes < spark_least():
-        msg = (f"--backend spark: a local Spark needs at least {mib(spark_least())} (its JVM with the least "
-               f"heap and a Python worker) and this process may use {limit.describe()}. Raise the limit, use "
+    if limit.bytes < SPARK_SMALLEST:
+        msg = (f"scalability.ingestion_backend=spark (--backend spark): a local Spark needs at least "
+               f"{mib(SPARK_SMALLEST)} (its JVM, the least heap and a Python worker; {mib(spark_least())} to run "
+               f"with room) and this process may use {limit.describe()}. Raise the limit, use "
                "--backend pandas (or dask), or set spark.driver.memory in scalability.spark_config to "
                "start it anyway.")
         raise MemoryLimitError(msg)

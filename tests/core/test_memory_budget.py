@@ -22,12 +22,13 @@ from greta_core.resources.budget import (
     PYTHON_PROCESS,
     SAMPLE_CELL,
     SAMPLE_COPIES,
+    SPARK_SMALLEST,
     check_plan,
     check_planning_sample,
     check_settings,
 )
 from greta_core.resources.memory import MemoryLimit
-from greta_core.resources.sizing import DRIVER, spark_least
+from greta_core.resources.sizing import DRIVER
 
 MiB = 2**20
 GIB = MemoryLimit(1024 * MiB, "cgroup v1 memory.limit_in_bytes of /job", None, 1)
@@ -116,7 +117,7 @@ def test_a_local_spark_below_its_least_memory_is_refused_before_its_jvm_starts()
     with pytest.raises(MemoryLimitError, match="a local Spark needs at least") as e:
         check_settings(spark, GIB)
     assert "spark.driver.memory" in str(e.value) and "1,024 MiB" in str(e.value)
-    check_settings(spark, replace(GIB, bytes=spark_least()))
+    check_settings(spark, replace(GIB, bytes=SPARK_SMALLEST))
     check_settings(replace(spark, extra={"spark_config": {"spark.driver.memory": "512m"}}), GIB)  # "anyway"
     check_settings(replace(spark, extra={"spark_config": {"spark.master": "spark://10.0.0.9:7077"}}), GIB)
 
