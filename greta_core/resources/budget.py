@@ -65,10 +65,12 @@ class Footprint:
     least: float  # the smallest value the setting allows
     what: str  # how the figure is made, e.g. "held-out rows × 301 design columns × 8 bytes × 4"
     units: float | None = None  # units actually used, when fewer than ``value`` (rows the data has)
+    fixed: int = 0  # bytes needed besides the units' (a Dask worker's nanny)
+    suffix: str = ""  # written after the value and the largest value ("MiB")
 
     @property
     def bytes(self) -> int:
-        return int(self.per_unit * (self.value if self.units is None else min(self.units, self.value)))
+        return self.fixed + int(self.per_unit * (self.value if self.units is None else min(self.units, self.value)))
 
 
 def base_bytes(backend: str) -> int:
@@ -83,10 +85,10 @@ def check(needs: Iterable[Footprint], limit: MemoryLimit, base: int = DRIVER) ->
     for need in needs:
         if need.bytes <= free:
             continue
-        largest = int(free // need.per_unit) if need.per_unit > 0 else 0
-        fix = (f"the largest value that fits is {_number(largest)}: lower it or raise the limit"
+        largest = int((free - need.fixed) // need.per_unit) if need.per_unit > 0 and free > need.fixed else 0
+        fix = (f"the largest value that fits is {_number(largest)}{need.suffix}: lower it or raise the limit"
                if largest >= need.least else "no value fits: raise the limit")
-        msg = (f"{need.setting}={_number(need.value)} needs about {mib(need.bytes)} ({need.what}), more than the "
+        msg = (f"{need.setting}={_number(need.value)}{need.suffix} needs about {mib(need.bytes)} ({need.what}), more than the "
                f"{mib(free)} this process may use for it: its limit is {limit.describe()}, less "
                f"{mib(base)} for Greta itself; {fix}.")
         raise MemoryLimitError(msg)
@@ -108,6 +110,7 @@ def check_settings(params: Any, limit: MemoryLimit | None = None) -> None:
     if worker is not None and params.workers:
         per, what = worker
         needs.append(Footprint("hypothesis_search.max_workers", params.workers, per, 1, what))
+    needs += _dask_needs(params, limit)
     check(needs, limit, base_bytes(params.backend))
     _check_local_spark(params, limit)
 
@@ -180,6 +183,48 @@ def worker_footprint(params: Any) -> tuple[int, str] | None:
         return None
     per, what = max(options)
     return per, f"{what} each"
+
+
+def _dask_needs(params: Any, limit: MemoryLimit) -> list[Footprint]:
+    """A local Dask's own settings (``scalability.dask_config``): the partitions its threads
+    hold at once, and its worker processes with their memory limits."""
+    cfg = (getattr(params, "extra", {}) or {}).get("dask_config") or {}
+    if params.backend != "dask" or cfg.get("address"):
+        return []
+    from greta_core.resources.sizing import engine_sizes
+
+    sizes = engine_sizes(limit)
+    needs = []
+    if cfg.get("processes"):
+        n = cfg.get("n_workers") or params.workers or sizes.dask_workers
+        threads = n * (cfg.get("threads_per_worker") or 1)
+        memory = _bytes(cfg.get("memory_limit"))
+        if memory:
+            needs.append(Footprint("scalability.dask_config.memory_limit", memory / MiB, n * MiB, 128,
+                                   f"{n} worker{'s' if n > 1 else ''} × it, and a nanny each", fixed=n * DASK_NANNY,
+                                   suffix="MiB"))
+        elif cfg.get("n_workers"):
+            needs.append(Footprint("scalability.dask_config.n_workers", n, sizes.dask_worker_memory + DASK_NANNY, 1,
+                                   f"a worker of {mib(sizes.dask_worker_memory)} with its nanny each"))
+    else:
+        n = (cfg.get("n_workers") or 1) * (cfg.get("threads_per_worker") or 1)
+        threads = params.workers or (n if (cfg.get("n_workers") or cfg.get("threads_per_worker")) else sizes.dask_threads)
+    block = _bytes(cfg.get("blocksize"))
+    if block:
+        needs.append(Footprint("scalability.dask_config.blocksize", block / MiB, threads * PARTITION_FACTOR * MiB, 1,
+                               f"{threads} thread{'s' if threads > 1 else ''} × {PARTITION_FACTOR}× a partition "
+                               "at its peak", suffix="MiB"))
+    return needs
+
+
+def _bytes(value: Any) -> int | None:
+    if value is None or value == "auto":
+        return None
+    if isinstance(value, (int, float)):
+        return int(value)
+    from dask.utils import parse_bytes  # only for a Dask backend, which has it
+
+    return int(parse_bytes(str(value)))
 
 
 def _check_local_spark(params: Any, limit: MemoryLimit) -> None:

@@ -28,7 +28,7 @@ from greta_core.resources.budget import (
     check_settings,
 )
 from greta_core.resources.memory import MemoryLimit
-from greta_core.resources.sizing import DRIVER
+from greta_core.resources.sizing import DRIVER, PARTITION_FACTOR
 
 MiB = 2**20
 GIB = MemoryLimit(1024 * MiB, "cgroup v1 memory.limit_in_bytes of /job", None, 1)
@@ -150,3 +150,20 @@ def test_the_search_stops_after_its_time_budget() -> None:
     found = opt.run()
     assert opt.stopped_by_budget and 1 < found.generations < 10_000_000
     assert 0.5 <= opt.elapsed < 5 and found.front
+
+
+def test_a_local_dask_s_own_settings_are_counted() -> None:
+    pytest.importorskip("dask")  # the byte sizes are parsed with dask.utils, as the backend does
+    dask = AnalysisParams(target="y", backend="dask")
+    big = replace(dask, extra={"dask_config": {"blocksize": "1GiB", "n_workers": 2}})
+    with refused(r"^scalability\.dask_config\.blocksize=1,024MiB needs about 48\.0 GiB .*2 threads") as e:
+        check_settings(big, GIB)
+    assert largest(e) == 704 // (2 * PARTITION_FACTOR)  # MiB
+    check_settings(replace(dask, extra={"dask_config": {"blocksize": "14MiB", "n_workers": 2}}), GIB)
+    procs = {"processes": True, "n_workers": 2, "memory_limit": "2GiB"}
+    with refused(r"^scalability\.dask_config\.memory_limit=2,048MiB needs about .*2 workers") as e:
+        check_settings(replace(dask, extra={"dask_config": procs}), GIB)
+    assert largest(e) == (704 - 2 * 96) // 2
+    check_settings(replace(dask, extra={"dask_config": {**procs, "memory_limit": "256MiB"}}), GIB)
+    remote = {"address": "tcp://10.0.0.9:8786", "blocksize": "1GiB"}
+    check_settings(replace(dask, extra={"dask_config": remote}), GIB)  # its workers are elsewhere
