@@ -155,6 +155,7 @@ class SparkConnector:
         active = SparkSession.getActiveSession()
         if active is not None and self._compatible(active):
             self.spark = active
+            quiet_driver_errors(active)
             return active
         os.environ["PYSPARK_PYTHON"] = sys.executable
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)

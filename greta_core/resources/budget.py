@@ -222,9 +222,12 @@ def _bytes(value: Any) -> int | None:
         return None
     if isinstance(value, (int, float)):
         return int(value)
-    from dask.utils import parse_bytes  # only for a Dask backend, which has it
+    try:
+        from dask.utils import parse_bytes  # only for a Dask backend, which has it
 
-    return int(parse_bytes(str(value)))
+        return int(parse_bytes(str(value)))
+    except (ImportError, ValueError):
+        return None  # not a size: the backend says so when it starts
 
 
 def _check_local_spark(params: Any, limit: MemoryLimit) -> None:
