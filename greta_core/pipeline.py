@@ -37,6 +37,7 @@ from greta_core.errors import (
     TargetError,
     missing_column_message,
 )
+from greta_core.hypothesis_search.cost import check_search
 from greta_core.hypothesis_search.exact import ExactSearch, choose
 from greta_core.ingestion.readers import FileSpec
 from greta_core.metrics import StageClock
@@ -47,7 +48,6 @@ from greta_core.plan.schema import canonical, infer_columns, infer_target
 from greta_core.plan.screen import screen, screen_rows
 from greta_core.plan.terms import Plan, build_plan, parents
 from greta_core.resources import meter_for
-from greta_core.hypothesis_search.cost import check_search
 from greta_core.resources.budget import check_plan, check_planning_sample, check_settings
 from greta_core.resources.memory import memory_limit, release_arrow_memory
 from greta_core.stats.centring import recentre

@@ -75,3 +75,20 @@ def test_thousands_of_workers_on_a_small_machine_are_refused_when_the_config_is_
                "--set", 'hypothesis_search.cluster_address="tcp://127.0.0.1:1"', "--set", "hypothesis_search.pop_size=8",
                "--set", "hypothesis_search.num_generations=1")
     assert "max_workers" not in ok.stderr  # on a cluster's machines: not this machine's cores
+
+
+def test_the_progress_bar_shows_the_estimate_and_the_budget() -> None:
+    import io
+
+    from rich.console import Console
+
+    from greta_cli.display import StageProgress
+
+    buf = io.StringIO()
+    with StageProgress(Console(file=buf, width=160, force_terminal=False)) as progress:
+        progress("search", 0.5, {"generation": 30, "generations": 10_000_000, "estimate_seconds": 7200.0,
+                                 "max_minutes": 5})
+        progress("search", 1.0, {"generation": 61, "generations": 10_000_000, "estimate_seconds": 7200.0,
+                                 "max_minutes": 5, "stopped_by_budget": True})
+    text = buf.getvalue()
+    assert "generation 61/10,000,000, estimated 2.0 h (budget 5 min) (stopped after its time budget)" in text
