@@ -81,7 +81,7 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     with clock.stage("ingest"):
         backend = open_backend(params.backend, spec, params.workers, params.extra)
         clock.attach(meter_for(backend))
-        check_planning_sample(params, len(backend.columns()), limit)
+        check_planning_sample(params, len(backend.columns()), backend.estimate_rows(), limit)
         rows = planning_rows(params, len(backend.columns()))
         raw = backend.sample(rows)
         release_arrow_memory()

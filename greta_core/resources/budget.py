@@ -115,14 +115,18 @@ def check_settings(params: Any, limit: MemoryLimit | None = None) -> None:
     _check_local_spark(params, limit)
 
 
-def check_planning_sample(params: Any, columns: int, limit: MemoryLimit | None = None) -> None:
+def check_planning_sample(params: Any, columns: int, data_rows: int | None = None,
+                          limit: MemoryLimit | None = None) -> None:
     """Before the planning sample is read: its rows × ``columns``. The rows are
-    ``preprocessing.sample_rows``, or fewer where ``screen_memory_mb`` bounds them."""
+    ``preprocessing.sample_rows``, or fewer where ``screen_memory_mb`` bounds them, and never
+    more than the data has (``data_rows``, an estimate; None: unknown)."""
     from greta_core.pipeline import planning_rows
 
     limit = limit or memory_limit()
     rows = planning_rows(params, columns)
     per_row = columns * SAMPLE_CELL
+    if data_rows and data_rows * 1.1 < rows:
+        return  # a small file: the sample is the whole of it, far less than the settings allow
     if rows >= params.sample_rows:
         need = Footprint("preprocessing.sample_rows", params.sample_rows, per_row, 100,
                          f"rows × {columns:,} columns × {SAMPLE_CELL} bytes")

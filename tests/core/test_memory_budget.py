@@ -93,13 +93,15 @@ def test_the_screening_budget_is_checked_when_the_terms_are_screened(plan_and_pa
 
 def test_a_planning_sample_too_large_names_what_bounds_its_rows() -> None:
     with refused(r"^preprocessing\.sample_rows=10,000,000 needs about .* 2,000 columns") as e:
-        check_planning_sample(AnalysisParams(target="y", sample_rows=10_000_000, screen_memory_mb=1e6), 2000, GIB)
+        check_planning_sample(AnalysisParams(target="y", sample_rows=10_000_000, screen_memory_mb=1e6), 2000, None, GIB)
     assert largest(e) == FREE // (2000 * SAMPLE_CELL)
     # the default sample_rows is cut to the screening budget on a wide file: that budget is named
     with refused(r"^preprocessing\.screen_memory_mb=900 needs about .*\(a planning sample of") as e:
-        check_planning_sample(AnalysisParams(target="y", screen_memory_mb=900), 5000, GIB)
+        check_planning_sample(AnalysisParams(target="y", screen_memory_mb=900), 5000, None, GIB)
     assert largest(e) == 704 * 8 // SAMPLE_CELL
-    check_planning_sample(AnalysisParams(target="y"), 5000, GIB)
+    check_planning_sample(AnalysisParams(target="y"), 5000, None, GIB)
+    # a file of 3,000 rows is read whole, whatever the settings allow
+    check_planning_sample(AnalysisParams(target="y", sample_rows=10_000_000, screen_memory_mb=1e6), 2000, 3000, GIB)
 
 
 def test_workers_are_counted_where_they_run() -> None:
