@@ -37,6 +37,7 @@ from greta_core.errors import (
     TargetError,
     missing_column_message,
 )
+from greta_core.hypothesis_search.cost import check_search
 from greta_core.hypothesis_search.exact import ExactSearch, choose
 from greta_core.ingestion.readers import FileSpec
 from greta_core.metrics import StageClock
@@ -48,6 +49,7 @@ from greta_core.plan.schema import canonical, infer_columns, infer_target
 from greta_core.plan.screen import screen, screen_rows
 from greta_core.plan.terms import Plan, build_plan, parents
 from greta_core.resources import meter_for
+from greta_core.resources.budget import check_plan, check_planning_sample, check_settings
 from greta_core.resources.memory import memory_limit, release_arrow_memory
 from greta_core.stats.centring import centring_map, recentre
 from greta_core.stats.linear import Gram
@@ -76,11 +78,14 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
             progress(stage, fraction, {**info, "metrics": dict(clock.stages)})
 
     row_filter = parse_optional(params.row_filter)  # parsed and checked, never run as Python
+    limit = memory_limit()
+    check_settings(params, limit)  # what needs no data fits in the memory limit
     with clock.stage("ingest"):
         backend = open_backend(params.backend, spec, params.workers, params.extra)
         clock.attach(meter_for(backend))
         if row_filter is not None:
             row_filter.check_columns(backend.columns())
+        check_planning_sample(params, len(backend.columns()), backend.estimate_rows(), limit)
         rows = planning_rows(params, len(backend.columns()))
         raw = backend.sample(rows)
         release_arrow_memory()
@@ -89,6 +94,9 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
         filter_kinds = read_kinds(raw, row_filter)
         if row_filter is not None and hasattr(backend, "push_row_filter"):
             backend.push_row_filter(row_filter)  # Spark: rows are filtered before they reach Python
+        check_plan(params, plan, backend.name, backend.estimate_rows(), limit)
+        if _surely_genetic(plan, params):
+            check_search(params)  # a search too long is refused before the statistics pass
     with clock.stage("statistics"):
         whole = sample if len(raw) < rows else None  # the sample holds every row
         summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole, filter_kinds)
@@ -120,7 +128,10 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     doc["metrics"]["search_generations"] = found.generations
     doc["metrics"]["search"] = search_info
     doc["metrics"].update(backend.info())
-    limit = memory_limit()
+    if search_info.get("stopped_by_budget"):
+        doc["notes"].append(f"The search stopped after its time budget (hypothesis_search.max_minutes = "
+                            f"{params.search_max_minutes:g}), at generation {found.generations:,} of "
+                            f"{params.num_generations:,}: the hypotheses are the best found by then.")
     doc["metrics"]["memory_limit"] = {"bytes": limit.bytes, "source": limit.source}
     doc["metrics"]["search_backend"] = search_backend
     doc["metrics"]["robust_variance"] = robust_info
@@ -143,18 +154,34 @@ def _search(disc: Gram, layout: Layout, params: AnalysisParams, report: Progress
         return found, info, ex.backend_info
     from greta_core.hypothesis_search.optimizers import GeneticAlgorithmOptimizer  # pymoo: only when it runs
 
+    estimate = check_search(params)
+    budget = params.search_max_minutes * 60 if params.search_max_minutes else None
     opt = GeneticAlgorithmOptimizer(disc, layout.columns, max_terms=params.max_terms,
                                     pop_size=params.pop_size, num_generations=params.num_generations,
                                     cx_prob=params.cx_prob, mut_prob=params.mut_prob,
                                     alpha=params.alpha, seed=params.seed, patience=params.patience,
                                     distributed_backend=params.distributed_backend,
                                     cluster_address=params.cluster_address, max_workers=params.workers,
-                                    fallback=params.distributed_fallback, parents=needs)
-    found = opt.run(lambda g, n: report("search", g / n, {"generation": g, "generations": n}), cancel)
-    report("search", 1.0, {"generation": found.generations, "generations": params.num_generations,
-                           "stopped_early": found.stopped_early})
-    info.update(patience=params.patience, stopped_early=found.stopped_early)
+                                    fallback=params.distributed_fallback, parents=needs, time_budget=budget)
+    about = {"generations": params.num_generations, "estimate_seconds": estimate, "max_minutes": params.search_max_minutes}
+    report("search", 0.0, {"generation": 0, **about})
+    found = opt.run(lambda g, n: report("search", opt.progress, {"generation": g, **about}), cancel)
+    report("search", 1.0, {"generation": found.generations, "stopped_early": found.stopped_early,
+                           "stopped_by_budget": opt.stopped_by_budget, **about})
+    info.update(patience=params.patience, stopped_early=found.stopped_early, estimate_seconds=round(estimate, 3),
+                max_minutes=params.search_max_minutes, stopped_by_budget=opt.stopped_by_budget)
     return found, info, opt.backend_info
+
+
+def _surely_genetic(plan: Plan, params: AnalysisParams) -> bool:
+    """Whether the search will be the genetic one, known from the plan (not when its terms are
+    screened first: which are kept is known after the statistics pass)."""
+    if params.search_strategy != "auto":
+        return params.search_strategy == "genetic"
+    if plan.candidate_width > params.max_design_columns:
+        return False
+    terms = list(plan.terms)
+    return choose(parents(terms), params.max_terms, "auto", params.exact_max_hypotheses).strategy == "genetic"
 
 
 def _filtered(df: pd.DataFrame, row_filter: RowFilter | None) -> pd.DataFrame:
