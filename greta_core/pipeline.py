@@ -53,6 +53,7 @@ from greta_core.resources.budget import check_plan, check_planning_sample, check
 from greta_core.resources.memory import memory_limit, release_arrow_memory
 from greta_core.stats.centring import centring_map, recentre
 from greta_core.stats.linear import Gram
+from greta_core.stats.robust import COV_TYPE
 from greta_core.stats.summary import Summary, empty_summary, summarize
 
 SCHEMA_VERSION = 2
@@ -349,14 +350,14 @@ def holdout_meats(backend: Any, plan: Plan, layout: Layout, s: Summary, delta: d
                   report: Progress, cancel: Callable[[], bool] | None, notes: list[str],
                   filter_kinds: dict[str, str] | None = None) -> tuple[list[tuple[np.ndarray, int]] | None,
                                                                        dict[str, Any]]:
-    """Each tested hypothesis' robust (HC3) middle term summed over every held-out row, and how
+    """Each tested hypothesis' robust (HC4) middle term summed over every held-out row, and how
     it was got (``metrics.robust_variance``): from the holdout sample when it holds every
     held-out row; from the rows in memory (``whole``: the data, after the row filter) when they
     are all there; else from a second, narrow pass over the data (``greta_core.confirm.sandwich``).
     ``plan``: the plan the statistics pass read with; ``delta``: what recentring moved.
     None instead of the sums: the sample estimate is used (the reason is in ``notes``)."""
     n = int(s.holdout.n)
-    info: dict[str, Any] = {"covariance": "HC3", "held_out_rows": n, "rows": n, "source": "holdout sample",
+    info: dict[str, Any] = {"covariance": COV_TYPE, "held_out_rows": n, "rows": n, "source": "holdout sample",
                             "seconds": 0.0, "cpu_seconds": 0.0}
     if not hypotheses or len(s.sample) >= n:
         return None, info
@@ -575,7 +576,7 @@ def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams) -> lis
                    + (f"; the odds ratios come from a logistic fit on {rows_phrase(fit)} ({fit['method']})."
                       if fit else "."))
     rows = min((c.holdout["covariance_rows"] for c in results), default=int(s.holdout.n))
-    out.append("Held-out tests and intervals use heteroskedasticity-robust (HC3) standard errors"
+    out.append("Held-out tests and intervals use heteroskedasticity-robust (HC4) standard errors"
                + (f" over all {int(s.holdout.n):,} held-out rows." if rows >= s.holdout.n else
                   f", estimated from a uniform sample of {rows:,} of the held-out rows."))
     if s.holdout.n < 200:

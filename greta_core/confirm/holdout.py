@@ -1,7 +1,7 @@
 """Confirmation on the holdout split (DESIGN §5): robust tests, a verdict per column, one answer.
 
 Each hypothesis from the search is refitted on the holdout statistics. Its tests use the
-heteroskedasticity-robust (HC3) covariance (``greta_core.stats.robust``), its middle term summed
+heteroskedasticity-robust (HC4) covariance (``greta_core.stats.robust``), its middle term summed
 over every held-out row (``greta_core.confirm.sandwich``):
 
 - overall: all its columns together;
@@ -100,7 +100,7 @@ def confirm(front: Sequence[Scored], layout: Layout, discovery: Gram, held: Mome
             meats: Sequence[tuple[np.ndarray, int]] | None = None) -> list[Confirmed]:
     """Re-test the front on the holdout split; BH-correct every holdout test together.
     ``centres``: what was subtracted from each numeric column (for sizes in its own units).
-    ``meats``: each tested hypothesis' HC3 middle term summed over every held-out row, and
+    ``meats``: each tested hypothesis' robust (HC4) middle term summed over every held-out row, and
     those rows (``greta_core.confirm.sandwich``); without them it is estimated from ``sample``."""
     hyps = tested(front, max_hypotheses)
     if not hyps:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from hc4 import ols_hc4
 
 from greta_core.backends import open_backend
 from greta_core.confirm.holdout import confirm
@@ -143,7 +144,7 @@ def test_sizes_equal_a_statsmodels_refit_on_the_same_holdout_rows(tmp_path: Path
     for k, cls in enumerate(classes):
         y = ys.to_numpy(float) if cls is None else (ys == cls).to_numpy(float)
         sd = x.std().to_numpy()  # statsmodels fits unit-sd columns (the same model) to keep its precision
-        fit = sm.OLS(y, sm.add_constant(x.to_numpy() / sd)).fit(cov_type="HC3", use_t=True)
+        fit = ols_hc4(y, sm.add_constant(x.to_numpy() / sd))
         means = {n: float(x[n].mean()) for n in ("a", "b", "c")}
         for name in ("a", "b", "c"):
             size = c.sizes[name]
@@ -157,7 +158,7 @@ def test_sizes_equal_a_statsmodels_refit_on_the_same_holdout_rows(tmp_path: Path
 
 def _contrast(fit, columns, sd, name, lo, hi, centres, others):
     """statsmodels' change in prediction as ``name`` goes from lo to hi, the other columns at
-    the design values ``others``, and its HC3 standard error."""
+    the design values ``others``, and its HC4 standard error."""
     def row(value: float) -> np.ndarray:
         vals = {**others, name: value - centres[name]}
         out = [1.0]
