@@ -21,6 +21,7 @@ from greta_core.backends import open_backend
 from greta_core.confirm.checks import partial_dependence, rank_checks
 from greta_core.confirm.holdout import confirm, select
 from greta_core.confirm.layout import Layout
+from greta_core.confirm.sizes import logistic_curves, logistic_sizes
 from greta_core.confirm.logistic import (
     HoldoutRows,
     describe,
@@ -337,6 +338,13 @@ def _logistic(chosen: list, backend: Any, layout: Layout, s: Summary, plan: Plan
         c.logistic = describe(fit, int(s.holdout.n))
         if note and note not in notes:
             notes.append(note)
+        if fit is not None and not fit.separated():  # sizes and curves in predicted probability
+            args = (fit, s.holdout, s.sample, layout, c.terms, dict(plan.centres), plan.target, params.alpha)
+            c.sizes = logistic_sizes(*args)
+            c.partial_dependence = logistic_curves(*args)
+        elif c.role == "lead":
+            notes.append("With no usable logistic fit, the sizes of the yes/no target come from a straight-line "
+                         "(linear probability) model.")
 
 
 def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout, s: Summary,
@@ -439,9 +447,9 @@ def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams) -> lis
                "p-values from the search itself are not evidence, because it looked at many hypotheses.")
     if plan.target.task == "binary":
         fit = next((c.logistic for c in results if c.logistic), None)
-        out.append("Estimates for a yes/no target are changes in its probability (a linear probability model)"
-                   + (f"; the odds ratios come from a logistic fit on {rows_phrase(fit)} ({fit['method']})."
-                      if fit else "."))
+        out.append("Sizes for a yes/no target are changes in its predicted probability from a logistic fit, "
+                   "averaged over the held-out rows; its held-out tests use a straight-line (linear probability) model"
+                   + (f". The logistic fit used {rows_phrase(fit)} ({fit['method']})." if fit else "."))
     for col, count in zip(plan.columns, s.late_missing.tolist()):
         if count:
             out.append(f"Column {col.name!r} has {count:,} missing values that the rows used to plan the analysis "

@@ -2,7 +2,8 @@
 
 Nothing here guesses: every number in a sentence is a field of the results. A column's
 sentence gives its size in units a reader knows (``greta_core.confirm.sizes``): the change in
-the target — for a yes/no target, in percentage points of the chance of the positive class — as
+the target — for a yes/no target, in percentage points of the chance of the positive class from
+its logistic fit, averaged over the held-out rows; for several classes, in each class's share — as
 the column moves across the middle half of its values, one value against the other, or each
 level against the reference; always "holding the other columns fixed", since the model adjusts
 for them, and saying so when the column's plain association with the target runs the other way.
@@ -172,7 +173,7 @@ class Narrator:
         return [self.column_sentence(c["name"], sizes[c["name"]], c.get("q_value")) for c in tests]
 
     def fit_measure(self) -> str:
-        return "R²" if self.task != "multiclass" else "average R² over the classes"
+        return "R²" if self.task != "multiclass" else "R² averaged over all the classes"
 
     def head(self, h: dict[str, Any]) -> str:
         terms = _join(h["terms"])

@@ -139,11 +139,14 @@ def test_sizes_equal_a_statsmodels_refit_on_the_same_holdout_rows(tmp_path: Path
     c, centres, hold, plan = _pipeline_fit(df, tmp_path, terms)
     x = _design(hold, centres, terms)
     ys = canonical_target(hold["y"], plan.target)
-    classes = plan.target.classes[1:] if task != "regression" else [None]
+    # several classes: every class is sized, the baseline (first) class too
+    classes = {"regression": [None], "binary": plan.target.classes[1:], "multiclass": plan.target.classes}[task]
+    r2 = []
     for k, cls in enumerate(classes):
         y = ys.to_numpy(float) if cls is None else (ys == cls).to_numpy(float)
         sd = x.std().to_numpy()  # statsmodels fits unit-sd columns (the same model) to keep its precision
         fit = sm.OLS(y, sm.add_constant(x.to_numpy() / sd)).fit(cov_type="HC3", use_t=True)
+        r2.append(fit.rsquared)
         means = {n: float(x[n].mean()) for n in ("a", "b", "c")}
         for name in ("a", "b", "c"):
             size = c.sizes[name]
@@ -153,6 +156,15 @@ def test_sizes_equal_a_statsmodels_refit_on_the_same_holdout_rows(tmp_path: Path
             assert row["change"] == pytest.approx(d, rel=1e-7, abs=1e-12), (task, name)
             assert row["std_error"] == pytest.approx(se, rel=1e-7), (task, name)
             assert row.get("class") == (cls if task == "multiclass" else None)
+            assert row.get("baseline", False) == (task == "multiclass" and k == 0)
+    # one R²: the average over every class, the baseline's too, on held-out and discovery rows
+    assert c.holdout["r2"] == pytest.approx(np.mean(r2), rel=1e-9)
+    u1, _ = split_keys(canonical_features(plan, df), 0)
+    disc = df[u1 >= 0.5].reset_index(drop=True)
+    xd, yd = _design(disc, centres, terms), canonical_target(disc["y"], plan.target)
+    r2d = [sm.OLS(yd.to_numpy(float) if cls is None else (yd == cls).to_numpy(float), sm.add_constant(xd)).fit().rsquared
+           for cls in classes]
+    assert c.discovery["r2"] == pytest.approx(np.mean(r2d), rel=1e-6)
 
 
 def _contrast(fit, columns, sd, name, lo, hi, centres, others):
