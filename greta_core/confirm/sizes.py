@@ -48,6 +48,8 @@ def column_sizes(fit: RobustFit, m: Moments, sample: np.ndarray, layout: Layout,
     for name in dict.fromkeys(s for i in h for s in layout.terms[i].sources):
         size = sizer.size(name)
         if size is not None:
+            if target.task == "binary":
+                size["model"] = "linear probability"
             out[name] = size
     return out
 
@@ -134,6 +136,9 @@ class _Sizer:
                 by.append({"column": other, "quantile": share, "at": at, "changes": ch["changes"]})
         if by:
             out["by"] = by
+        fixed = self._fixed_partners(name, using)
+        if fixed:
+            out["others_at"] = fixed
         turn = self._turning_point(name, using, values)
         if turn is not None:
             out["turns_at"] = turn
@@ -143,6 +148,18 @@ class _Sizer:
     def _by_partners(self, name: str, using: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """The terms of ``using`` through which the column's size may depend on another column."""
         return using
+
+    def _fixed_partners(self, name: str, using: list[tuple[int, int]]) -> list[dict[str, Any]]:
+        """The columns the headline change holds at a value (own units): each partner in a
+        product, at its holdout average."""
+        out = []
+        for _, i in using:
+            term = self.layout.terms[i]
+            if term.kind == "product":
+                other = term.sources[1] if term.sources[0] == name else term.sources[0]
+                out.append({"column": other, "at": self._mean_design(other) + self.centres.get(other, 0.0),
+                            "quantity": "average"})
+        return out
 
     def _change(self, name: str, using: list[tuple[int, int]], lo: float, hi: float,
                 others: dict[str, float]) -> dict[str, Any]:
@@ -374,6 +391,9 @@ class _LogitSizer(_Sizer):
 
     def _by_partners(self, name: str, using: list[tuple[int, int]]) -> list[tuple[int, int]]:
         return [(j, i) for j, i in using if self.layout.terms[i].kind != "product" or self._holds(i)]
+
+    def _fixed_partners(self, name: str, using: list[tuple[int, int]]) -> list[dict[str, Any]]:
+        return []  # the other columns keep each row's own values
 
     def _turning_point(self, name: str, using: list[tuple[int, int]], values: np.ndarray) -> float | None:
         """Where the log-odds (and so the probability) turns, others at their averages: only when

@@ -4,6 +4,7 @@ on the same held-out rows."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -233,3 +234,23 @@ def test_the_report_of_a_rare_event_is_sized_by_the_logit(default_df, tmp_path):
     balance = next(c for c in doc["columns"] if c["name"] == "balance")
     assert 0.0 < balance["effect"]["changes"][0]["change"] < 0.04
     assert "curve turns" not in " ".join(lead["findings"])
+
+
+def test_churn_report_draws_the_fee_at_both_call_levels_and_no_per_unit_probabilities():
+    from greta_core.report import render
+
+    examples = Path(__file__).resolve().parents[3] / "examples"
+    doc = analyze(FileSpec(str(examples / "churn.csv")), AnalysisParams(target="churned", seed=0))
+    lead = doc["hypotheses"][0]
+    assert "monthly_fee*support_calls" in lead["terms"]
+    fee = next(e for e in lead["partial_dependence"] if e["term"] == "monthly_fee")
+    low, high = fee["lines"]
+    assert (low["column"], low["quantile"], high["quantile"]) == ("support_calls", 0.25, 0.75)
+    # the sentence says the fee lowers churn at few calls and raises it at more; so do the lines
+    assert low["y"][-1] < low["y"][0] and high["y"][-1] > high["y"][0]
+    html = render(doc, "html")
+    assert f"at support_calls = {low['at']:.2f} (25th percentile)" in html
+    assert re.search(r"monthly_fee [\d.]+ → [\d.]+ at support_calls = 1\.00: ", html)  # the forest plot's row
+    for fmt in ("text", "md", "html"):
+        report = render(doc, fmt)
+        assert "per unit" not in report and "linear probability model)" not in report
