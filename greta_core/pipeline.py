@@ -94,15 +94,16 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     with clock.stage("search"), threadpool_limits(1):  # many small solves: more BLAS threads only spin
         found, search_info, search_backend = _search(disc, layout, params, report, cancel)
     with clock.stage("confirm"):
-        results = select(confirm(found.front, layout, disc, summary.holdout, summary.sample, plan.target,
-                                 params.alpha, params.max_hypotheses, dict(plan.centres)))
+        tested = confirm(found.front, layout, disc, summary.holdout, summary.sample, plan.target,
+                         params.alpha, params.max_hypotheses, dict(plan.centres))
+        results = select(list(tested))
         for c in results:
             if c.confirmed:
                 _checks(c, layout, summary, plan, notes)
         if plan.target.task == "binary":
             _logistic([c for c in results if c.confirmed], backend, layout, summary, plan, params, notes, cancel)
     with clock.stage("narrate"):
-        doc = _document(spec, params, plan, layout, summary, results, found, notes, backend)
+        doc = _document(spec, params, plan, layout, summary, results, found, notes, backend, tested)
     doc["metrics"] = clock.metrics(summary.rows_read, found.evaluations, clock.seconds("search"))
     doc["metrics"]["search_generations"] = found.generations
     doc["metrics"]["search"] = search_info
@@ -348,7 +349,7 @@ def _logistic(chosen: list, backend: Any, layout: Layout, s: Summary, plan: Plan
 
 
 def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout, s: Summary,
-              results: list, found: Any, notes: list[str], backend: Any) -> dict[str, Any]:
+              results: list, found: Any, notes: list[str], backend: Any, tested: list | None = None) -> dict[str, Any]:
     t = plan.target
     q = layout.width
     target_info = _target_info(t, s.discovery.merge(s.holdout), q)
@@ -382,9 +383,32 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
     return {
         "schema_version": SCHEMA_VERSION, "greta_version": __version__, "target": t.name, "task": t.task,
         "target_info": target_info, "data": data, "columns": columns, "hypotheses": hyps,
-        "summary": narrator.summary(data, hyps, columns, found.evaluations, found.strategy == "exact"), "notes": notes,
+        "summary": narrator.summary(data, hyps, columns, found.evaluations, found.strategy == "exact",
+                                    len(tested) if tested is not None else None), "notes": notes,
+        "retested": _family(tested if tested is not None else results, layout),
         "config": params.to_dict(), "seed": params.seed,
     }
+
+
+def _family(tested: list, layout: Layout) -> dict[str, Any]:
+    """Every hypothesis re-tested on held-out rows and every test of the one family that the
+    Benjamini–Hochberg correction covered, in its order (each hypothesis' overall test, its term
+    tests, then its tests of a column with several terms), with p and q: the q-values can be
+    recomputed from the p-values."""
+    def f(v: Any) -> float | None:
+        return float(v) if v is not None and np.isfinite(v) else None
+
+    hypotheses, tests = [], []
+    for r, c in enumerate(tested):
+        hypotheses.append({"terms": [layout.terms[i].name for i in c.terms], "confirmed": c.confirmed,
+                           "role": c.role if c.role != "candidate" else None})
+        tests.append({"hypothesis": r, "test": "overall", "name": None,
+                      "p_value": f(c.holdout.get("p_value")), "q_value": f(c.holdout.get("q_value"))})
+        tests += [{"hypothesis": r, "test": "term", "name": t["term"], "p_value": f(t["p_value"]),
+                   "q_value": f(t["q_value"])} for t in c.term_tests]
+        tests += [{"hypothesis": r, "test": "column", "name": k["name"], "p_value": f(k["p_value"]),
+                   "q_value": f(k["q_value"])} for k in c.column_tests if len(k["terms"]) > 1]
+    return {"hypotheses": hypotheses, "tests": tests}
 
 
 def _target_info(t: Any, m: Any, q: int) -> dict[str, Any]:

@@ -272,8 +272,23 @@ class _Sizer:
                        "ci_high": d + self.tcrit * s, "std_error": s}
                 if cls is not None:
                     row["class"] = cls
+                else:
+                    row.update(self._marginal(i, k))
                 rows.append(row)
         return {"kind": "levels", "reference": term.reference, "levels": rows}
+
+    def _marginal(self, i: int, k: int) -> dict[str, Any]:
+        """The plain (unadjusted) comparison of level ``k`` of categorical term ``i`` with its
+        reference in the holdout sample: the target's mean (a yes/no target's rate) in each,
+        ``marginal`` = [reference, level]; nothing when either has no row or several classes."""
+        if len(self.classes) != 1:
+            return {}
+        d = self.sample[:, self.layout.columns[i]]
+        y = self.sample[:, self.q]
+        at, ref = d[:, k] == 1, ~(d == 1).any(axis=1)
+        if not at.any() or not ref.any():
+            return {}
+        return {"marginal": [float(y[ref].mean()), float(y[at].mean())]}
 
 
 # ---------------------------------------------------------------------- a yes/no target
@@ -435,7 +450,7 @@ class _LogitSizer(_Sizer):
             self._put(x1, int(col), 1.0)
             row = self._compare(base, x1)
             row.pop("levels")
-            rows.append({"level": term.levels[k], **row})
+            rows.append({"level": term.levels[k], **row, **self._marginal(i, k)})
         return {"kind": "levels", "reference": term.reference, "levels": rows, "model": "logistic"}
 
     # ------------------------------------------------------------------ curves

@@ -254,3 +254,69 @@ def test_churn_report_draws_the_fee_at_both_call_levels_and_no_per_unit_probabil
     for fmt in ("text", "md", "html"):
         report = render(doc, fmt)
         assert "per unit" not in report and "linear probability model)" not in report
+
+
+def test_the_whole_retested_family_is_stored_and_its_q_values_check_out(tmp_path):
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    df = pd.DataFrame({f"x{i}": rng.normal(size=n) for i in range(6)})
+    df["y"] = 0.3 * df.x0 + 0.2 * df.x1 + 0.1 * df.x2 * df.x3 + rng.normal(size=n)
+    path = tmp_path / "family.csv"
+    df.to_csv(path, index=False)
+    doc = analyze(FileSpec(str(path)), AnalysisParams(target="y", seed=1))
+    family = doc["retested"]
+    count = len(family["hypotheses"])
+    assert count >= len(doc["hypotheses"])
+    said = "the best one was re-tested" if count == 1 else f"the best {count} were re-tested"
+    assert said in doc["summary"]
+    p = np.array([t["p_value"] for t in family["tests"]], dtype=float)
+    q = np.array([t["q_value"] for t in family["tests"]], dtype=float)
+    ok = np.isfinite(p)
+    assert np.allclose(multipletests(p[ok], method="fdr_bh")[1], q[ok], rtol=1e-9)
+    shown = {tuple(h["terms"]): h for h in doc["hypotheses"]}
+    for r, h in enumerate(family["hypotheses"]):
+        if tuple(h["terms"]) in shown:
+            overall = next(t for t in family["tests"] if t["hypothesis"] == r and t["test"] == "overall")
+            assert overall["q_value"] == pytest.approx(shown[tuple(h["terms"])]["holdout"]["q_value"])
+
+
+def test_a_category_that_goes_the_other_way_on_its_own_says_so(default_df, tmp_path):
+    """Default-like data: students default more on their own (they carry larger balances) and
+    less at a given balance."""
+    path = tmp_path / "d.csv"
+    default_df.to_csv(path, index=False)
+    doc = analyze(FileSpec(str(path)), AnalysisParams(target="y", seed=0, sample_size=20_000))
+    student = next(c for c in doc["columns"] if c["name"] == "student")
+    [row] = student["effect"]["levels"]
+    before, after = row["marginal"]
+    assert after > before and row["ci_high"] < 0
+    assert "on its own it goes the other way" in student["sentence"]
+    assert f"{100 * after:.1f}% with 'Yes' against {100 * before:.1f}% with 'No'" in student["sentence"]
+
+
+def test_endpoints_that_round_alike_are_written_apart():
+    narrator = Narrator("y", "regression")
+    size = {"kind": "middle half", "from": 2023.6, "to": 2024.4, "association": 0,
+            "changes": [{"change": 1.0, "ci_low": 0.5, "ci_high": 1.5, "std_error": 0.25}], "predicted": [1.0, 2.0]}
+    assert "goes from 2,023.6 to 2,024.4" in narrator.column_sentence("year", size, 0.01)
+    size.update({"from": 1.0001e9, "to": 1.0004e9})
+    assert "goes from 1.0001e+09 to 1.0004e+09" in narrator.column_sentence("t", size, 0.01)
+
+
+def test_missing_values_are_a_level_called_missing_not_other(tmp_path):
+    rng = np.random.default_rng(2)
+    n = 4000
+    plan = rng.choice(["a", "b", "c"], n).astype(object)
+    gone = rng.random(n) < 0.003  # too rare for a level of their own (under 0.5% of the rows)
+    plan[gone] = None
+    y = rng.normal(size=n) + np.where(plan == "b", 1.0, 0.0) + np.where(gone, 3.0, 0.0)
+    df = pd.DataFrame({"plan": plan, "noise": rng.normal(size=n), "y": y})
+    path = tmp_path / "m.csv"
+    df.to_csv(path, index=False)
+    doc = analyze(FileSpec(str(path)), AnalysisParams(target="y", seed=0))
+    col = next(c for c in doc["columns"] if c["name"] == "plan")
+    levels = [r["level"] for r in col["effect"]["levels"]]
+    assert "(other)" not in levels and "(missing)" in levels
+    assert "with plan missing" in col["sentence"]
