@@ -471,9 +471,9 @@ def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams) -> lis
                "p-values from the search itself are not evidence, because it looked at many hypotheses.")
     if plan.target.task == "binary":
         fit = next((c.logistic for c in results if c.logistic), None)
-        out.append("Sizes for a yes/no target are changes in its predicted probability from a logistic fit, "
-                   "averaged over the held-out rows; its held-out tests use a straight-line (linear probability) model"
-                   + (f". The logistic fit used {rows_phrase(fit)} ({fit['method']})." if fit else "."))
+        out.append("Sizes for a yes/no target are changes in its predicted probability, averaged over the held-out "
+                   + (f"rows, from a logistic fit on {rows_phrase(fit)} ({fit['method']})" if fit else "rows")
+                   + "; its held-out tests use a straight-line (linear probability) model.")
     for col, count in zip(plan.columns, s.late_missing.tolist()):
         if count:
             out.append(f"Column {col.name!r} has {count:,} missing values that the rows used to plan the analysis "

@@ -62,6 +62,13 @@ def _apart(a: float, b: float) -> tuple[str, str]:
     return num(a, 16), num(b, 16)
 
 
+def _chance(v: float) -> str:
+    """A predicted probability: 44.4%, but 0.04% (not 0.0%) for a rare event."""
+    if 0.0 < abs(v) < 0.01:
+        return f"{100 * v:.2g}%" if abs(v) >= 1e-6 else "under 0.0001%"
+    return pct(v)
+
+
 def _points(v: float) -> str:
     """A probability in points with one decimal, never "-0.0"."""
     text = f"{100 * v:.1f}"
@@ -145,7 +152,7 @@ class Narrator:
         levels = ""
         if size.get("predicted"):
             a, b = size["predicted"]
-            show = pct if self.task == "binary" else num
+            show = _chance if self.task == "binary" else num
             levels = f" from {show(a)} to {show(b)}"
         verb = "rises" if row["change"] >= 0 else "falls"
         text = (f"{_upper(span)}, {self._outcome()} {verb}{levels} (by {self._amount(row['change'])}, "
