@@ -165,7 +165,7 @@ def forest_plot(rows: Sequence[ForestRow], title: str, width: int = 760) -> str:
     numbers = [v for row in rows for v in (as_float(x) for x in row[1:]) if v is not None]
     if not numbers:
         return ""
-    label_chars = min(34, max(len(row[0]) for row in rows))
+    label_chars = min(40, max(len(row[0]) for row in rows))
     left = 12 + label_chars * _CHAR_PX
     lo, hi = _domain(numbers, include_zero=True)
     scale = _Scale(lo, hi, left, width - 250)

@@ -142,7 +142,7 @@ def _size_rows(h: Mapping[str, Any], y_label: str) -> list[tuple[str, Any, Any, 
             items = [(head, r) for r in size.get("changes") or []]
             for b in size.get("by") or []:
                 if isinstance(b, Mapping):
-                    at = f"{span} at {text(b.get('column'))} = {fmt_num(b.get('at'))}"
+                    at = f"{name} at {text(b.get('column'))} = {fmt_num(b.get('at'))}"  # the same span
                     items += [(at, r) for r in b.get("changes") or [] if isinstance(r, Mapping)]
         for label, r in items:
             if r.get("class") is not None:
