@@ -121,6 +121,8 @@ class Narrator:
             body = self._levels(name, size)
         else:
             body = self._numeric(name, size)
+        if self.task == "binary" and size.get("model") == "linear probability":
+            body += " (sized by a straight-line model: the logistic fit was not usable)"
         return f"{body}; confirmed on held-out data, {qtext(q)}."
 
     def _span(self, name: str, size: dict[str, Any]) -> str:

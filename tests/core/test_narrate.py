@@ -228,3 +228,12 @@ def test_a_probability_change_beyond_100_points_is_clipped() -> None:
             "clipped": True}
     s = Narrator("choice", "binary", "1").column_sentence("ttme", size, 1e-9)
     assert "by 100.0 points, 95% CI 90.0 to 100.0" in s and "shown clipped" in s
+
+
+def test_a_yes_no_size_from_the_straight_line_says_so() -> None:
+    size = {"kind": "two values", "from": 0.0, "to": 1.0, "model": "linear probability",
+            "changes": [_change(0.1, 0.05, 0.15)], "predicted": [0.3, 0.4]}
+    s = Narrator("churned", "binary", "yes").column_sentence("has_partner", size, 0.01)
+    assert "straight-line model" in s
+    size["model"] = "logistic"
+    assert "straight-line" not in Narrator("churned", "binary", "yes").column_sentence("has_partner", size, 0.01)
