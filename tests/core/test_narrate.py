@@ -162,8 +162,8 @@ def test_sizes_equal_a_statsmodels_refit_on_the_same_holdout_rows(tmp_path: Path
     u1, _ = split_keys(canonical_features(plan, df), 0)
     disc = df[u1 >= 0.5].reset_index(drop=True)
     xd, yd = _design(disc, centres, terms), canonical_target(disc["y"], plan.target)
-    r2d = [sm.OLS(yd.to_numpy(float) if cls is None else (yd == cls).to_numpy(float), sm.add_constant(xd)).fit().rsquared
-           for cls in classes]
+    r2d = [sm.OLS(yd.to_numpy(float) if cls is None else (yd == cls).to_numpy(float),
+                  sm.add_constant(xd)).fit().rsquared for cls in classes]
     assert c.discovery["r2"] == pytest.approx(np.mean(r2d), rel=1e-6)
 
 

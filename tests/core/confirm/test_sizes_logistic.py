@@ -16,7 +16,7 @@ from scipy.special import expit
 from greta_core.backends import open_backend
 from greta_core.confirm.holdout import confirm
 from greta_core.confirm.layout import Layout
-from greta_core.confirm.logistic import fit_sample
+from greta_core.confirm.logistic import LogitFit, fit_sample
 from greta_core.confirm.sizes import logistic_curves, logistic_sizes
 from greta_core.hypothesis_search.problem import Scored
 from greta_core.ingestion.readers import FileSpec
@@ -86,7 +86,7 @@ def _apc(res, held: pd.DataFrame, terms: list[str], lo: dict, hi: dict) -> tuple
     """The average predictive comparison P(hi) − P(lo) over the rows by statsmodels' fit, and
     its delta-method standard error from a numerical gradient of the average."""
     x0, x1 = _design(held, terms, **lo), _design(held, terms, **hi)
-    # scale the columns for a well-conditioned numerical gradient
+
     def ame(b: np.ndarray) -> float:
         return float(np.mean(expit(x1 @ b) - expit(x0 @ b)))
 
@@ -109,7 +109,7 @@ def default_df() -> pd.DataFrame:
 def test_rare_event_sizes_match_statsmodels_logit(default_df, tmp_path):
     c, args, held = _setup(default_df, tmp_path, TERMS)
     sizes = logistic_sizes(*args)
-    terms = ["balance", "income", "student", "balance^2", "balance*income"]
+    terms = TERMS
     x = _design(held, terms)
     sx = x.std(axis=0)
     sx[[0, 3]] = 1.0  # the constant and the 0/1 student column as they are (get_margeff's dummy)
@@ -210,8 +210,6 @@ def test_average_change_interval_covers(tmp_path):
         y = (rng.random(n) < expit(xx @ truth)).astype(float)
         sample = np.column_stack([x, z, y])
         res = logit(y, xx)
-        from greta_core.confirm.logistic import LogitFit
-
         fit = LogitFit((0, 1), res.params[1:], res.bse[1:], n, True, 0.0, np.ones(2), "newton", 0,
                        float(res.params[0]), res.cov)
         size = logistic_sizes(fit, None, sample, layout, (0, 1), {}, target, 0.05)["x"]
