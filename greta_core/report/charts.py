@@ -213,7 +213,9 @@ def _lines(entry: Mapping[str, Any]) -> list[tuple[str, list[tuple[float, float]
             continue
         points = _numeric_points({"x": entry.get("x"), "y": line.get("y")})
         share = _ORDINAL.get(as_float(line.get("quantile")) or 0.0)
-        label = f"{text(line.get('column'))} = {fmt_num(line.get('at'))}" + (f" ({share} percentile)" if share else "")
+        label = f"{text(line.get('column'))} = {fmt_num(line.get('at'))}"
+        if share:
+            label += f" ({share} percentile)" if len(label) < 24 else f" ({share} pct.)"
         if points:
             out.append((label, points))
     if out:
@@ -249,7 +251,7 @@ def line_chart(entry: Mapping[str, Any], y_label: str, width: int = 300) -> str:
         if label:
             y = 30 + 14 * k
             body.append(f'<line x1="8" y1="{y - 4}" x2="26" y2="{y - 4}" stroke="{colour}" stroke-width="2"{dash}/>')
-            body.append(_text(30, y, _clip(f"at {label}", 40)))
+            body.append(_text(30, y, _clip(f"at {label}", 44)))
         where = f" at {label}" if label else ""
         if len(points) <= 30:
             body += [
