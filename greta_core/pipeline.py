@@ -379,13 +379,14 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
         hyps.append(h)
     lead = next((c for c in results if c.role == "lead"), None)
     columns = _columns(plan, hyps, lead.sizes if lead else {}, narrator)
-    notes = list(notes) + _notes(plan, s, results, params)
+    family = _family(tested if tested is not None else results, layout)
+    notes = list(notes) + _notes(plan, s, results, params, family)
     return {
         "schema_version": SCHEMA_VERSION, "greta_version": __version__, "target": t.name, "task": t.task,
         "target_info": target_info, "data": data, "columns": columns, "hypotheses": hyps,
         "summary": narrator.summary(data, hyps, columns, found.evaluations, found.strategy == "exact",
                                     len(tested) if tested is not None else None), "notes": notes,
-        "retested": _family(tested if tested is not None else results, layout),
+        "retested": family,
         "config": params.to_dict(), "seed": params.seed,
     }
 
@@ -461,13 +462,18 @@ def _direction(size: dict[str, Any] | None) -> str | None:
     return "down" if row["ci_high"] < 0 else None
 
 
-def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams) -> list[str]:
+def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams,
+           family: dict[str, Any] | None = None) -> list[str]:
     out = []
     if s.rows_bad_target:
         out.append(f"{s.rows_bad_target:,} rows were left out because their target value was missing or not one of {list(plan.target.classes) or 'the numbers'}.")
     for name, reason in plan.dropped:
         out.append(f"Column {name!r} was not used: {reason}.")
-    out.append(f"Held-out tests were corrected together for multiple testing (Benjamini–Hochberg at alpha = {params.alpha}); "
+    tests = "Held-out tests"
+    if family and family["tests"]:
+        k = len(family["hypotheses"])
+        tests = f"The {len(family['tests'])} held-out tests of the {k} re-tested {'hypothesis' if k == 1 else 'hypotheses'}"
+    out.append(f"{tests} were corrected together for multiple testing (Benjamini–Hochberg at alpha = {params.alpha}); "
                "p-values from the search itself are not evidence, because it looked at many hypotheses.")
     if plan.target.task == "binary":
         fit = next((c.logistic for c in results if c.logistic), None)

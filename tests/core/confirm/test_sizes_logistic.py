@@ -269,6 +269,7 @@ def test_the_whole_retested_family_is_stored_and_its_q_values_check_out(tmp_path
     assert count >= len(doc["hypotheses"])
     said = "the best one was re-tested" if count == 1 else f"the best {count} were re-tested"
     assert said in doc["summary"]
+    assert any(f"The {len(family['tests'])} held-out tests of the {count} re-tested" in n for n in doc["notes"])
     p = np.array([t["p_value"] for t in family["tests"]], dtype=float)
     q = np.array([t["q_value"] for t in family["tests"]], dtype=float)
     ok = np.isfinite(p)
