@@ -157,8 +157,9 @@ class Narrator:
             show = _chance if self.task == "binary" else num
             levels = f" from {show(a)} to {show(b)}"
         verb = "rises" if row["change"] >= 0 else "falls"
+        fixed = "".join(f" and {f['column']} at its average ({num(f['at'])})" for f in size.get("others_at") or [])
         text = (f"{_upper(span)}, {self._outcome()} {verb}{levels} (by {self._amount(row['change'])}, "
-                f"{self._ci(row)}), holding the other columns fixed")
+                f"{self._ci(row)}), holding the other columns fixed{fixed}")
         if size.get("clipped") or any(r.get("clipped") for b in by for r in b["changes"]):
             text += " (the straight-line model predicts beyond 0–100% here; shown clipped)"
         if by:

@@ -237,3 +237,12 @@ def test_a_yes_no_size_from_the_straight_line_says_so() -> None:
     assert "straight-line model" in s
     size["model"] = "logistic"
     assert "straight-line" not in Narrator("churned", "binary", "yes").column_sentence("has_partner", size, 0.01)
+
+
+def test_a_headline_change_at_a_partners_average_names_that_level() -> None:
+    size = {"kind": "middle half", "from": 1.0, "to": 2.0, "predicted": [3.0, 4.0],
+            "changes": [_change(1.0, 0.5, 1.5)], "others_at": [{"column": "fee", "at": 60.25, "quantity": "average"}],
+            "by": [{"column": "fee", "quantile": 0.25, "at": 50.0, "changes": [_change(0.5, 0.1, 0.9)]},
+                   {"column": "fee", "quantile": 0.75, "at": 70.0, "changes": [_change(1.5, 1.0, 2.0)]}]}
+    s = Narrator("spend", "regression").column_sentence("calls", size, 0.01)
+    assert "holding the other columns fixed and fee at its average (60.2)" in s
