@@ -339,13 +339,10 @@ def _logistic(chosen: list, backend: Any, layout: Layout, s: Summary, plan: Plan
         c.logistic = describe(fit, int(s.holdout.n))
         if note and note not in notes:
             notes.append(note)
-        if fit is not None and not fit.separated():  # sizes and curves in predicted probability
+        if fit is not None and not fit.separated():  # sizes and curves in predicted probability (else: linear)
             args = (fit, s.holdout, s.sample, layout, c.terms, dict(plan.centres), plan.target, params.alpha)
             c.sizes = logistic_sizes(*args)
             c.partial_dependence = logistic_curves(*args)
-        elif c.role == "lead":
-            notes.append("With no usable logistic fit, the sizes of the yes/no target come from a straight-line "
-                         "(linear probability) model.")
 
 
 def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout, s: Summary,
@@ -476,10 +473,15 @@ def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams,
     out.append(f"{tests} were corrected together for multiple testing (Benjamini–Hochberg at alpha = {params.alpha}); "
                "p-values from the search itself are not evidence, because it looked at many hypotheses.")
     if plan.target.task == "binary":
-        fit = next((c.logistic for c in results if c.logistic), None)
-        out.append("Sizes for a yes/no target are changes in its predicted probability, averaged over the held-out "
-                   + (f"rows, from a logistic fit on {rows_phrase(fit)} ({fit['method']})" if fit else "rows")
-                   + "; its held-out tests use a straight-line (linear probability) model.")
+        sized = next((c for c in results if any(z.get("model") == "logistic" for z in c.sizes.values())), None)
+        if sized is not None and sized.logistic:
+            out.append("Sizes for a yes/no target are changes in its predicted probability, averaged over the "
+                       f"held-out rows, from a logistic fit on {rows_phrase(sized.logistic)} "
+                       f"({sized.logistic['method']}); its held-out tests use a straight-line (linear probability) "
+                       "model.")
+        else:
+            out.append("Held-out tests and sizes for a yes/no target use a straight-line (linear probability) "
+                       "model" + ("; the logistic fit was not usable." if any(c.confirmed for c in results) else "."))
     for col, count in zip(plan.columns, s.late_missing.tolist()):
         if count:
             out.append(f"Column {col.name!r} has {count:,} missing values that the rows used to plan the analysis "

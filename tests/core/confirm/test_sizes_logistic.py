@@ -319,3 +319,17 @@ def test_missing_values_are_a_level_called_missing_not_other(tmp_path):
     levels = [r["level"] for r in col["effect"]["levels"]]
     assert "(other)" not in levels and "(missing)" in levels
     assert "with plan missing" in col["sentence"]
+
+
+def test_a_separated_logistic_fit_leaves_straight_line_sizes_that_say_so(tmp_path):
+    rng = np.random.default_rng(4)
+    n = 4000
+    z = rng.normal(size=n)
+    df = pd.DataFrame({"z": z, "w": rng.normal(size=n), "y": np.where(z > 0, "yes", "no")})
+    path = tmp_path / "s.csv"
+    df.to_csv(path, index=False)
+    doc = analyze(FileSpec(str(path)), AnalysisParams(target="y", seed=0))
+    col = next(c for c in doc["columns"] if c["name"] == "z")
+    assert col["effect"]["model"] == "linear probability" and "straight-line model" in col["sentence"]
+    assert any("the logistic fit was not usable" in n for n in doc["notes"])
+    assert not any("from a logistic fit on" in n for n in doc["notes"])
