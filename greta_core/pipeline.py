@@ -480,8 +480,10 @@ def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams,
                        f"({sized.logistic['method']}); its held-out tests use a straight-line (linear probability) "
                        "model.")
         else:
-            out.append("Held-out tests and sizes for a yes/no target use a straight-line (linear probability) "
-                       "model" + ("; the logistic fit was not usable." if any(c.confirmed for c in results) else "."))
+            fit = next((c.logistic for c in results if c.logistic), None)
+            tried = (f"; the logistic fit on {rows_phrase(fit)} ({fit['method']}) was not usable" if fit
+                     else "; the logistic fit was not usable" if any(c.confirmed for c in results) else "")
+            out.append(f"Held-out tests and sizes for a yes/no target use a straight-line (linear probability) model{tried}.")
     for col, count in zip(plan.columns, s.late_missing.tolist()):
         if count:
             out.append(f"Column {col.name!r} has {count:,} missing values that the rows used to plan the analysis "
