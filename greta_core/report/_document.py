@@ -107,8 +107,9 @@ def build(results: Mapping[str, Any]) -> list[Block]:
     blocks += _unconfirmed_blocks(unconfirmed)
     technical = [b for i, h in enumerate(confirmed, 1) for b in _technical_blocks(h, i, results)]
     if technical:
-        blocks.append(Collapsible("Technical details: estimates per unit, odds ratios, rank checks",
-                                  tuple(technical)))
+        shown = ("odds ratios, rank checks" if results.get("task") == "binary"
+                 else "estimates per unit, rank checks")
+        blocks.append(Collapsible(f"Technical details: {shown}", tuple(technical)))
     blocks += _notes_blocks(results)
     blocks += _data_blocks(mapping(results, "data"))
     blocks += _metrics_blocks(mapping(results, "metrics"))
@@ -284,19 +285,17 @@ def _head_of(h: Mapping[str, Any]) -> str:
 
 def _technical_blocks(h: Mapping[str, Any], index: int, results: Mapping[str, Any]) -> list[Block]:
     label = "Lead model" if h.get("role", "lead") == "lead" else f"Model {_rank(h, index)}"
+    # a yes/no target: no per-unit changes of the straight-line model (they are not its sizes,
+    # and read as probabilities they mislead); the odds ratios are its per-unit view
+    effects = [] if results.get("task") == "binary" else records(h, "effects")
     return [Heading(3, f"{label}: {terms_label(h)}"),
-            *_effects_table(records(h, "effects"), results),
+            *_effects_table(effects, results),
             *_odds_table(records(h, "odds_ratios"), h.get("logistic")),
             *_rank_table(records(h, "rank_checks"))]
 
 
 def _effects_caption(results: Mapping[str, Any]) -> str:
     task = results.get("task")
-    if task == "binary":
-        return (
-            "Effects (holdout): change in the probability of the positive class "
-            "(linear probability model)."
-        )
     if task == "multiclass":
         return "Effects (holdout): change in the probability of each class."
     return f"Effects (holdout): change in {text(results.get('target'))}."

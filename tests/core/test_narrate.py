@@ -140,11 +140,14 @@ def test_sizes_equal_a_statsmodels_refit_on_the_same_holdout_rows(tmp_path: Path
     c, centres, hold, plan = _pipeline_fit(df, tmp_path, terms)
     x = _design(hold, centres, terms)
     ys = canonical_target(hold["y"], plan.target)
-    classes = plan.target.classes[1:] if task != "regression" else [None]
+    # several classes: every class is sized, the baseline (first) class too
+    classes = {"regression": [None], "binary": plan.target.classes[1:], "multiclass": plan.target.classes}[task]
+    r2 = []
     for k, cls in enumerate(classes):
         y = ys.to_numpy(float) if cls is None else (ys == cls).to_numpy(float)
         sd = x.std().to_numpy()  # statsmodels fits unit-sd columns (the same model) to keep its precision
         fit = ols_hc4(y, sm.add_constant(x.to_numpy() / sd))
+        r2.append(fit.ols.rsquared)
         means = {n: float(x[n].mean()) for n in ("a", "b", "c")}
         for name in ("a", "b", "c"):
             size = c.sizes[name]
@@ -154,6 +157,15 @@ def test_sizes_equal_a_statsmodels_refit_on_the_same_holdout_rows(tmp_path: Path
             assert row["change"] == pytest.approx(d, rel=1e-7, abs=1e-12), (task, name)
             assert row["std_error"] == pytest.approx(se, rel=1e-7), (task, name)
             assert row.get("class") == (cls if task == "multiclass" else None)
+            assert row.get("baseline", False) == (task == "multiclass" and k == 0)
+    # one R²: the average over every class, the baseline's too, on held-out and discovery rows
+    assert c.holdout["r2"] == pytest.approx(np.mean(r2), rel=1e-9)
+    u1, _ = split_keys(canonical_features(plan, df), 0)
+    disc = df[u1 >= 0.5].reset_index(drop=True)
+    xd, yd = _design(disc, centres, terms), canonical_target(disc["y"], plan.target)
+    r2d = [sm.OLS(yd.to_numpy(float) if cls is None else (yd == cls).to_numpy(float),
+                  sm.add_constant(xd)).fit().rsquared for cls in classes]
+    assert c.discovery["r2"] == pytest.approx(np.mean(r2d), rel=1e-6)
 
 
 def _contrast(fit, columns, sd, name, lo, hi, centres, others):
@@ -217,3 +229,21 @@ def test_a_probability_change_beyond_100_points_is_clipped() -> None:
             "clipped": True}
     s = Narrator("choice", "binary", "1").column_sentence("ttme", size, 1e-9)
     assert "by 100.0 points, 95% CI 90.0 to 100.0" in s and "shown clipped" in s
+
+
+def test_a_yes_no_size_from_the_straight_line_says_so() -> None:
+    size = {"kind": "two values", "from": 0.0, "to": 1.0, "model": "linear probability",
+            "changes": [_change(0.1, 0.05, 0.15)], "predicted": [0.3, 0.4]}
+    s = Narrator("churned", "binary", "yes").column_sentence("has_partner", size, 0.01)
+    assert "straight-line model" in s
+    size["model"] = "logistic"
+    assert "straight-line" not in Narrator("churned", "binary", "yes").column_sentence("has_partner", size, 0.01)
+
+
+def test_a_headline_change_at_a_partners_average_names_that_level() -> None:
+    size = {"kind": "middle half", "from": 1.0, "to": 2.0, "predicted": [3.0, 4.0],
+            "changes": [_change(1.0, 0.5, 1.5)], "others_at": [{"column": "fee", "at": 60.25, "quantity": "average"}],
+            "by": [{"column": "fee", "quantile": 0.25, "at": 50.0, "changes": [_change(0.5, 0.1, 0.9)]},
+                   {"column": "fee", "quantile": 0.75, "at": 70.0, "changes": [_change(1.5, 1.0, 2.0)]}]}
+    s = Narrator("spend", "regression").column_sentence("calls", size, 0.01)
+    assert "holding the other columns fixed and fee at its average (60.2)" in s

@@ -1,5 +1,6 @@
-"""The robust (HC3) covariance of a tested hypothesis is summed over every held-out row, not a
-sample (DESIGN §5): Greta's held-out standard errors and joint tests equal statsmodels' HC3 fit
+"""The robust (HC4) covariance of a tested hypothesis is summed over every held-out row, not a
+sample (DESIGN §5): Greta's held-out standard errors and joint tests equal statsmodels' OLS with
+an HC4 covariance from the whole design (tests/hc4.py)
 refitted on exactly the same held-out rows, with many more held-out rows than
 ``statistics.sample_size``, on every backend, with a row filter, and for class targets."""
 
