@@ -82,6 +82,10 @@ class _Sizer:
         # the centre (1.0 stays 1.0, not 0.9999999999998)
         return np.array([float(f"{x:.12g}") for x in v + self.centres.get(name, 0.0)])
 
+    def _has_curve(self, using: list[tuple[int, int]]) -> bool:
+        """Whether the model gives the column a curve (a square) to check against the data."""
+        return any(self.layout.terms[i].kind == "square" for _, i in using)
+
     def _partial(self, name: str) -> np.ndarray:
         """The target in the holdout sample less the fitted part of the model's other columns,
         on the rows of :meth:`_raw` (one target column)."""
@@ -152,7 +156,7 @@ class _Sizer:
         fixed = self._fixed_partners(name, using)
         if fixed:
             out["others_at"] = fixed
-        if len(self.classes) == 1 and any(self.layout.terms[i].kind == "square" for _, i in using):
+        if len(self.classes) == 1 and self._has_curve(using):
             out.update(curve_shape(values, self._partial(name), self._turning_point(name, using, values)))
         out["association"] = self._association(values, name)
         return out
@@ -421,6 +425,28 @@ class _LogitSizer(_Sizer):
 
     def _fixed_partners(self, name: str, using: list[tuple[int, int]]) -> list[dict[str, Any]]:
         return []  # the other columns keep each row's own values
+
+    def _has_curve(self, using: list[tuple[int, int]]) -> bool:
+        """Only a square that holds on the logistic scale gives the column a curve."""
+        return any(self.layout.terms[i].kind == "square" and self._holds(i) for _, i in using)
+
+    def _partial(self, name: str) -> np.ndarray:
+        """The yes/no target in the holdout sample less the logistic fit's prediction, plus the
+        prediction from the column's own terms with the other columns' part at its average: the
+        observed rates around the column's fitted curve, on the rows of :meth:`_raw`."""
+        from scipy.special import expit
+
+        eta = self.x @ self.beta
+        own = np.zeros(len(self.x))
+        for i in self.h:
+            if name in self.layout.terms[i].sources:
+                for j in self.layout.columns[i]:
+                    if int(j) in self.pos:
+                        k = 1 + self.pos[int(j)]
+                        own += self.x[:, k] * self.beta[k]
+        y = self.sample[:, self.q] - expit(eta) + expit(own + float(np.mean(eta - own)))
+        cols = self.layout.columns[self.main[name]]
+        return y[self.sample[:, cols[1]] == 0] if len(cols) == 2 else y
 
     def _turning_point(self, name: str, using: list[tuple[int, int]], values: np.ndarray) -> float | None:
         """Where the log-odds (and so the probability) turns, others at their averages: only when
