@@ -264,9 +264,15 @@ class Narrator:
                f"discovery rows; {retest}.")
         lead = next((h for h in hyps if h.get("role") == "lead"), None)
         if lead is None:
-            return (f"No driver of {self.y} was confirmed: the data give no reliable evidence that these columns "
-                    f"drive it. {how}")
+            held = int(data["rows_holdout"])
+            need = 7.85 / max(held, 1)  # (z 0.975 + z 0.8)²/n: the partial R² one test finds 80% of the time
+            return (f"No column was confirmed to go with {self.y}. That is not evidence that none does: with "
+                    f"{held:,} held-out rows, a column must account for about {pct(need)} or more of the "
+                    f"variation in {self.y} to be confirmed reliably, and more when many are tested; a weaker one "
+                    f"needs more rows. {how}")
         matter = [c["name"] for c in columns if c["verdict"] == "matters"]
-        return (f"What drives {self.y}: {_join(matter)} (most important first). Together, in the best confirmed "
+        return (f"What goes with {self.y}: {_join(matter)} (most important first). Together, in the best confirmed "
                 f"model, they account for {pct(lead['holdout']['r2'])} of the variation in {self.y} on held-out "
-                f"data ({self.fit_measure()}, {qtext(lead['holdout'].get('q_value'))}). {how}")
+                f"data ({self.fit_measure()}, {qtext(lead['holdout'].get('q_value'))}). {how} These are "
+                f"associations in this data: a column can go with {self.y} because it affects it, because it "
+                "follows from it, or because both follow from something else.")

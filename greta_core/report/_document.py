@@ -119,7 +119,7 @@ def build(results: Mapping[str, Any]) -> list[Block]:
 
 def title(results: Mapping[str, Any]) -> str:
     """Return the report title, naming the target and the task."""
-    return f"What drives {text(results.get('target'))}? ({text(results.get('task'))} target)"
+    return f"What goes with {text(results.get('target'))}? ({text(results.get('task'))} target)"
 
 
 def terms_label(h: Mapping[str, Any]) -> str:
@@ -183,13 +183,13 @@ _DIRECTION = {"up": "higher values raise it", "down": "higher values lower it"}
 
 
 def _answer_blocks(results: Mapping[str, Any]) -> list[Block]:
-    """What drives the target: the columns that matter, most important first, with a chart of
+    """What goes with the target: the columns that matter, most important first, with a chart of
     the held-out R² each carries and one sentence each; then every verdict of the lead model."""
     columns = records(results, "columns")
     matter = [c for c in columns if c.get("verdict") == "matters"]
     if not matter:
         return []
-    blocks: list[Block] = [Heading(2, f"What drives {text(results.get('target'))}"),
+    blocks: list[Block] = [Heading(2, f"What goes with {text(results.get('target'))}"),
                            ImportanceChart(tuple(matter))]
     sentences = [text(c.get("sentence")) for c in matter if c.get("sentence")]
     if sentences:

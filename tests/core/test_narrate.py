@@ -200,7 +200,7 @@ def test_every_sentence_quotes_its_own_numbers_and_stays_within_100_points(tmp_p
     doc = analyze(FileSpec(str(path)), AnalysisParams(target="y", seed=2))
     matter = [c for c in doc["columns"] if c["verdict"] == "matters"]
     assert {c["name"] for c in matter} == {"tenure", "calls", "plan"}
-    assert doc["summary"].startswith("What drives y: ")
+    assert doc["summary"].startswith("What goes with y: ")
     for c in matter:
         sentence, size = c["sentence"], c["effect"]
         assert "holding the other columns fixed" in sentence
@@ -247,3 +247,21 @@ def test_a_headline_change_at_a_partners_average_names_that_level() -> None:
                    {"column": "fee", "quantile": 0.75, "at": 70.0, "changes": [_change(1.5, 1.0, 2.0)]}]}
     s = Narrator("spend", "regression").column_sentence("calls", size, 0.01)
     assert "holding the other columns fixed and fee at its average (60.2)" in s
+
+
+def test_no_confirmed_column_says_why_and_never_that_there_is_no_evidence() -> None:
+    data = {"rows_used": 189, "rows_holdout": 95, "rows_discovery": 94, "columns_used": ["a", "b", "c"]}
+    s = Narrator("bwt", "regression").summary(data, [], [], 500)
+    assert "no reliable evidence" not in s and "not evidence that none does" in s
+    assert "95 held-out rows" in s and "8.3%" in s  # (1.96 + 0.84)² / 95: the partial R² found 80% of the time
+
+
+def test_the_answer_comes_first_and_is_called_an_association() -> None:
+    data = {"rows_used": 6000, "rows_holdout": 3000, "rows_discovery": 3000, "columns_used": ["a", "b"]}
+    hyps = [{"role": "lead", "holdout": {"r2": 0.2, "q_value": 1e-6}}]
+    columns = [{"name": "a", "verdict": "matters"}, {"name": "b", "verdict": "not in the model"}]
+    s = Narrator("vote", "regression").summary(data, hyps, columns, 500)
+    assert s.startswith("What goes with vote: a (most important first).")
+    assert "drives" not in s
+    assert s.endswith("These are associations in this data: a column can go with vote because it affects it, "
+                      "because it follows from it, or because both follow from something else.")

@@ -68,7 +68,7 @@ def test_churn_example_names_exactly_its_drivers(seed):
             assert h["role"] == "alternative"
             assert {c["name"] for c in h["column_tests"] if c["passed"]} - matters(doc)
     names = [c["name"] for c in doc["columns"] if c["verdict"] == "matters"]
-    assert doc["summary"].startswith(f"What drives churned: {', '.join(names[:-1])} and {names[-1]} ")
+    assert doc["summary"].startswith(f"What goes with churned: {', '.join(names[:-1])} and {names[-1]} ")
 
 
 def _base(n: int, seed: int) -> tuple[np.random.Generator, pd.DataFrame]:
