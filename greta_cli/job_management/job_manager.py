@@ -22,7 +22,7 @@ from greta_cli.job_management.errors import (
     jobs_unavailable,
 )
 from greta_cli.job_management.models import Job, JobState, Timing, new_job_id, parse_job_id
-from greta_cli.job_management.monitor import alive_workers, reap
+from greta_cli.job_management.monitor import alive_workers, queued_since, reap
 from greta_cli.job_management.registry import JobRegistry, open_registry
 
 CANCEL_GRACE = 5.0  # seconds a running job gets to stop by itself before it is terminated
@@ -170,6 +170,45 @@ class JobManager:
             return f"greta: no worker was running; started one (pid {pid}) for {n}. Its log: {log}"
         return (f"greta: warning: no worker is running for {n}; start one with `greta worker` "
                 "(automatic start is off: GRETA_AUTOSTART_WORKER=0 or --no-worker).")
+
+    def untaken_warnings(self, jobs: list[Job], now: float | None = None) -> list[str]:
+        """Lines for queued ``jobs`` that no live worker will take: none alive for their queue
+        (by the workers' heartbeats in the registry: one read, no broker round trip), or one
+        with a free slot for a while, so that the job's message is not in the queue but held
+        by a worker that vanished after taking it (Redis delivers it again after
+        ``visibility_timeout``; an idle worker sends it again after that)."""
+        queued = [j for j in jobs if j.state is JobState.QUEUED]
+        if not queued or self.engine.embedded:  # embedded: serve_queued starts a worker
+            return []
+        now = time.time() if now is None else now
+        workers = alive_workers(self.registry, self.timing)
+        grace = max(5.0, 2 * self.timing.heartbeat) + min(self.timing.heartbeat, 5.0)
+        lines = []
+        for queue in sorted({j.queue or self.engine.queue for j in queued}):
+            mine = [j for j in queued if (j.queue or self.engine.queue) == queue]
+            takers = [w for w in workers if queue in w.get("queues", [])]
+            what = (f"job {mine[0].id} is queued" if len(mine) == 1
+                    else f"{len(mine)} jobs are queued")
+            if not takers:
+                lines.append(f"greta: warning: {what} on queue {queue!r} but no worker of that "
+                             f"queue is alive (none sent a heartbeat in the last "
+                             f"{3 * self.timing.heartbeat + 2:.0f} s); start one with "
+                             "`greta worker`.")
+                continue
+            free = [w for w in takers if w.get("free_since") is not None]
+            for job in mine:
+                since = queued_since(job)
+                idle = [w for w in free if float(w.get("last_seen", 0)) - max(
+                    float(w["free_since"]), since) > grace]
+                if not idle:
+                    continue
+                lines.append(
+                    f"greta: warning: job {job.id} has been queued {now - since:.0f} s while "
+                    f"worker {idle[0].get('name')} was free: a worker took its message and "
+                    "vanished (killed, or cut off from the broker). The broker delivers it "
+                    f"again {self.engine.visibility_timeout} s after it was taken "
+                    "(scalability.celery_config.visibility_timeout).")
+        return lines
 
     def workers(self) -> list[dict[str, Any]]:
         """The workers seen alive recently (by their heartbeat in the registry)."""
