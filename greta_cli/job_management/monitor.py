@@ -134,6 +134,29 @@ def resend_stranded(registry: JobRegistry, publish: Any, queues: list[str], pati
     return sent
 
 
+def memory_kill_reason(job: Job, limit: Any, kills_before: int | None,
+                       registry: JobRegistry | None = None) -> str | None:
+    """The line saying the kernel killed ``job``'s process for memory: its process was on
+    this machine, is gone, and the kernel's count of memory kills (of ``limit``'s group, else
+    the machine's) grew past ``kills_before``; None otherwise. It names the setting to lower
+    for the job's engine (read from its config in ``registry``)."""
+    from greta_cli.job_management.models import local_owner_alive
+    from greta_core.resources.memory import memory_kill_message
+
+    if local_owner_alive(job.owner) is not False:
+        return None
+    config: Any = job.config or {}
+    if registry is not None and not config:
+        try:
+            config = json.loads((registry.fields(job.id, ("config",)) or {}).get("config")
+                                or "{}")
+        except ValueError:
+            config = {}
+    backend = (config.get("scalability") or {}).get("ingestion_backend") or "auto"
+    return memory_kill_message(limit, kills_before, str(backend),
+                               f"the worker process running it ({job.owner})")
+
+
 def alive_workers(registry: JobRegistry, timing: Timing, queue: str | None = None
                   ) -> list[dict[str, Any]]:
     """Worker records seen within three heartbeats (and whose process exists, if local)."""
@@ -240,23 +263,10 @@ class WorkerMonitor:
             self._check_idle()
 
     def killed_for_memory(self, job: Job) -> str | None:
-        """The line saying the kernel killed ``job``'s process for memory, if its process was
-        on this machine and the kernel killed one since the last tick (when it was alive)."""
-        from greta_cli.job_management.models import local_owner_alive
-        from greta_core.resources.memory import memory_kill_message
-
-        if local_owner_alive(job.owner) is not False:
-            return None
+        """The line saying the kernel killed ``job``'s process for memory since the last tick."""
         if self.limit.oom_kills() == self._kills:
-            return None
-        try:
-            config = json.loads((self.registry.fields(job.id, ("config",)) or {}).get("config")
-                                or "{}")
-        except ValueError:
-            config = {}
-        backend = (config.get("scalability") or {}).get("ingestion_backend") or "auto"
-        return memory_kill_message(self.limit, self._kills, str(backend),
-                                   f"the worker process running it ({job.owner})")
+            return None  # the usual case: no registry read
+        return memory_kill_reason(job, self.limit, self._kills, self.registry)
 
     def _check_idle(self) -> None:
         busy = self.registry.list(JobState.RUNNING) or self.registry.list(JobState.QUEUED)
