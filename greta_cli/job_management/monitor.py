@@ -143,7 +143,7 @@ def memory_kill_reason(job: Job, limit: Any, kills_before: int | None,
     from greta_cli.job_management.models import local_owner_alive
     from greta_core.resources.memory import memory_kill_message
 
-    if local_owner_alive(job.owner) is not False:
+    if local_owner_alive(job.owner, since=job.started_at) is not False:
         return None
     config: Any = job.config or {}
     if registry is not None and not config:

@@ -162,7 +162,7 @@ def claim(registry: JobRegistry, job_id: str, timing: Timing) -> tuple[Job | Non
         return None, "unknown", owner
     decision = claim_decision(job, time.time(), timing)
     if decision == "give_up" and job.state is JobState.RUNNING and \
-            local_owner_alive(job.owner) is False:
+            local_owner_alive(job.owner, since=job.started_at) is False:
         # Its process died on this machine: the worker's monitor marks it failed at its next
         # beat, with the reason (it can tell a kill for memory from the kernel's count).
         return job, "skip", owner
@@ -245,6 +245,8 @@ def execute_job(job_id: str, config_json: str, registry: JobRegistry,
                        "worker's log for the traceback, and please report it.")
             raise
         state = JobState.SUCCEEDED if run.finish(JobState.SUCCEEDED, result=text) else None
+    log.info("job %s: attempt %d by %s ended %s", job_id, job.attempts + 1, owner,
+             state.value if state else "lost (another process owns the job now)")
     return {"job_id": job_id, "state": state.value if state else "lost", "ran": True,
             "hypotheses": len(results.get("hypotheses", []))}
 

@@ -145,7 +145,9 @@ def test_reap_marks_dead_jobs_failed(registry: JobRegistry) -> None:
     fresh_dead = _run(registry, f"{HOST}:{1 << 30}", now - 0.5)
     silent_remote = _run(registry, "far-away:7", now - 10)
     quiet_remote = _run(registry, "far-away:8", now - 3)
-    alive_here = _run(registry, f"{HOST}:{__import__('os').getpid()}", now - 100)
+    alive_here = _run(registry, f"{HOST}:1", now - 100)  # init: older than any job
+    # a process that took the id of the dead owner after the job started is not its owner
+    reused_id = _run(registry, f"{HOST}:{__import__('os').getpid()}", now - 100)
     assert reap(registry, dead_local, T).state is JobState.FAILED
     assert "died" in (registry.get(dead_local.id).error or "")  # type: ignore[union-attr]
     assert reap(registry, fresh_dead, T).state is JobState.RUNNING  # a worker may re-run it
@@ -153,6 +155,7 @@ def test_reap_marks_dead_jobs_failed(registry: JobRegistry) -> None:
     assert "no heartbeat" in (registry.get(silent_remote.id).error or "")  # type: ignore[union-attr]
     assert reap(registry, quiet_remote, T).state is JobState.RUNNING
     assert reap(registry, alive_here, T).state is JobState.RUNNING
+    assert reap(registry, reused_id, T).state is JobState.FAILED
 
 
 def test_recover_requeues_then_gives_up(registry: JobRegistry) -> None:
