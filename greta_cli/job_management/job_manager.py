@@ -125,7 +125,12 @@ class JobManager:
             msg = (f"No job with id {job_id!r} on {self.engine.describe()}. List the jobs with "
                    "`greta list` (and check GRETA_BROKER_URL or --config).")
             raise JobNotFoundError(msg)
-        return reap(self.registry, job, self.timing)
+        return self._reap(job)
+
+    def _reap(self, job: Job) -> Job:
+        queue = job.queue or self.engine.queue
+        return reap(self.registry, job, self.timing, workers_alive=lambda: bool(
+            alive_workers(self.registry, self.timing, queue)))
 
     def list_jobs(self, state: JobState | str | None = None) -> list[Job]:
         """Every job, newest first; only those in ``state`` if given."""
@@ -133,7 +138,7 @@ class JobManager:
             from greta_cli.job_management.models import parse_state
 
             state = parse_state(state)
-        jobs = [reap(self.registry, j, self.timing) if j.state is JobState.RUNNING else j
+        jobs = [self._reap(j) if j.state is JobState.RUNNING else j
                 for j in self.registry.list()]
         return [j for j in jobs if state is None or j.state is state]
 

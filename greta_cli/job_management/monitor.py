@@ -35,12 +35,20 @@ from greta_cli.job_management.registry import JobRegistry
 log = logging.getLogger("greta.jobs")
 
 
-def reap(registry: JobRegistry, job: Job, timing: Timing, now: float | None = None) -> Job:
-    """Mark ``job`` failed if it is ``running`` but its worker is dead (client side)."""
+def reap(registry: JobRegistry, job: Job, timing: Timing, now: float | None = None,
+         workers_alive: Any = None) -> Job:
+    """Mark ``job`` failed if it is ``running`` but its worker is dead (client side).
+
+    ``workers_alive()``, if given, tells whether a live worker serves the job's queue: its
+    monitor queues the job again (it may wait one stale period after a registry outage), so
+    the client then waits up to four stale periods before it gives the job up.
+    """
     now = time.time() if now is None else now
     silent = now - (job.heartbeat_at or job.started_at or job.submitted_at)
     reason = dead_reason(job, now, timing, patience=2.0)
     if reason is None or silent <= timing.stale_after:
+        return job
+    if workers_alive is not None and silent <= 4 * timing.stale_after and workers_alive():
         return job
     error = (f"The job stopped: {reason}, and no worker re-ran it. Submit it again with "
              "`greta submit`.")
