@@ -356,8 +356,9 @@ def main() -> None:
 
     logs = "".join(s.log.read_text(errors="replace") for s in run.slots)
     seeds = dict(run.submitted)
-    ended = Counter(re.findall(r"job ([0-9a-f-]{36}): attempt \d+ by \S+ ended succeeded", logs))
+    ended = Counter(re.findall(r"job ([0-9a-f-]{36}) ran to its end: succeeded", logs))
     started = Counter(re.findall(r"job ([0-9a-f-]{36}): attempt \d+ started", logs))
+    discarded = len(re.findall(r"job [0-9a-f-]{36} ran to its end: lost", logs))
     skipped = len(re.findall(r"job [0-9a-f-]{36} not run: skip", logs))
     resent = len(re.findall(r"job [0-9a-f-]{36}: queued for .* sent again", logs))
     requeued = len(re.findall(r"job [0-9a-f-]{36}: .*; queued again", logs))
@@ -398,6 +399,7 @@ def main() -> None:
                     ("job runs started", sum(started.values())),
                     ("jobs queued again by a monitor (their process died)", requeued),
                     ("copies delivered while the job ran or after it ended, skipped", skipped),
+                    ("runs that ended after losing their job (nothing written)", discarded),
                     ("messages sent again by an idle worker (lost or stranded)", resent)):
         print(f"| {name} | {n} |")
     print(f"\nattempts per job: {dict(sorted(attempts.items()))}; submit→final median "

@@ -245,8 +245,9 @@ def execute_job(job_id: str, config_json: str, registry: JobRegistry,
                        "worker's log for the traceback, and please report it.")
             raise
         state = JobState.SUCCEEDED if run.finish(JobState.SUCCEEDED, result=text) else None
-    log.info("job %s: attempt %d by %s ended %s", job_id, job.attempts + 1, owner,
-             state.value if state else "lost (another process owns the job now)")
+    log.info("job %s ran to its end: %s (attempt %d, by %s)", job_id,
+             state.value if state else "lost, another process owns the job now",
+             job.attempts + 1, owner)
     return {"job_id": job_id, "state": state.value if state else "lost", "ran": True,
             "hypotheses": len(results.get("hypotheses", []))}
 
