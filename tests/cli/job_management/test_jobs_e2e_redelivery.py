@@ -56,6 +56,9 @@ def test_a_message_held_by_a_vanished_worker_is_delivered_again(
     status = jobs.greta("status", job.id)  # no worker at all yet
     assert status.returncode == 0, status.stderr
     assert "no worker of that queue is alive" in status.stderr, status.stderr
+    listed = jobs.greta("list")
+    assert listed.returncode == 0 and job.id in listed.stdout
+    assert f"job {job.id} is queued on queue 'greta' but no worker" in listed.stderr
 
     worker = jobs.worker(name="idle")
     warned = kit.wait_for(lambda: "was free" in (s := jobs.greta("status", job.id)).stderr and s,
