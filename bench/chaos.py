@@ -202,6 +202,7 @@ class Chaos:
                 return
             time.sleep(wait)
             kind = self.rng.choices(kinds, weights)[0]
+            self.note(kind)
             if kind.startswith("Redis"):
                 with self.lock:
                     (self.redis.shutdown if "SHUTDOWN" in kind else self.redis.kill)()
@@ -226,12 +227,18 @@ class Chaos:
                         if child is None:
                             continue
                         os.kill(child, signal.SIGKILL)
+                        self.note(f"  pool process {child}")
                 except ProcessLookupError:
                     continue
                 self.events[kind] += 1
                 if kind != "pool process SIGKILL":
+                    self.note(f"  worker {slot.proc.pid}")
                     slot.proc.wait(10)
                     slot.restart_at = time.monotonic() + self.rng.uniform(1, 8)
+
+    def note(self, what: str) -> None:
+        with open(self.tmp / "faults.log", "a", encoding="utf-8") as f:
+            f.write(f"{time.strftime('%H:%M:%S')} {what}\n")
 
     # -------------------------------------------------------------------------- the jobs
     def manager(self) -> Any:
@@ -366,7 +373,7 @@ def main() -> None:
     same = sum(1 for i, r in results.items() if r == reference[seeds[i]])
     different = len(results) - same
     failed = [j for j in jobs.values() if j.state.value == "failed"]
-    reasons = Counter(re.sub(r"\([^)]*\)|[0-9a-f-]{36}|\d+", "…", j.error or "")[:110]
+    reasons = Counter(re.sub(r"\([^)]*\)|[0-9a-f-]{36}", "(…)", j.error or "")[:160]
                       for j in failed if j.error)
     stuck = [j for j in jobs.values() if not j.state.final]
     lost = len(ids) - len(jobs)

@@ -131,8 +131,8 @@ def resend_stranded(registry: JobRegistry, publish: Any, queues: list[str], pati
         info = {**job.progress.info, "queued_at": now,
                 "resent": int(job.progress.info.get("resent", 0) or 0) + 1}
         payload = registry.payload(job.id)
-        if not payload or not registry.update(job.id, {"progress": info},
-                                              {"state": "queued", "progress": raw.get("progress", "")}):
+        expect = {"state": "queued", "progress": raw.get("progress", "")}
+        if not payload or not registry.update(job.id, {"progress": info}, expect):
             continue  # taken, cancelled, or another worker sent it just now
         log.warning("job %s: queued for %.0f s while this worker was free; its message was lost "
                     "or is held by a worker that vanished: sent again", job.id,
