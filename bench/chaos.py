@@ -323,6 +323,7 @@ def main() -> None:
     run.redis.start()
     supervisor = threading.Thread(target=run.supervise, daemon=True)
     manager = None
+    extra: list[Any] = []
     try:
         supervisor.start()
         manager = run.manager()
@@ -347,6 +348,7 @@ def main() -> None:
                     break
             time.sleep(1)
         settled = time.monotonic() - calm
+        extra = [j for j in manager.list_jobs() if j.id not in set(ids)]
         results = {}
         for i, j in jobs.items():
             if j.state.value == "succeeded":
@@ -407,7 +409,9 @@ def main() -> None:
                     ("jobs queued again by a monitor (their process died)", requeued),
                     ("copies delivered while the job ran or after it ended, skipped", skipped),
                     ("runs that ended after losing their job (nothing written)", discarded),
-                    ("messages sent again by an idle worker (lost or stranded)", resent)):
+                    ("messages sent again by an idle worker (lost or stranded)", resent),
+                    ("records left by a submit that failed as Redis stopped (run anyway)",
+                     len(extra))):
         print(f"| {name} | {n} |")
     print(f"\nattempts per job: {dict(sorted(attempts.items()))}; submit→final median "
           f"{statistics.median(e2e) if e2e else float('nan'):.1f} s, max "

@@ -94,8 +94,8 @@ class JobManager:
         except Exception as e:  # noqa: BLE001 - kombu raises many kinds for a dead broker
             try:
                 self.registry.delete(job.id)
-            except BrokerUnavailableError:
-                pass
+            except BrokerUnavailableError:  # its record stays: a free worker will send it
+                raise self._unreachable(e, left=job.id) from None
             raise self._unreachable(e) from None
         if self.engine.embedded and self.autostart:
             from greta_cli.job_management.worker import ensure_local_worker
@@ -103,11 +103,15 @@ class JobManager:
             ensure_local_worker(self)
         return job
 
-    def _unreachable(self, e: BaseException) -> BrokerUnavailableError:
+    def _unreachable(self, e: BaseException, left: str | None = None) -> BrokerUnavailableError:
         reason = " ".join(str(e).split()).rstrip(".") or type(e).__name__
         msg = (f"Cannot queue the job on the broker at {self.engine.describe()}: {reason}. "
                "Start the broker, or fix scalability.celery_config.broker_url "
                "(or GRETA_BROKER_URL).")
+        if left:
+            msg = msg[:-1] + (f"; its record {left} could not be removed and a worker may "
+                              f"still run it: check `greta status {left}` before submitting "
+                              "again.")
         return BrokerUnavailableError(msg)
 
     # ------------------------------------------------------------------------------- reads
