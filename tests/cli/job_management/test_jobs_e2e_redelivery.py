@@ -73,7 +73,8 @@ def test_a_message_held_by_a_vanished_worker_is_delivered_again(
     # the visibility timeout, one sweep (1 s at this timeout) and the run, not an hour
     assert visibility <= elapsed < visibility + 10, elapsed
     assert "sent again" not in worker.text()  # Redis delivered it; no resend was needed
-    assert redis.Redis.from_url(server.url).hlen("unacked") == 0
+    kit.wait_for(lambda: redis.Redis.from_url(server.url).hlen("unacked") == 0, 10,
+                 what="the message to be acknowledged once the job ended")
     quiet = jobs.greta("status", job.id)
     assert quiet.returncode == 0 and "warning" not in quiet.stderr, quiet.stderr
 
