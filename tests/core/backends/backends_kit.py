@@ -16,8 +16,9 @@ from typing import Any
 
 ROWS = 20_000
 BINARY_ROWS = 6_000
-# The logistic check of a yes/no target: Spark fits it on every holdout row (MLlib); pandas on
-# its holdout sample, here as large as the holdout, so statsmodels sees the very same rows.
+# The logistic check of a yes/no target: Spark fits it on every holdout row (MLlib), whatever
+# the holdout sample (this small); pandas on its holdout sample, unless it holds every holdout
+# row ("pandas"). Both are compared with statsmodels on every holdout row (conftest.py).
 LOGIT_SAMPLE = {"spark": 300, "pandas": 1_000_000}
 LOGIT_REL = 1e-6
 # A small search with a fixed number of generations (no early stop): every backend does the

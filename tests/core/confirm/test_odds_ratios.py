@@ -1,8 +1,6 @@
 """The odds ratios of a yes/no target, their 95% intervals and p-values, and the separation
 check, against statsmodels' ``Logit`` refitted on the same held-out rows, rebuilt here from the
-file: the pipeline's split of the rows (``split_keys``: the holdout rows, and the holdout sample
-as the ``sample_size`` of them with the smallest second key) and the design columns written out
-by hand from the centres the results report."""
+file (``tests/refits.py``)."""
 
 from __future__ import annotations
 
@@ -13,15 +11,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import statsmodels.api as sm
+from refits import design, held_out_rows, statsmodels_logit
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-from greta_core.backends import open_backend
 from greta_core.confirm.logistic import SEPARATED
 from greta_core.ingestion.readers import FileSpec
 from greta_core.params import AnalysisParams
-from greta_core.pipeline import analyze, make_plan
-from greta_core.plan.design import canonical_features, split_keys
+from greta_core.pipeline import analyze
 
 SEED = 4
 
@@ -31,38 +27,7 @@ def _run(df: pd.DataFrame, tmp_path: Path, **kw: Any) -> tuple[dict[str, Any], p
     path = tmp_path / "data.csv"
     df.to_csv(path, index=False)
     params = AnalysisParams(target="y", seed=SEED, **kw)
-    doc = analyze(FileSpec(str(path)), params)
-    backend = open_backend("pandas", FileSpec(str(path)), None, {})
-    plan = make_plan(backend.sample(params.sample_rows), backend.columns(), params)
-    u1, u2 = split_keys(canonical_features(plan, df), SEED)
-    held = np.flatnonzero(u1 < params.holdout_fraction)
-    sample = held[np.argsort(u2[held], kind="stable")[: params.sample_size]]
-    return doc, df.iloc[sample].reset_index(drop=True)
-
-
-def _design(rows: pd.DataFrame, doc: dict[str, Any], labels: list[str]) -> pd.DataFrame:
-    """The design columns named ``labels``: numeric columns minus their reported centres, their
-    products and squares, and 0/1 columns of a categorical's levels."""
-    centre = {c["name"]: c["centre"] for c in doc["data"]["columns_used"] if c["kind"] == "numeric"}
-    v = {n: rows[n] - c for n, c in centre.items()}
-    out = {}
-    for label in labels:
-        if "=" in label:
-            name, level = label.split("=", 1)
-            out[label] = (rows[name] == level).astype(float)
-        elif "*" in label:
-            a, b = label.split("*")
-            out[label] = v[a] * v[b]
-        elif label.endswith("^2"):
-            out[label] = v[label[:-2]] ** 2
-        else:
-            out[label] = v[label]
-    return pd.DataFrame(out)
-
-
-def _logit(rows: pd.DataFrame, x: pd.DataFrame) -> Any:
-    y = (rows["y"] == "yes").to_numpy(float)
-    return sm.Logit(y, sm.add_constant(x.to_numpy())).fit(disp=0, maxiter=200)
+    return analyze(FileSpec(str(path)), params), held_out_rows(str(path), params)
 
 
 def test_odds_ratios_equal_a_statsmodels_logit_on_the_same_held_out_rows(tmp_path: Path) -> None:
@@ -82,7 +47,7 @@ def test_odds_ratios_equal_a_statsmodels_logit_on_the_same_held_out_rows(tmp_pat
         assert info["rows"] == len(rows) == 5000 < info["held_out_rows"] == doc["data"]["rows_holdout"]
         labels = [o["column"] for o in odds]
         assert {"a", "b", "plan=plus", "plan=pro", "a*b"} <= set(labels)
-        fit = _logit(rows, _design(rows, doc, labels))
+        fit = statsmodels_logit(rows, design(rows, doc, labels))
         assert fit.mle_retvals["converged"]
         ci = np.exp(fit.conf_int()[1:])
         for o, b, se, (lo, hi), p in zip(odds, fit.params[1:], fit.bse[1:], ci, fit.pvalues[1:]):
@@ -110,7 +75,7 @@ def test_separated_rows_give_no_odds_ratios_where_statsmodels_finds_separation(t
         labels = list(h["terms"])  # numeric columns only: one design column each
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
-            fit = _logit(rows, _design(rows, doc, labels))
+            fit = statsmodels_logit(rows, design(rows, doc, labels))
             p = fit.predict()
         assert any(issubclass(w.category, ConvergenceWarning) for w in seen)
         assert not fit.mle_retvals["converged"]
