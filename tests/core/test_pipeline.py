@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import resource
+import time
+
 import numpy as np
+import psutil
 import pytest
 
 from greta_core.datasets import TRUTH, write_planted_csv
@@ -58,7 +63,8 @@ def test_regression_estimates_cover_the_planted_coefficients(planted_file):
 def test_same_seed_same_answer_and_document_shape(planted_file):
     path = planted_file("binary", 3, rows=6000)
     a = analyze(FileSpec(path), AnalysisParams(target="y", seed=5))
-    b = analyze(FileSpec(path), AnalysisParams(target="y", seed=5))
+    with ProcessUsage() as outside:  # the second run: every module it needs is imported
+        b = analyze(FileSpec(path), AnalysisParams(target="y", seed=5))
     strip = lambda d: [(h["terms"], h["holdout"]["p_value"]) for h in d["hypotheses"]]  # noqa: E731
     assert strip(a) == strip(b)
     for key in ("schema_version", "target", "task", "data", "hypotheses", "summary", "notes", "metrics", "config"):
@@ -70,9 +76,48 @@ def test_same_seed_same_answer_and_document_shape(planted_file):
     assert {"term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "q_value"} <= set(h["effects"][0])
     assert h["odds_ratios"] and all(o["odds_ratio"] > 0 for o in h["odds_ratios"])
     assert h["rank_checks"]
-    for stage in ("ingest", "statistics", "search", "confirm"):
-        assert a["metrics"]["stages"][stage]["seconds"] >= 0
-    assert a["metrics"]["peak_memory_mb"] > 0
+    assert_usage(b["metrics"], outside, os.path.getsize(path))
+
+
+class ProcessUsage:
+    """What the kernel counted for this process over a ``with`` block: wall and CPU seconds,
+    bytes read (``read_chars``), and the peak resident size (``ru_maxrss``) before and after."""
+
+    def __enter__(self) -> ProcessUsage:
+        self.proc = psutil.Process()
+        self.maxrss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.rss0 = self.proc.memory_info().rss / 2**20
+        self.t0, self.cpu0 = time.perf_counter(), time.process_time()
+        self.read0 = self.proc.io_counters().read_chars
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.read = self.proc.io_counters().read_chars - self.read0
+        self.wall, self.cpu = time.perf_counter() - self.t0, time.process_time() - self.cpu0
+        self.maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.rss = self.proc.memory_info().rss / 2**20
+
+
+def assert_usage(m: dict, outside: ProcessUsage, file_bytes: int) -> None:
+    """The run's figures agree with the kernel's counters taken around it (the stages cover
+    nearly all of the run), and the statistics pass read the file once (and the first MiB
+    again, to estimate its rows)."""
+    stages = m["stages"]
+    assert list(stages) == ["ingest", "statistics", "search", "confirm", "narrate"]
+    assert outside.maxrss0 <= m["peak_memory_mb"] <= outside.maxrss
+    assert 0.8 * outside.wall <= m["wall_seconds"] <= outside.wall
+    assert 0.8 * outside.cpu <= m["cpu_seconds"] <= outside.cpu + 0.01
+    assert 0.7 * outside.wall <= sum(st["seconds"] for st in stages.values()) <= m["wall_seconds"]
+    assert 0.7 * outside.cpu <= sum(st["cpu_seconds"] for st in stages.values()) <= m["cpu_seconds"] + 0.01
+    for name, st in stages.items():
+        assert 0 <= st["seconds"] and 0 <= st["cpu_seconds"], name
+        # the stage's peak: at least what the process held when it began, at most the process' peak
+        # (ru_maxrss, which the kernel may update a little after the resident size it sampled)
+        assert 0.5 * outside.rss0 <= st["driver_peak_memory_mb"] <= 1.05 * max(outside.maxrss, outside.rss), name
+    assert sum(st["bytes_read"] for st in stages.values()) == m["bytes_read"] <= outside.read
+    assert m["bytes_read"] >= 0.95 * outside.read
+    assert file_bytes <= stages["statistics"]["bytes_read"] <= 1.25 * file_bytes + 2**20
+    assert m["workers_cpu_seconds"] is None and m["bytes_moved"] == 0
 
 
 @pytest.mark.parametrize("seed", range(6))
