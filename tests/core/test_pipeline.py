@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import resource
-import time
 
 import numpy as np
-import psutil
 import pytest
+from usage import Usage
 
 from greta_core.datasets import TRUTH, write_planted_csv
 from greta_core.ingestion.readers import FileSpec
@@ -63,7 +61,7 @@ def test_regression_estimates_cover_the_planted_coefficients(planted_file):
 def test_same_seed_same_answer_and_document_shape(planted_file):
     path = planted_file("binary", 3, rows=6000)
     a = analyze(FileSpec(path), AnalysisParams(target="y", seed=5))
-    with ProcessUsage() as outside:  # the second run: every module it needs is imported
+    with Usage() as outside:  # the second run: every module it needs is imported
         b = analyze(FileSpec(path), AnalysisParams(target="y", seed=5))
     strip = lambda d: [(h["terms"], h["holdout"]["p_value"]) for h in d["hypotheses"]]  # noqa: E731
     assert strip(a) == strip(b)
@@ -79,26 +77,7 @@ def test_same_seed_same_answer_and_document_shape(planted_file):
     assert_usage(b["metrics"], outside, os.path.getsize(path))
 
 
-class ProcessUsage:
-    """What the kernel counted for this process over a ``with`` block: wall and CPU seconds,
-    bytes read (``read_chars``), and the peak resident size (``ru_maxrss``) before and after."""
-
-    def __enter__(self) -> ProcessUsage:
-        self.proc = psutil.Process()
-        self.maxrss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        self.rss0 = self.proc.memory_info().rss / 2**20
-        self.t0, self.cpu0 = time.perf_counter(), time.process_time()
-        self.read0 = self.proc.io_counters().read_chars
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.read = self.proc.io_counters().read_chars - self.read0
-        self.wall, self.cpu = time.perf_counter() - self.t0, time.process_time() - self.cpu0
-        self.maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        self.rss = self.proc.memory_info().rss / 2**20
-
-
-def assert_usage(m: dict, outside: ProcessUsage, file_bytes: int) -> None:
+def assert_usage(m: dict, outside: Usage, file_bytes: int) -> None:
     """The run's figures agree with the kernel's counters taken around it (the stages cover
     nearly all of the run), and the statistics pass read the file once (and the first MiB
     again, to estimate its rows)."""

@@ -259,9 +259,14 @@ def assert_same_logit(got: dict[str, Any], want: dict[str, Any], label: str) -> 
                 assert math.isclose(oa[k], ob[k], rel_tol=LOGIT_REL), (label, name, oa["column"], k, oa[k], ob[k])
 
 
-def assert_stage_metrics(m: dict[str, Any], backend: str, data_bytes: int, workers: bool) -> None:
+def assert_stage_metrics(m: dict[str, Any], backend: str, data_bytes: int, workers: bool,
+                         outside: Any = None) -> None:
     """Every stage carries its resource usage; the statistics pass read at least the data's bytes,
-    and where worker processes did the work, their CPU, memory and the bytes moved show."""
+    and where worker processes did the work, their CPU, memory and the bytes moved show. With
+    ``outside`` (a ``usage.Usage`` taken around the analysis), the figures agree with the
+    kernel's counters of this process and of the worker processes."""
+    if outside is not None:
+        assert_measured(m, backend, data_bytes, outside)
     from greta_core.resources import STAGE_KEYS
 
     stages = m["stages"]
@@ -284,6 +289,35 @@ def assert_stage_metrics(m: dict[str, Any], backend: str, data_bytes: int, worke
         assert st["python_tasks"] >= 1 and st["python_workers_peak_memory_mb"] > 50
         assert st["executor_jvm_peak_memory_mb"] > 10
         assert st["bytes_moved"] == moved["shuffle_read"] + moved["task_results"] + moved["to_python"] + moved["from_python"]
+
+
+def assert_measured(m: dict[str, Any], backend: str, data_bytes: int, outside: Any) -> None:
+    """The run's figures against the kernel's counters taken around it (``usage.Usage``): this
+    process' wall and CPU time, peak memory and bytes read, and the worker processes' CPU time
+    (with their reaped children's), peak resident size (VmHWM) and bytes read."""
+    stages = m["stages"]
+    assert outside.maxrss0 <= m["peak_memory_mb"] <= outside.maxrss
+    if "driver_peak_memory_mb" in m:  # the engines' info
+        assert outside.maxrss0 <= m["driver_peak_memory_mb"] <= outside.maxrss
+    assert 0.8 * outside.wall <= m["wall_seconds"] <= outside.wall
+    assert 0.8 * outside.cpu <= m["cpu_seconds"] <= outside.cpu + 0.01
+    assert 0.7 * outside.wall <= sum(st["seconds"] for st in stages.values()) <= m["wall_seconds"]
+    assert 0.7 * outside.cpu <= sum(st["cpu_seconds"] for st in stages.values()) <= m["cpu_seconds"] + 0.01
+    for name, st in stages.items():
+        # at least what this process held when the stage began; at most its peak (ru_maxrss,
+        # which the kernel may update a little after the resident size a sampler saw)
+        assert 0.5 * outside.rss0 <= st["driver_peak_memory_mb"] <= 1.05 * max(outside.maxrss, outside.rss), name
+    # this process' reads and the workers' (a Spark executor's input bytes are among its JVM's)
+    # (a first run also reads the modules it imports: no upper bound from the data's size)
+    assert data_bytes <= stages["statistics"]["bytes_read"] <= m["bytes_read"] <= outside.read + outside.workers_read
+    if outside.find is None:
+        return
+    cpu, peak = m["workers_cpu_seconds"], m["workers_peak_memory_mb"]
+    assert 0 < cpu <= 1.1 * outside.workers_cpu + 0.05, (cpu, outside.workers_cpu)
+    assert 0.5 * outside.workers_rss0 <= peak <= 1.02 * outside.workers_hwm + 1, (peak, outside.workers_hwm)
+    if backend == "dask":  # the workers do nothing else: nearly all their CPU and reads are the stages'
+        assert cpu >= 0.5 * outside.workers_cpu - 0.05, (cpu, outside.workers_cpu)
+        assert m["bytes_read"] >= 0.9 * (outside.read + outside.workers_read) - 2**21
 
 
 # ------------------------------------------------- run in a subprocess against a Spark master

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+pytest.register_assert_rewrite("backends_kit")  # its failed asserts say what they compared
 from backends_kit import BIG_ROWS, DASK_WORKER_LIMIT, SPARK_EXECUTOR_MEMORY, analyze, write_planted
 from engines import BIN, QUIET_ENV, DaskCluster, need
 
