@@ -47,7 +47,10 @@ def test_engine_gives_the_pandas_answer(name: str, layout: str, planted: dict[st
     m = doc["metrics"]
     assert m["backend"] == backend and m["workers"] == 2
     assert m["partitions"] >= (4 if "parts" in layout and backend == "dask" else 1)  # Spark packs small files
-    assert m["statistics_rows_per_second"] > 0 and m["driver_peak_memory_mb"] > 0
+    # the pass over the rows took part of the statistics stage, which took part of the run
+    assert m["statistics_seconds"] <= m["stages"]["statistics"]["seconds"] <= outside.wall
+    assert m["statistics_rows_per_second"] == pytest.approx(ROWS / m["statistics_seconds"], rel=1e-9)
+    assert outside.maxrss0 <= m["driver_peak_memory_mb"] <= outside.maxrss
     if layout == "csv-file":
         import os
 
