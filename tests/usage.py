@@ -5,16 +5,20 @@ the figures an analysis reports about itself are checked against these.
         doc = analyze(...)
     outside.cpu, outside.read, outside.maxrss, outside.workers_cpu, ...
 
+``figures()`` are the same as a dict (JSON, from another process), ``measured(figures)`` them back.
+
 Worker CPU includes the CPU of the children a worker has reaped (a Spark executor's Python
 workers); a worker that appears during the block counts from zero.
 """
 
 from __future__ import annotations
 
-import resource
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
 
 import psutil
 
@@ -51,13 +55,21 @@ def descendants(pid: int) -> list[int]:
         return []
 
 
+def own_peak() -> float:
+    """This program's peak resident size so far, MiB: VmHWM (``ru_maxrss`` would also hold the
+    peak of the process it was started from)."""
+    c = counters(os.getpid())
+    assert c is not None
+    return c.hwm
+
+
 class Usage:
     def __init__(self, workers: Callable[[], list[int]] | None = None) -> None:
         self.find = workers
 
     def __enter__(self) -> Usage:
         self.proc = psutil.Process()
-        self.maxrss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.maxrss0 = own_peak()
         self.rss0 = self.proc.memory_info().rss / MIB
         self.w0 = {pid: c for pid in (self.find() if self.find else []) if (c := counters(pid))}
         self.t0, self.cpu0 = time.perf_counter(), time.process_time()
@@ -67,7 +79,7 @@ class Usage:
     def __exit__(self, *exc: object) -> None:
         self.read = self.proc.io_counters().read_chars - self.read0
         self.wall, self.cpu = time.perf_counter() - self.t0, time.process_time() - self.cpu0
-        self.maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.maxrss = own_peak()
         self.rss = self.proc.memory_info().rss / MIB
         w1 = {pid: c for pid in (self.find() if self.find else []) if (c := counters(pid))}
         zero = Counters(0.0, 0, 0.0, 0.0)
@@ -76,3 +88,15 @@ class Usage:
         self.workers_hwm = max((c.hwm for c in w1.values()), default=0.0)
         self.workers_rss0 = min((c.rss for c in self.w0.values()), default=0.0)
         self.workers = w1
+
+    FIGURES = ("maxrss0", "maxrss", "rss0", "rss", "wall", "cpu", "read", "workers_cpu", "workers_read",
+               "workers_hwm", "workers_rss0")
+
+    def figures(self) -> dict[str, Any]:
+        return {"workers_measured": self.find is not None, **{k: getattr(self, k) for k in self.FIGURES}}
+
+
+def measured(figures: dict[str, Any]) -> Any:
+    """A ``Usage``'s figures, as attributes (``find`` set when worker processes were measured)."""
+    return SimpleNamespace(find=True if figures["workers_measured"] else None,
+                           **{k: figures[k] for k in Usage.FIGURES})

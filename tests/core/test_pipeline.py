@@ -92,7 +92,8 @@ def assert_usage(m: dict, outside: Usage, file_bytes: int) -> None:
         assert 0 <= st["seconds"] and 0 <= st["cpu_seconds"], name
         # the stage's peak: at least what the process held when it began, at most the process' peak
         # (ru_maxrss, which the kernel may update a little after the resident size it sampled)
-        assert 0.5 * outside.rss0 <= st["driver_peak_memory_mb"] <= 1.05 * max(outside.maxrss, outside.rss), name
+        top = 1.05 * max(outside.maxrss, outside.rss)
+        assert 0.5 * outside.rss0 <= st["driver_peak_memory_mb"] <= top, name
     assert sum(st["bytes_read"] for st in stages.values()) == m["bytes_read"] <= outside.read
     assert m["bytes_read"] >= 0.95 * outside.read
     assert file_bytes <= stages["statistics"]["bytes_read"] <= 1.25 * file_bytes + 2**20

@@ -306,17 +306,20 @@ def assert_measured(m: dict[str, Any], backend: str, data_bytes: int, outside: A
     for name, st in stages.items():
         # at least what this process held when the stage began; at most its peak (ru_maxrss,
         # which the kernel may update a little after the resident size a sampler saw)
-        assert 0.5 * outside.rss0 <= st["driver_peak_memory_mb"] <= 1.05 * max(outside.maxrss, outside.rss), name
+        top = 1.05 * max(outside.maxrss, outside.rss)
+        assert 0.5 * outside.rss0 <= st["driver_peak_memory_mb"] <= top, name
     # this process' reads and the workers' (a Spark executor's input bytes are among its JVM's)
     # (a first run also reads the modules it imports: no upper bound from the data's size)
-    assert data_bytes <= stages["statistics"]["bytes_read"] <= m["bytes_read"] <= outside.read + outside.workers_read
+    read = stages["statistics"]["bytes_read"]
+    assert data_bytes <= read <= m["bytes_read"] <= outside.read + outside.workers_read
     if outside.find is None:
         return
     cpu, peak = m["workers_cpu_seconds"], m["workers_peak_memory_mb"]
     assert 0 < cpu <= 1.1 * outside.workers_cpu + 0.05, (cpu, outside.workers_cpu)
-    assert 0.5 * outside.workers_rss0 <= peak <= 1.02 * outside.workers_hwm + 1, (peak, outside.workers_hwm)
+    assert 0 < peak <= 1.02 * outside.workers_hwm + 1, (peak, outside.workers_hwm)
     if backend == "dask":  # the workers do nothing else: nearly all their CPU and reads are the stages'
         assert cpu >= 0.5 * outside.workers_cpu - 0.05, (cpu, outside.workers_cpu)
+        assert peak >= 0.5 * outside.workers_rss0, (peak, outside.workers_rss0)  # what a worker held already
         assert m["bytes_read"] >= 0.9 * (outside.read + outside.workers_read) - 2**21
 
 
@@ -327,6 +330,12 @@ def main(argv: list[str]) -> None:
                     # Spark refuses executors under 450 MB unless its reserve is lifted
                     "spark.testing.reservedMemory": "0", "spark.cores.max": "2",
                     "spark.task.maxFailures": "1"}  # a task lost to memory fails the run
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/: usage.py
+    from usage import Usage, descendants
+
+    import greta_core.pipeline  # noqa: F401 - imported before the first run is measured
+
+    worker = int(os.environ["SPARK_WORKER_PID"])  # the standalone Worker: its executors run under it
     results = {}
     for path in inputs:
         big = "big" in Path(path).name
@@ -334,9 +343,10 @@ def main(argv: list[str]) -> None:
               "num_generations": 3} if big else {}
         if "binary" in Path(path).name:
             kw = {"sample_size": LOGIT_SAMPLE["spark"]}
-        doc = analyze(path, "spark", {"spark_config": spark_config}, **kw)
+        with Usage(lambda: descendants(worker)) as outside:
+            doc = analyze(path, "spark", {"spark_config": spark_config}, **kw)
         results[path] = {"key": key(doc), "rows": doc["data"]["rows"], "metrics": doc["metrics"],
-                         "logistic": logistic(doc), "notes": doc["notes"]}
+                         "logistic": logistic(doc), "notes": doc["notes"], "usage": outside.figures()}
     from pyspark.sql import SparkSession
 
     conf = SparkSession.getActiveSession().sparkContext.getConf()

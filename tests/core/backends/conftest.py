@@ -123,7 +123,8 @@ def standalone_results(spark_standalone: Any, planted: dict[str, str], big_parqu
     kit = Path(__file__).with_name("backends_kit.py")
     inputs = [planted["csv-file"], planted["csv-parts"], planted["parquet-parts"], planted["binary-csv"],
               big_parquet[0]]
-    env = {**os.environ, **QUIET_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {**os.environ, **QUIET_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+           "SPARK_WORKER_PID": str(spark_standalone.procs[-1].pid)}
     proc = subprocess.run([sys.executable, str(kit), spark_standalone.master, str(out), SPARK_EXECUTOR_MEMORY,
                            *inputs], capture_output=True, text=True, env=env, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]

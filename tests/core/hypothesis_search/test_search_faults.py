@@ -136,7 +136,8 @@ def test_dead_spark_master_fails_cleanly_without_fallback(planted, tmp_path):
     dead = f"spark://127.0.0.1:{free_port()}"
     stats = tmp_path / "planted.pickle"
     stats.write_bytes(pickle.dumps(planted["regression"]))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    path = os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
     proc = subprocess.run([sys.executable, "-c", DEAD_SPARK_MASTER, str(stats), dead], capture_output=True,
                           text=True, env=env, timeout=120, check=False)
     assert proc.returncode == 3, (proc.returncode, proc.stdout, proc.stderr[-2000:])
