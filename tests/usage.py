@@ -96,6 +96,13 @@ class Usage:
         return {"workers_measured": self.find is not None, **{k: getattr(self, k) for k in self.FIGURES}}
 
 
+def peak_bounds(outside: Any) -> tuple[float, float]:
+    """Where the run's own peak (MiB) must lie: between this program's peak before and after
+    it, within 1% (VmHWM is the larger of a lazily updated high-water mark and the resident
+    size now, so two reads a moment apart may differ a little either way)."""
+    return 0.99 * outside.maxrss0 - 1.0, 1.01 * outside.maxrss + 1.0
+
+
 def measured(figures: dict[str, Any]) -> Any:
     """A ``Usage``'s figures, as attributes (``find`` set when worker processes were measured)."""
     return SimpleNamespace(find=True if figures["workers_measured"] else None,
