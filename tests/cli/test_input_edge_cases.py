@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from engines import unavailable
 
 FAST = ["--set", "hypothesis_search.num_generations=5", "--set", "hypothesis_search.pop_size=20"]
 
@@ -44,7 +45,7 @@ def need_permissions() -> None:
     if os.name == "nt":
         pytest.skip("POSIX permissions only")
     if os.geteuid() == 0 and shutil.which("setpriv") is None:
-        pytest.skip("running as root without setpriv: permissions cannot be made to apply")
+        unavailable("running as root without setpriv (util-linux): permissions cannot be made to apply")
 
 
 def frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
