@@ -438,13 +438,17 @@ def _sniff_delimiter(lines: list[str]) -> str:
         return ","
 
 
-_COMMA_NUMBER = re.compile(r"[+-]?\d+,\d+")
+# 1,5 or 3.455,84 or 3 455,84 (thousands grouped by a dot, a space, a no-break space U+00A0,
+# a narrow no-break space U+202F or an apostrophe)
+_COMMA_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?P<g>[. \u00a0\u202f'])\d{3}(?:(?P=g)\d{3})*|\d+),\d+")
 _POINT_NUMBER = re.compile(r"[+-]?\d*\.\d+(?:[eE][+-]?\d+)?")
+_DOT_GROUPED = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+")  # 1.234: a decimal point, or thousands
 
 
 def sniff_decimal(lines: list[str], delimiter: str) -> str:
-    """"," when numbers are written with a decimal comma (1,5 in a file delimited by ";" or a
-    tab, as spreadsheets export them in much of Europe) and none with a decimal point, else "."."""
+    """"," when numbers are written with a decimal comma (1,5 or 3.455,84 in a file delimited
+    by ";" or a tab, as spreadsheets export them in much of Europe) and none with a decimal
+    point (1.234 may be a thousand with a dot between groups: it counts for neither), else "."."""
     if delimiter == ",":
         return "."
     comma = point = 0
@@ -452,7 +456,7 @@ def sniff_decimal(lines: list[str], delimiter: str) -> str:
         for cell in row:
             cell = cell.strip()
             comma += bool(_COMMA_NUMBER.fullmatch(cell))
-            point += bool(_POINT_NUMBER.fullmatch(cell))
+            point += bool(_POINT_NUMBER.fullmatch(cell)) and not _DOT_GROUPED.fullmatch(cell)
     return "," if comma and not point else "."
 
 
