@@ -77,6 +77,25 @@ def open_text(path: str) -> Any:
     return pa.input_stream(path, compression=compression(path))
 
 
+_CODEC_NAMES = {"gzip": "gzip", "bz2": "bzip2", "zstd": "zstd"}
+
+
+def damaged_message(path: str, err: BaseException) -> str | None:
+    """The one-line message for a compressed file whose stream ends early or is corrupt (an
+    interrupted download or copy), else None."""
+    codec = compression(path) if os.path.isfile(path) else None
+    if codec is None:
+        return None
+    text = str(err).lower()
+    truncated = isinstance(err, EOFError) or "truncated" in text or "ended before" in text
+    corrupt = any(w in text for w in ("invalid", "corrupt", "crc", "incorrect", "bad ", "error -3"))
+    if not (truncated or corrupt):
+        return None
+    what = "ends early (the file is truncated)" if truncated else f"is corrupt ({_text(err, 80)})"
+    return (f"{path!r} is damaged: its {_CODEC_NAMES[codec]} compressed stream {what}, as after an "
+            "interrupted download or copy. Download it again, or compress the original file again.")
+
+
 def check_file(path: str) -> None:
     p = Path(path)
     if not p.exists():
@@ -114,8 +133,9 @@ class CsvReader:
     def _header(self) -> list[str]:
         try:
             raw, end = _first_record(self.spec.path)
-        except OSError as e:  # a damaged compressed file
-            msg = f"Cannot read {self.spec.path!r}: {_text(e)}. Check that the file is complete."
+        except (OSError, EOFError) as e:  # a damaged compressed file
+            msg = damaged_message(self.spec.path, e) or \
+                f"Cannot read {self.spec.path!r}: {_text(e)}. Check that the file is complete."
             raise DataFormatError(msg) from None
         if b"\x00" in raw:
             msg = (f"{self.spec.path!r} is not a text file (it contains binary data). "
@@ -166,7 +186,12 @@ class CsvReader:
                     yield batch
                     done += batch.num_rows
                 return
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, EOFError) as e:
+                damaged = damaged_message(self.spec.path, e)
+                if damaged:
+                    raise DataFormatError(damaged) from None
+                if not isinstance(e, pa.ArrowException):
+                    raise
                 if "Empty CSV file" in str(e):  # a header line and no newline after it: no rows
                     return
                 name = self._mistyped(e, types)
@@ -540,7 +565,10 @@ class JsonLinesReader:
                     yield batch
                     done += batch.num_rows
                 return
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError, OSError) as e:
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError, OSError, EOFError) as e:
+                damaged = damaged_message(self.spec.path, e)
+                if damaged:
+                    raise DataFormatError(damaged) from None
                 if "unexpected field" not in str(e) or self._schema is not None:
                     msg = (f"Cannot read {self.spec.path!r} as JSON Lines (one JSON object per "
                            f"line): {_text(e)}.")

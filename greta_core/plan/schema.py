@@ -69,8 +69,9 @@ _GROUP_SEPARATORS = " \u00a0\u202f'"  # space, no-break space, narrow no-break s
 def _grouped(decimal: str) -> str:
     """A number whose thousands are grouped by one separator, with ``decimal`` as its decimal
     mark: 1,234,567.8 and 1 234.5 for "."; 1.234.567,8 and 1 234,5 for ","."""
-    sep = re.escape(("," if decimal == "." else ".") + _GROUP_SEPARATORS)
-    return rf"^[+-]?\d{{1,3}}(?P<g>[{sep}])\d{{3}}(?:(?P=g)\d{{3}})*(?:{re.escape(decimal)}\d+)?$"
+    seps = ("," if decimal == "." else ".") + _GROUP_SEPARATORS
+    groups = "|".join(rf"(?:{re.escape(sep)}\d{{3}})+" for sep in seps)  # no back-references: RE2 too
+    return rf"^[+-]?\d{{1,3}}(?:{groups})(?:{re.escape(decimal)}\d+)?$"
 
 
 _GROUPED = {d: _grouped(d) for d in ".,"}
@@ -153,7 +154,12 @@ def _booleans(series: pd.Series) -> pd.Series:
 
 
 def infer_target(sample: pd.DataFrame, target: str, decimal: str = ".") -> TargetInfo:
-    """What the target is; ``decimal`` is the decimal mark of numbers held as text."""
+    """What the target is; ``decimal`` is the decimal mark of numbers held as text (a backend
+    may hand the target over as text)."""
+    return replace(_infer_target(sample, target, decimal), decimal=decimal)
+
+
+def _infer_target(sample: pd.DataFrame, target: str, decimal: str) -> TargetInfo:
     if target not in sample.columns:
         msg = missing_target_message(target, [str(c) for c in sample.columns])
         raise ColumnNotFoundError(msg)
