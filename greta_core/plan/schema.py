@@ -71,7 +71,7 @@ def _grouped(decimal: str) -> str:
     mark: 1,234,567.8 and 1 234.5 for "."; 1.234.567,8 and 1 234,5 for ","."""
     seps = ("," if decimal == "." else ".") + _GROUP_SEPARATORS
     groups = "|".join(rf"(?:{re.escape(sep)}\d{{3}})+" for sep in seps)  # no back-references: RE2 too
-    return rf"^[+-]?\d{{1,3}}(?:{groups})(?:{re.escape(decimal)}\d+)?$"
+    return rf"^[+-]?[1-9]\d{{0,2}}(?:{groups})(?:{re.escape(decimal)}\d+)?$"  # 0,123 groups nothing
 
 
 _GROUPED = {d: _grouped(d) for d in ".,"}
