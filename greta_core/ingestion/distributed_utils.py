@@ -193,7 +193,14 @@ def _csv_header(path: str, delimiter: str | None, so: dict[str, Any],
 def _csv_layout(path: str, delimiter: str | None, so: dict[str, Any],
                 decimal: str | None = None) -> tuple[str, str, list[str]]:
     """The delimiter, decimal mark and column names of a CSV part (compressed or not)."""
-    from greta_core.ingestion.readers import _sniff_delimiter, damaged_message, open_head, sniff_decimal
+    from greta_core.ingestion.readers import (
+        _UNREAD_MAGIC,
+        _sniff_delimiter,
+        damaged_message,
+        open_head,
+        sniff_decimal,
+        xz_message,
+    )
 
     try:
         if is_url(path):
@@ -205,6 +212,8 @@ def _csv_layout(path: str, delimiter: str | None, so: dict[str, Any],
     except (OSError, EOFError) as e:
         msg = damaged_message(local_path(path), e) or f"Cannot read {path!r}: {' '.join(str(e).split())[:200]}."
         raise DataFormatError(msg) from None
+    if raw.startswith(_UNREAD_MAGIC):
+        raise DataFormatError(xz_message(path))
     if b"\x00" in raw:
         msg = f"{path!r} is not a text file (it contains binary data). Give CSV, TSV or Parquet parts."
         raise DataFormatError(msg)

@@ -28,6 +28,7 @@ _EXTENSIONS = {
 #: Compressed text, recognised by its first bytes: pyarrow decompresses it while streaming.
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\x28\xb5\x2f\xfd", "zstd"))
 _COMPRESSED_SUFFIXES = (".gz", ".gzip", ".bz2", ".zst", ".zstd")
+_UNREAD_MAGIC = (b"\xfd7zXZ\x00", b"\x5d\x00\x00")  # xz and legacy lzma: not read
 _HEADER_LIMIT = 1 << 24  # bytes of a header row (the column names) read at most
 
 
@@ -96,6 +97,11 @@ def damaged_message(path: str, err: BaseException) -> str | None:
             "interrupted download or copy. Download it again, or compress the original file again.")
 
 
+def xz_message(path: str) -> str:
+    return (f"{path!r} is xz (or lzma) compressed, which Greta does not read. Decompress it (unxz FILE), "
+            "or compress it with gzip, bzip2 or zstd instead.")
+
+
 def check_file(path: str) -> None:
     p = Path(path)
     if not p.exists():
@@ -137,6 +143,8 @@ class CsvReader:
             msg = damaged_message(self.spec.path, e) or \
                 f"Cannot read {self.spec.path!r}: {_text(e)}. Check that the file is complete."
             raise DataFormatError(msg) from None
+        if raw.startswith(_UNREAD_MAGIC):
+            raise DataFormatError(xz_message(self.spec.path))
         if b"\x00" in raw:
             msg = (f"{self.spec.path!r} is not a text file (it contains binary data). "
                    "Give a CSV, TSV, Parquet, Excel (.xlsx) or JSON Lines file; gzip, bzip2 "

@@ -453,3 +453,13 @@ def test_a_feature_in_the_other_decimal_convention_is_named_and_ids_stay_ids(tmp
     assert "decimal commas" in dropped["x4"] and "--set data.decimal=','" in dropped["x4"]
     assert dropped["account"].startswith("ID-like")
     assert any(n.startswith("Column 'x4' was not used: numbers written with decimal commas") for n in doc["notes"])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_xz_compressed_text_is_refused_by_name(tmp_path: Path, backend: str) -> None:
+    import lzma
+
+    _dask(backend)
+    (tmp_path / "data.csv.xz").write_bytes(lzma.compress(frame().to_csv(index=False).encode()))
+    proc = greta("--data", "data.csv.xz", "--target", "spend", "--backend", backend, cwd=tmp_path)
+    one_line_error(proc, "'data.csv.xz' is xz (or lzma) compressed", "gzip, bzip2 or zstd")
