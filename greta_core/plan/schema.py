@@ -71,7 +71,7 @@ def _grouped(decimal: str) -> str:
     mark: 1,234,567.8 and 1 234.5 for "."; 1.234.567,8 and 1 234,5 for ","."""
     seps = ("," if decimal == "." else ".") + _GROUP_SEPARATORS
     groups = "|".join(rf"(?:{re.escape(sep)}\d{{3}})+" for sep in seps)  # no back-references: RE2 too
-    return rf"^[+-]?[1-9]\d{{0,2}}(?:{groups})(?:{re.escape(decimal)}\d+)?$"  # 0,123 groups nothing
+    return rf"^\s*[+-]?[1-9]\d{{0,2}}(?:{groups})(?:{re.escape(decimal)}\d+)?\s*$"  # 0,123 groups nothing
 
 
 _GROUPED = {d: _grouped(d) for d in ".,"}
@@ -86,11 +86,14 @@ def to_numbers(values: pd.Series, decimal: str = ".") -> pd.Series:
     a thousands separator only (3.5 is not a number there). This is the one parser of numbers
     held as text: every backend runs it on every batch."""
     try:
-        text = values.str.strip()
+        grouped = values.str.match(_GROUPED[decimal])
     except AttributeError:  # no text at all (numbers held in an object column)
         return pd.to_numeric(values, errors="coerce").astype("float64")
-    held = text.isna() & values.notna()  # numbers held as numbers among text (an Excel column)
-    grouped = text.str.match(_GROUPED[decimal], na=False)
+    found = grouped.to_numpy()
+    missing = pd.isna(found)
+    held = missing & values.notna().to_numpy()  # numbers held as numbers among text (an Excel column)
+    grouped = pd.Series(np.where(missing, False, found).astype(bool), index=values.index)
+    text = values
     if grouped.any():
         text = text.where(~grouped, text.str.replace(r"[^\d+\-.,]", "", regex=True))
         if decimal == ".":
@@ -102,7 +105,7 @@ def to_numbers(values: pd.Series, decimal: str = ".") -> pd.Series:
         text = text.where(~dotted).str.replace(",", ".", regex=False)
     out = pd.to_numeric(text, errors="coerce").astype("float64")
     if held.any():
-        out = out.where(~held, pd.to_numeric(values.where(held), errors="coerce"))
+        out = out.where(~held, pd.to_numeric(values.where(held), errors="coerce").astype("float64"))
     return out
 
 
