@@ -197,7 +197,8 @@ def column_centres(sample: pd.DataFrame, cols: list) -> dict[str, float]:
     plain = [c.name for c in cols if c.kind == "numeric" and dtypes[c.name].kind in "if"]
     block = np.asfortranarray(sample[plain].to_numpy(np.float64)) if plain else np.zeros((0, 0))
     values = {name: block[:, i] for i, name in enumerate(plain)}
-    return {c.name: _mean(values[c.name] if c.name in values else canonical(sample[c.name], c.kind, c.decimal).to_numpy(np.float64))
+    return {c.name: _mean(values[c.name] if c.name in values
+                          else canonical(sample[c.name], c.kind, c.decimal).to_numpy(np.float64))
             for c in cols}
 
 

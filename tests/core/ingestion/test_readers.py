@@ -355,7 +355,8 @@ def test_a_truncated_compressed_file_is_damaged(tmp_path: Path, name: str, codec
     df = planted(rows, seed=4)
     text = df.to_json(orient="records", lines=True) if "jsonl" in name else df.to_csv(index=False)
     _truncated(tmp_path / name, codec.replace("bzip2", "bz2"), text.encode())
-    damaged = rf"'.*{name}' is damaged: its {codec} compressed stream ends early \(the file is truncated\).* Download it again"
+    damaged = (rf"'.*{name}' is damaged: its {codec} compressed stream ends early \(the file is truncated\)"
+               r".* Download it again")
     if rows > 300 and "csv" in name and codec != "bzip2":  # the header is read: the rows run out
         # (bzip2 decompresses 900 kB blocks: a cut in the first one leaves no header)
         reader = open_reader(FileSpec(str(tmp_path / name)))
