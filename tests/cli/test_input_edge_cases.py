@@ -332,6 +332,23 @@ def test_a_truncated_compressed_file_is_refused_in_one_line(tmp_path: Path, name
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_a_truncation_found_in_the_statistics_pass_is_refused_in_one_line(tmp_path: Path, backend: str) -> None:
+    """The planning sample (100 rows) is read; the cut shows up later, in the pass over every
+    row (on Dask, inside the task that streams the file)."""
+    from greta_core.datasets import planted
+
+    _dask(backend)
+    df = planted(40_000, seed=8, features=8)
+    df["note"] = "n" * 1000  # 40 MB of text: the reader's read-ahead stops well before the cut
+    data = gzip.compress(df.to_csv(index=False).encode(), compresslevel=1)
+    (tmp_path / "data.csv.gz").write_bytes(data[: len(data) // 2])
+    proc = greta("--data", "data.csv.gz", "--target", "y", "--backend", backend, "--output", "r.json",
+                 "--set", "preprocessing.sample_rows=100", cwd=tmp_path)
+    one_line_error(proc, "'data.csv.gz' is damaged: its gzip compressed stream ends early")
+    assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_compressed_text_on_dask_gives_the_pandas_answer(tmp_path: Path, backend: str) -> None:
     _dask(backend)
     _compressed(tmp_path, "data.csv.gz")
