@@ -147,7 +147,8 @@ class DaskBackend:
         from distributed import Client, LocalCluster
 
         # The statistics pass holds no data between tasks: spilling is useless, and a paused
-        # worker would wait forever. Above the limit the nanny restarts the worker instead.
+        # worker would wait forever. Above the limit the nanny restarts the worker instead. A task
+        # that fails raises its error here: the workers' own log of it would be a second message.
         memory = {"distributed.worker.memory.target": False, "distributed.worker.memory.spill": False,
                   "distributed.worker.memory.pause": False}
         with dask.config.set(memory):
@@ -155,7 +156,7 @@ class DaskBackend:
                 n_workers=cfg.get("n_workers") or workers or self.sizes.dask_workers,
                 threads_per_worker=cfg.get("threads_per_worker") or 1, processes=True,
                 memory_limit=cfg.get("memory_limit") or self.sizes.dask_worker_memory, host="127.0.0.1",
-                dashboard_address=None, silence_logs=logging.ERROR,
+                dashboard_address=None, silence_logs=logging.CRITICAL,
             )
         self._owned.append(cluster)
         client = Client(cluster, set_as_default=False)
