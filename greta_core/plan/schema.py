@@ -199,8 +199,14 @@ def _infer_target(sample: pd.DataFrame, target: str, decimal: str) -> TargetInfo
         if numeric.notna().mean() > 0.98:
             return TargetInfo(target, "regression", "numeric", text=True, decimal=decimal)
         uniq = values.astype(str).value_counts(sort=False)
-        convention = _other_convention(pd.Series(uniq.index, dtype=object), uniq.to_numpy(), len(values), decimal)
-        if convention:
+        kind, convention = _other_convention(pd.Series(uniq.index, dtype=object), uniq.to_numpy(), len(values),
+                                             decimal)
+        if kind == "other":
+            other = "," if decimal == "." else "."
+            msg = (f"Target column {target!r} holds {convention}, so they are read as text. Set the decimal "
+                   f"mark: --set data.decimal={other!r} (columns written with the other mark are still read).")
+            raise TargetError(msg)
+        if kind:
             msg = f"Target column {target!r} holds {convention}."
             raise TargetError(msg)
         msg = (f"Target column {target!r} has {len(distinct)} distinct text values; Greta explains a numeric "
@@ -224,7 +230,9 @@ def infer_columns(sample: pd.DataFrame, names: list[str], max_levels: int,
              else infer_column(n, sample[n], max_levels, min_level_fraction, decimal) for n in names]
     if decimal == ".":
         return found
-    return [replace(info, decimal=decimal) if isinstance(info, ColumnInfo) else info for info in found]
+    # numbers held as numbers are in the file's convention (text ones carry their own mark)
+    return [replace(info, decimal=decimal) if isinstance(info, ColumnInfo) and not info.text else info
+            for info in found]
 
 
 def _float_column(name: str, arr: np.ndarray) -> ColumnInfo | str:
@@ -267,13 +275,16 @@ def infer_column(name: str, s: pd.Series, max_levels: int, min_level_fraction: f
     if counts.to_numpy()[numeric.notna().to_numpy()].sum() >= 0.98 * n:
         if _too_long(uniq):
             return _codes(name, s, values, max_levels, min_level_fraction)
-        raw = to_numbers(values, decimal)
-        parsed = _finite(raw)
-        info = _numeric(name, parsed.dropna(), True if parsed.isna().any() else missing)
-        info = _with_infinite(info, int(np.isinf(raw.to_numpy()).sum()), len(s))
-        return replace(info, text=True, decimal=decimal) if isinstance(info, ColumnInfo) else info
-    convention = _other_convention(uniq, counts.to_numpy(), n, decimal)
-    if convention:
+        return _text_numbers(name, values, len(s), missing, decimal)
+    kind, convention = _other_convention(uniq, counts.to_numpy(), n, decimal)
+    if kind == "other":  # the column's own decimal mark is plain to see: read with it, and say so
+        other = "," if decimal == "." else "."
+        info = _text_numbers(name, values, len(s), missing, other)
+        if not isinstance(info, ColumnInfo):
+            return info
+        note = f"{convention}: read with {_MARKS[other]} (the column's own mark)"
+        return replace(info, note="; ".join(filter(None, [note, info.note])))
+    if kind:
         return convention
     mixed = _mixed_dates(uniq)
     if mixed:
@@ -288,25 +299,34 @@ def infer_column(name: str, s: pd.Series, max_levels: int, min_level_fraction: f
     return _categorical(name, s, max_levels, min_level_fraction)
 
 
+def _text_numbers(name: str, values: pd.Series, rows: int, missing: bool, decimal: str) -> ColumnInfo | str:
+    """A column of numbers held as text, read with ``decimal`` as their decimal mark."""
+    raw = to_numbers(values, decimal)
+    parsed = _finite(raw)
+    info = _numeric(name, parsed.dropna(), True if parsed.isna().any() else missing)
+    info = _with_infinite(info, int(np.isinf(raw.to_numpy()).sum()), rows)
+    return replace(info, text=True, decimal=decimal) if isinstance(info, ColumnInfo) else info
+
+
 _MARKS = {".": "decimal points", ",": "decimal commas"}
 
 
-def _other_convention(uniq: pd.Series, counts: np.ndarray, n: int, decimal: str) -> str:
-    """What is wrong when distinct text values ``uniq`` (seen ``counts`` times in ``n`` values)
-    are numbers, but not with ``decimal`` as their decimal mark: numbers written with the other
-    mark (the fix: data.decimal), or with both marks; else ""."""
+def _other_convention(uniq: pd.Series, counts: np.ndarray, n: int, decimal: str) -> tuple[str, str]:
+    """Whether distinct text values ``uniq`` (seen ``counts`` times in ``n`` values) are numbers,
+    but not with ``decimal`` as their decimal mark, and what to say: ("other", ...) when they
+    are written with the other mark, ("both", ...) when with both marks, else ("", "")."""
     other = "," if decimal == "." else "."
     mine, theirs = to_numbers(uniq, decimal).notna().to_numpy(), to_numbers(uniq, other).notna().to_numpy()
     if counts[mine | theirs].sum() < 0.98 * n or not theirs.any():
-        return ""
+        return "", ""
     example = str(uniq[theirs & ~mine].iloc[0]) if (theirs & ~mine).any() else str(uniq[theirs].iloc[0])
     if counts[theirs].sum() >= 0.98 * n:
-        return (f"numbers written with {_MARKS[other]} (e.g. {example!r}) where the file's decimal mark is "
-                f"{decimal!r}, so they are read as text; set the decimal mark: --set data.decimal={other!r}")
+        return "other", (f"numbers written with {_MARKS[other]} (e.g. {example!r}) where the file's decimal "
+                         f"mark is {decimal!r}")
     mixed = str(uniq[mine & ~theirs].iloc[0]) if (mine & ~theirs).any() else str(uniq[mine].iloc[0])
-    return (f"numbers written with both {_MARKS[other]} (e.g. {example!r}) and {_MARKS[decimal]} "
-            f"(e.g. {mixed!r}), so they are read as text; write every number with one decimal mark "
-            "and set it with --set data.decimal")
+    return "both", (f"numbers written with both {_MARKS[other]} (e.g. {example!r}) and {_MARKS[decimal]} "
+                    f"(e.g. {mixed!r}), so they are read as text; write every number with one decimal mark "
+                    "and set it with --set data.decimal")
 
 
 _LONG_INT = r"^\s*[+-]?\d{16,}\s*$"

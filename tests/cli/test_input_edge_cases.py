@@ -457,22 +457,30 @@ def test_a_target_with_both_decimal_marks_is_named_with_the_fix(tmp_path: Path, 
     proc = greta("--data", "data.csv", "--target", "y", "--backend", backend, cwd=tmp_path)
     one_line_error(proc, "Target column 'y' holds numbers written with decimal commas", "decimal mark is '.'",
                    "--set data.decimal=','")
+    # the fix given works: the target is read, the features written with points still are
+    doc = results(greta("--data", "data.csv", "--target", "y", "--backend", backend, "--set", "data.decimal=,",
+                        "--output", "r.json", "--quiet", cwd=tmp_path), tmp_path / "r.json")
+    assert doc["data"]["columns_dropped"] == [] and doc["task"] == "regression"
 
 
-def test_a_feature_in_the_other_decimal_convention_is_named_and_ids_stay_ids(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_feature_in_the_other_decimal_convention_is_read_with_a_note_and_ids_stay_ids(tmp_path: Path,
+                                                                                      backend: str) -> None:
     from greta_core.datasets import planted
 
-    df = planted(3000, seed=3)
-    df["x4"] = df["x4"].map(lambda v: f"{v:.3f}".replace(".", ","))
+    _dask(backend)
+    df = planted(4000, seed=1, features=8)
+    df["x1"] = df["x1"].map(lambda v: f"{v:.5f}".replace(".", ","))  # the main driver, with decimal commas
     df["account"] = [f"AC-{i:06d}" for i in range(len(df))]
     df.to_csv(tmp_path / "data.csv", sep=";", index=False)
-    doc = results(greta("--data", "data.csv", "--target", "y", "--output", "r.json", "--quiet", cwd=tmp_path),
-                  tmp_path / "r.json")
+    doc = results(greta("--data", "data.csv", "--target", "y", "--backend", backend, "--output", "r.json",
+                        "--quiet", cwd=tmp_path), tmp_path / "r.json")
     dropped = {c["name"]: c["reason"] for c in doc["data"]["columns_dropped"]}
-    assert set(dropped) == {"x4", "account"}
-    assert "decimal commas" in dropped["x4"] and "--set data.decimal=','" in dropped["x4"]
-    assert dropped["account"].startswith("ID-like")
-    assert any(n.startswith("Column 'x4' was not used: numbers written with decimal commas") for n in doc["notes"])
+    assert set(dropped) == {"account"} and dropped["account"].startswith("ID-like")
+    assert {c["name"]: c["kind"] for c in doc["data"]["columns_used"]}["x1"] == "numeric"
+    assert "x1" in {f for h in doc["hypotheses"] if h["confirmed"] for f in h["features"]}
+    assert any(n.startswith("Column 'x1': numbers written with decimal commas (e.g. ") and
+               "read with decimal commas" in n for n in doc["notes"]), doc["notes"]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -378,13 +378,17 @@ def test_one_decimal_mark_at_a_time() -> None:
     assert to_numbers(mixed, ",").tolist()[:3] == [1.0, 2.5, 3.5]
 
 
-def test_numbers_in_the_other_decimal_convention_name_the_fix() -> None:
-    values = pd.Series([f"{v:.3f}".replace(".", ",") for v in np.random.default_rng(2).normal(size=N)])
-    reason = _infer(values)
-    assert isinstance(reason, str) and "decimal commas" in reason and "--set data.decimal=','" in reason
-    assert "ID-like" not in reason
+def test_numbers_in_the_other_decimal_convention_are_read_with_it_and_named() -> None:
+    """A feature whose numbers plainly use the other decimal mark is read with it, with a note;
+    a target so written is refused with the fix (its numbers decide what the analysis is)."""
+    truth = np.round(np.random.default_rng(2).normal(size=N), 3)
+    values = pd.Series([f"{v:.3f}".replace(".", ",") for v in truth])
+    info = _infer(values)
+    assert isinstance(info, ColumnInfo) and info.kind == "numeric" and info.text and info.decimal == ","
+    assert "decimal commas (e.g." in info.note and "decimal mark is '.'" in info.note
+    np.testing.assert_array_equal(canonical(values, "numeric", info.decimal).to_numpy(), truth)
     back = infer_column("col", values.str.replace(",", "."), 20, 0.005, ",")
-    assert isinstance(back, str) and "decimal points" in back and "--set data.decimal='.'" in back
+    assert isinstance(back, ColumnInfo) and back.decimal == "." and "decimal points" in back.note
     with pytest.raises(TargetError, match=r"Target column 'y' holds numbers written with decimal commas .*"
                                           r"--set data.decimal=','"):
         infer_target(pd.DataFrame({"y": values}), "y")
@@ -396,7 +400,7 @@ def test_numbers_with_both_decimal_marks_are_named() -> None:
     with pytest.raises(TargetError, match=r"both decimal commas .* and decimal points .* one decimal mark"):
         infer_target(pd.DataFrame({"y": values}), "y")
     reason = _infer(values)
-    assert isinstance(reason, str) and "both decimal commas" in reason
+    assert isinstance(reason, str) and "both decimal commas" in reason and "ID-like" not in reason
 
 
 def test_id_like_codes_are_still_ids_not_numbers() -> None:
