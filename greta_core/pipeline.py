@@ -402,8 +402,10 @@ def _check_rows(s: Summary, layout: Layout, plan: Plan) -> None:
         raise TargetError(msg)
     for name, m in (("discovery", s.discovery), ("holdout", s.holdout)):
         if m.n < MIN_ROWS // 2:
-            msg = (f"Only {int(m.n)} rows fell in the {name} split; Greta needs at least {MIN_ROWS} rows "
-                   "with a target value to search and confirm.")
+            total = int(s.discovery.n + s.holdout.n)
+            msg = (f"Only {int(m.n)} of the {total} rows with a target value fell in the {name} split; each "
+                   f"split needs at least {MIN_ROWS // 2}, and a random split of so few rows can leave one short. "
+                   "Greta needs more rows than this to search and confirm.")
             raise DataFormatError(msg)
     q = layout.width
     labels = list(layout.labels) + [plan.target.name] * plan.target.width
