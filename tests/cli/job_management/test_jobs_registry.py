@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import socket
 import threading
 import time
@@ -147,7 +149,8 @@ def test_reap_marks_dead_jobs_failed(registry: JobRegistry) -> None:
     quiet_remote = _run(registry, "far-away:8", now - 3)
     alive_here = _run(registry, f"{HOST}:1", now - 100)  # init: older than any job
     # a process that took the id of the dead owner after the job started is not its owner
-    reused_id = _run(registry, f"{HOST}:{__import__('os').getpid()}", now - 100)
+    newcomer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    reused_id = _run(registry, f"{HOST}:{newcomer.pid}", now - 100)
     assert reap(registry, dead_local, T).state is JobState.FAILED
     assert "died" in (registry.get(dead_local.id).error or "")  # type: ignore[union-attr]
     assert reap(registry, fresh_dead, T).state is JobState.RUNNING  # a worker may re-run it
@@ -155,7 +158,11 @@ def test_reap_marks_dead_jobs_failed(registry: JobRegistry) -> None:
     assert "no heartbeat" in (registry.get(silent_remote.id).error or "")  # type: ignore[union-attr]
     assert reap(registry, quiet_remote, T).state is JobState.RUNNING
     assert reap(registry, alive_here, T).state is JobState.RUNNING
-    assert reap(registry, reused_id, T).state is JobState.FAILED
+    try:
+        assert reap(registry, reused_id, T).state is JobState.FAILED
+    finally:
+        newcomer.kill()
+        newcomer.wait()
 
 
 def test_recover_requeues_then_gives_up(registry: JobRegistry) -> None:

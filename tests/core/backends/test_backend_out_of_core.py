@@ -93,8 +93,8 @@ def test_a_run_inside_a_third_of_its_data(big_single_file: Any, uncapped: dict[s
 
 @pytest.mark.slow
 def test_a_run_killed_over_its_limit_says_so(big_single_file: Any, tmp_path: Path) -> None:
-    """Too little memory for any engine: one line naming the limit and the setting, exit 2, no
-    traceback and no half-written output (the parent process watching the run says it)."""
+    """Too little memory for any engine: refused before the work starts, in one line naming the
+    limit and saying that no setting fits, exit 2, no traceback and no output written."""
     path, _ = big_single_file("parquet")
     out, log = tmp_path / "results.json", tmp_path / "greta.log"
     with MemoryCgroup(200 * 2**20) as group:
@@ -103,7 +103,7 @@ def test_a_run_killed_over_its_limit_says_so(big_single_file: Any, tmp_path: Pat
     assert status == 2, text
     lines = [ln for ln in text.splitlines() if ln.startswith("greta: error:")]
     assert len(lines) == 1 and "Traceback" not in text, text
-    assert "200 MiB (cgroup v" in lines[0] and "scalability.dask_config.blocksize" in lines[0]
+    assert "200 MiB (cgroup v" in lines[0] and "no value fits: raise the limit" in lines[0]
     assert list(tmp_path.iterdir()) == [log]
 
 
