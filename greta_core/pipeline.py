@@ -345,9 +345,11 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
 
 
 def local_batches(backend: Any) -> bool:
-    """Whether the backend summarises the batches in this process (the local one does; Dask's
-    and Spark's workers may run on other machines, whose files this process cannot read)."""
-    return getattr(backend, "name", None) == "pandas"
+    """Whether the backend summarises the batches in this process: the local one does, and Dask's
+    threaded scheduler; Dask's and Spark's workers may run on other machines, whose files this
+    process cannot read."""
+    name = getattr(backend, "name", None)
+    return name == "pandas" or (name == "dask" and getattr(backend, "client", True) is None)
 
 
 def read_columns(plan: Plan, row_filter: RowFilter | None = None,

@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from engines import need
 
 from greta_core.backends import open_backend
 from greta_core.ingestion.readers import FileSpec
 from greta_core.params import AnalysisParams
-from greta_core.pipeline import _filtered, analyze, holdout_meats, make_plan, statistics_pass
+from greta_core.pipeline import _filtered, analyze, holdout_meats, local_batches, make_plan, statistics_pass
 from greta_core.plan.row_filter import parse_optional
 from greta_core.stats import local_copy
 from greta_core.stats.centring import recentre
@@ -45,10 +46,12 @@ def csv(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
-def _meats(path: str, copy: HeldOutCopy | None, row_filter: str | None = None,
+def _meats(path: str, copy: HeldOutCopy | None, row_filter: str | None = None, backend: str = "pandas",
            **kw: Any) -> tuple[list[np.ndarray], dict[str, Any], int]:
     params = AnalysisParams(target="y", seed=0, sample_size=500, sample_rows=2000, row_filter=row_filter, **kw)
-    b = open_backend("pandas", FileSpec(path, batch_rows=1500), None, {})
+    options = {"dask_config": {}, "blocksize": 256 << 10} if backend == "dask" else {}  # threads, this process
+    b = open_backend(backend, FileSpec(path, batch_rows=1500), None, options)
+    assert local_batches(b)
     plan = make_plan(_filtered(b.sample(params.sample_rows), parse_optional(params.row_filter)), b.columns(), params)
     summary, layout, notes = statistics_pass(b, plan, params, lambda *a: None, None, None, None, copy)
     files = leaves(summary.held_out_files)
@@ -61,9 +64,11 @@ def _meats(path: str, copy: HeldOutCopy | None, row_filter: str | None = None,
     return [m for m, _ in meats], info, files
 
 
-@pytest.mark.parametrize("options", [{}, {"row_filter": "s1 < 8"}, {"max_design_columns": 6}],
-                         ids=["plain", "row filter", "screened"])
+@pytest.mark.parametrize("options", [{}, {"row_filter": "s1 < 8"}, {"max_design_columns": 6}, {"backend": "dask"}],
+                         ids=["plain", "row filter", "screened", "dask threads"])
 def test_the_local_copy_gives_the_numbers_of_a_second_read(csv: str, tmp_path: Path, options: dict[str, Any]) -> None:
+    if options.get("backend") == "dask":
+        need("dask", "dask")
     read, info, files = _meats(csv, None, **options)
     assert info["source"] == "second pass" and files == 0
     copy = HeldOutCopy(root=str(tmp_path))
