@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import replace
 from typing import Any
 
@@ -54,6 +55,7 @@ from greta_core.resources.budget import check_plan, check_planning_sample, check
 from greta_core.resources.memory import memory_limit, release_arrow_memory
 from greta_core.stats.centring import centring_map, recentre
 from greta_core.stats.linear import Gram
+from greta_core.stats.local_copy import HeldOutCopy, fold, leaves
 from greta_core.stats.robust import COV_TYPE
 from greta_core.stats.summary import Summary, empty_summary, summarize
 
@@ -68,13 +70,14 @@ def analyze(spec: FileSpec, params: AnalysisParams, progress: Progress | None = 
     """Run the whole analysis of ``spec`` and return the results document."""
     clock = StageClock()
     try:
-        return _analyze(spec, params, clock, progress, cancel)
+        with ExitStack() as scope:  # what the run leaves behind (a local copy of rows) goes at its end
+            return _analyze(spec, params, clock, progress, cancel, scope)
     finally:
         clock.close()
 
 
 def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress: Progress | None,
-             cancel: Callable[[], bool] | None) -> dict[str, Any]:
+             cancel: Callable[[], bool] | None, scope: ExitStack) -> dict[str, Any]:
     def report(stage: str, fraction: float, info: dict[str, Any]) -> None:
         if progress is not None:  # every report carries the finished stages' resource usage
             progress(stage, fraction, {**info, "metrics": dict(clock.stages)})
@@ -101,10 +104,12 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
             check_search(params)  # a search too long is refused before the statistics pass
     with clock.stage("statistics"):
         whole = sample if len(raw) < rows else None  # the sample holds every row
-        summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole, filter_kinds)
+        copy = scope.enter_context(HeldOutCopy()) if whole is None and local_batches(backend) else None
+        summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole, filter_kinds, copy)
         if summary.late_missing.any():  # missing values the planning rows did not show: read again
             plan = with_late_missing(plan, summary.late_missing, params)
-            summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole, filter_kinds)
+            summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole, filter_kinds,
+                                                     copy)
     _check_rows(summary, layout, plan)
     t = plan.target.width
     summary, delta = recentre(summary, layout, t)
@@ -116,7 +121,7 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     with clock.stage("confirm"):
         meats, robust_info = holdout_meats(backend, read_plan, layout, summary, delta,
                                            tested(found.front, params.max_hypotheses), params, whole, report,
-                                           cancel, notes, filter_kinds)
+                                           cancel, notes, filter_kinds, copy)
         retested = confirm(found.front, layout, disc, summary.holdout, summary.sample, plan.target,
                            params.alpha, params.max_hypotheses, dict(plan.centres), meats)
         results = select(list(retested))
@@ -282,12 +287,15 @@ def _mean(v: np.ndarray) -> float:
 
 def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Progress,
                     cancel: Callable[[], bool] | None, whole: pd.DataFrame | None = None,
-                    filter_kinds: dict[str, str] | None = None) -> tuple[Summary, Layout, list[str]]:
+                    filter_kinds: dict[str, str] | None = None,
+                    copy: HeldOutCopy | None = None) -> tuple[Summary, Layout, list[str]]:
     """One pass when every candidate term fits in ``max_design_columns``; else the candidates
     are screened on a uniform sample of discovery rows and one pass reads the kept terms. The
     sample comes from ``whole`` (every row of the data, after the row filter: the planning
     sample when it holds them all) or else from a first pass. ``filter_kinds``: how to read the
-    columns the row filter needs that the plan does not (``read_kinds``; text by default)."""
+    columns the row filter needs that the plan does not (``read_kinds``; text by default).
+    ``copy``: where the pass that reads the kept terms writes its held-out rows (what an earlier
+    pass wrote there is discarded; a screening pass writes nothing)."""
     builder = DesignBuilder(plan, params.seed, params.holdout_fraction)
     t = plan.target.width
     notes = [f"Column {c.name!r}: {c.note}." for c in plan.columns if c.note]
@@ -299,15 +307,22 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
         lay = Layout.of(terms)
         sample_size = 0 if screen else params.sample_size  # a screening pass keeps no holdout rows
 
+        spill = None if screen else copy
+
         def fn(df: pd.DataFrame) -> Summary:
             return summarize(df if row_filter is None else row_filter(df), builder, terms, screen, sample_size,
-                             screen_size)
+                             screen_size, spill)
 
         def prog(rows: int) -> None:
             report(label, min(rows / total, 0.99) if total else 0.0, {"rows": rows, "total": total})
 
         empty = empty_summary(lay.width, t, sum(x.width for x in screen), sample_size, screen_size)
-        return backend.reduce(fn, empty, source_cols, kinds, prog, cancel)
+        if spill is not None:
+            spill.discard()
+        out = backend.reduce(fn, empty, source_cols, kinds, prog, cancel)
+        if spill is not None and not spill.complete:
+            spill.discard(full=True)  # over its disk budget: the held-out pass reads the source again
+        return out
 
     if plan.candidate_width <= params.max_design_columns:
         terms = list(plan.terms)
@@ -332,6 +347,14 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
     return replace(run(terms, [], "statistics"), screening=found.to_dict()), Layout.of(terms), notes
 
 
+def local_batches(backend: Any) -> bool:
+    """Whether the backend summarises the batches in this process: the local one does, and Dask's
+    threaded scheduler; Dask's and Spark's workers may run on other machines, whose files this
+    process cannot read."""
+    name = getattr(backend, "name", None)
+    return name == "pandas" or (name == "dask" and getattr(backend, "client", True) is None)
+
+
 def read_columns(plan: Plan, row_filter: RowFilter | None = None,
                  filter_kinds: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
     """The source columns a pass over the rows reads, and how the backend reads each: "numeric"
@@ -353,12 +376,13 @@ def read_columns(plan: Plan, row_filter: RowFilter | None = None,
 def holdout_meats(backend: Any, plan: Plan, layout: Layout, s: Summary, delta: dict[str, float],
                   hypotheses: list[tuple[int, ...]], params: AnalysisParams, whole: pd.DataFrame | None,
                   report: Progress, cancel: Callable[[], bool] | None, notes: list[str],
-                  filter_kinds: dict[str, str] | None = None) -> tuple[list[tuple[np.ndarray, int]] | None,
-                                                                       dict[str, Any]]:
+                  filter_kinds: dict[str, str] | None = None,
+                  copy: HeldOutCopy | None = None) -> tuple[list[tuple[np.ndarray, int]] | None, dict[str, Any]]:
     """Each tested hypothesis' robust (HC4) middle term summed over every held-out row, and how
     it was got (``metrics.robust_variance``): from the holdout sample when it holds every
     held-out row; from the rows in memory (``whole``: the data, after the row filter) when they
-    are all there; else from a second, narrow pass over the data (``greta_core.confirm.sandwich``).
+    are all there; from the statistics pass' local ``copy`` of the held-out rows when it has them
+    all; else from a second, narrow pass over the data (``greta_core.confirm.sandwich``).
     ``plan``: the plan the statistics pass read with; ``delta``: what recentring moved.
     None instead of the sums: the sample estimate is used (the reason is in ``notes``)."""
     n = int(s.holdout.n)
@@ -374,6 +398,25 @@ def holdout_meats(backend: Any, plan: Plan, layout: Layout, s: Summary, delta: d
         with threadpool_limits(1):
             sums = fn.empty().merge(fn(whole))
         info["source"] = "rows in memory"
+    elif copy is not None and copy.complete and s.held_out_files is not None:
+        fn = held_out_meat(builder, layout, s.holdout, hypotheses, lin, shift)
+        names = [t.name for t in builder.categorical]
+        total, done = leaves(s.held_out_files), 0
+
+        def part(path: str) -> Any:
+            nonlocal done
+            if cancel and cancel():
+                raise CancelledError("The analysis was cancelled.")
+            rows = HeldOutCopy.read(path, names)
+            done += 1
+            report("holdout", min(done / total, 0.99), {"files": done, "total": total})
+            return fn.of_rows(rows, len(rows))
+
+        with threadpool_limits(1):  # the per-batch sums, added as the statistics pass merged them
+            sums = fold(s.held_out_files, part, lambda a, b: a.merge(b), fn.empty())
+        copy.close()  # its disk is free again
+        report("holdout", 1.0, {"files": total, "total": total})
+        info["source"] = "local copy of held-out rows"
     else:
         keep = parse_optional(params.row_filter)
         fn = held_out_meat(builder, layout, s.holdout, hypotheses, lin, shift, keep)
@@ -386,6 +429,9 @@ def holdout_meats(backend: Any, plan: Plan, layout: Layout, s: Summary, delta: d
         sums = backend.reduce(fn, fn.empty(), columns, kinds, prog, cancel)
         report("holdout", 1.0, {"rows": sums.rows_read, "total": total})
         info["source"] = "second pass"
+        if copy is not None and copy.full:
+            info["source"] += (f" (a local copy of the held-out rows would have used more than the "
+                               f"{copy.budget / 2**20:,.0f} MB of disk it may use)")
     info.update(seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0)
     if sums.rows != n:
         notes.append(f"Reading the data again for the robust variance found {sums.rows:,} held-out rows where "

@@ -8,7 +8,8 @@ pass reads the rows again and, batch by batch, builds the design columns those h
 on the held-out rows only (the statistics pass' own design code, split hash and row filter) and
 adds up each hypothesis' middle term with its fit held fixed (``greta_core.stats.robust``). The
 per-batch function is the same on every backend (``backend.reduce``); the sums merge by
-addition. When the rows are already in memory, it runs on them directly, with no second read.
+addition. When the rows are already in memory, it runs on them directly, with no second read;
+when the statistics pass kept a local copy of the held-out rows, it runs on that copy's files.
 """
 
 from __future__ import annotations
@@ -71,7 +72,11 @@ class HeldOutMeat:
         read = len(df)
         if self.row_filter is not None:
             df = self.row_filter(df)
-        rows = self.builder.holdout(df, self.sources)
+        return self.of_rows(self.builder.holdout(df, self.sources), read)
+
+    def of_rows(self, rows: Any, read: int) -> MeatSums:
+        """:class:`MeatSums` of held-out rows in the design's input form (``Rows``), e.g. a
+        batch's rows from the statistics pass' local copy (``greta_core.stats.local_copy``)."""
         prog = self.builder.program(self.terms)
         meats = [np.zeros((f.width, f.width)) for _, f in self.fits]
         n = len(rows)

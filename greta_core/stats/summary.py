@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from greta_core.plan.design import DesignBuilder, Program, Rows, smallest
 from greta_core.plan.terms import Term
+from greta_core.stats.local_copy import HeldOutCopy, join
 from greta_core.stats.moments import Moments
 
 
@@ -31,6 +33,7 @@ class Summary:
     screen_key: np.ndarray = field(default_factory=lambda: np.zeros(0))
     screen_size: int = 0
     screening: dict[str, int] | None = None  # how the terms of this pass were screened, if they were
+    held_out_files: Any = None  # where a local copy holds these rows' held-out rows (stats.local_copy)
 
     def __sizeof__(self) -> int:
         """Bytes held (its arrays): what Dask counts as moved when a summary changes process."""
@@ -58,6 +61,7 @@ class Summary:
             _add(self.late_missing, other.late_missing),
             screen_key,
             self.screen_size,
+            held_out_files=join(self.held_out_files, other.held_out_files),
         )
 
 
@@ -77,10 +81,11 @@ def summarize(
     screen_terms: Sequence[Term] = (),
     sample_size: int = 5000,
     screen_size: int = 0,
+    copy: HeldOutCopy | None = None,
 ) -> Summary:
     """Summarise one batch of raw rows. With ``screen_terms``, also keep the ``screen_size``
     discovery rows of smallest key in the design of those terms (a uniform sample to screen
-    candidate terms on).
+    candidate terms on). With ``copy``, the batch's held-out rows are also written to it.
 
     The design is written a few thousand rows at a time into one small buffer (it stays in the
     CPU's cache) and each block's co-moments are merged: the statistics of one block of the
@@ -100,8 +105,9 @@ def summarize(
     e, e_key = np.zeros((0, 0)), np.zeros(0)
     if screen_terms:
         e, e_key = builder.screen_rows(rows, builder.program(screen_terms), screen_size)
+    files = None if copy is None else copy.write(rows, nd)
     return Summary(disc, held, keys, np.ascontiguousarray(sample), read, bad, e, sample_size, late,
-                   e_key, screen_size if screen_terms else 0)
+                   e_key, screen_size if screen_terms else 0, held_out_files=files)
 
 
 def block_rows(width: int, ops: int = 1) -> int:
