@@ -44,8 +44,10 @@ BATCH_CELL = 8 * PARTITION_FACTOR
 #: The held-out sample (one, of the holdout split) is kept once, but a batch's own sample (picked,
 #: then copied to row order) and the merge (both samples, their concatenation, the rows kept)
 #: hold more at a time: measured, the peak grew by 5 copies of the added rows
-#: (statistics.sample_size 5,000 -> 24,480 on 257 design columns: +191 MiB); one more for margin.
-SAMPLE_COPIES = 6
+#: (statistics.sample_size 5,000 -> 24,480 on 257 design columns: +191 MiB). Under a 512 MiB
+#: cgroup the run's peak varied by ±50 MiB between runs (the local copy of the held-out rows also
+#: charges the group its page cache while it is written), so the margin is four copies.
+SAMPLE_COPIES = 9
 #: A Python worker process with numpy loaded (a search worker of the process pool).
 PYTHON_PROCESS = DASK_NANNY
 #: The smallest limit a local Spark was seen to finish in (docs/backends.md, "Inside a memory
