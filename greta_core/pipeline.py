@@ -50,6 +50,8 @@ from greta_core.resources.memory import memory_limit, release_arrow_memory
 from greta_core.stats.centring import recentre
 from greta_core.stats.linear import Gram
 from greta_core.stats.summary import Summary, empty_summary, summarize
+from greta_core import segments
+from greta_core.segments.conditions import plan_features
 
 SCHEMA_VERSION = 2
 MIN_ROWS = 20
@@ -84,15 +86,18 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
         release_arrow_memory()
         sample = _filtered(raw, row_filter)
         plan = make_plan(sample, backend.columns(), params)
+        seg_features = plan_features(sample, plan, params.segments_bins) if params.segments else None
         filter_kinds = read_kinds(raw, row_filter)
         if row_filter is not None and hasattr(backend, "push_row_filter"):
             backend.push_row_filter(row_filter)  # Spark: rows are filtered before they reach Python
     with clock.stage("statistics"):
         whole = sample if len(raw) < rows else None  # the sample holds every row
-        summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole, filter_kinds)
+        summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole, filter_kinds,
+                                                 seg_features)
         if summary.late_missing.any():  # missing values the planning rows did not show: read again
             plan = with_late_missing(plan, summary.late_missing, params)
-            summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole, filter_kinds)
+            summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole, filter_kinds,
+                                                     seg_features)
     _check_rows(summary, layout, plan)
     t = plan.target.width
     summary, delta = recentre(summary, layout, t)
@@ -101,8 +106,12 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     with clock.stage("search"), threadpool_limits(1):  # many small solves: more BLAS threads only spin
         found, search_info, search_backend = _search(disc, layout, params, report, cancel)
     with clock.stage("confirm"):
+        seg = None
+        if summary.segments is not None:  # tested first: their p-values join the family below
+            seg = segments.find(summary.segments, seg_features, plan.target.task, segment_settings(params))
+        family = list(seg.p_values) if seg is not None else []
         results = select(confirm(found.front, layout, disc, summary.holdout, summary.sample, plan.target,
-                                 params.alpha, params.max_hypotheses, dict(plan.centres)))
+                                 params.alpha, params.max_hypotheses, dict(plan.centres), family))
         for c in results:
             if c.confirmed:
                 _checks(c, layout, summary, plan, notes)
@@ -110,6 +119,8 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
             _logistic([c for c in results if c.confirmed], backend, layout, summary, plan, params, notes, cancel)
     with clock.stage("narrate"):
         doc = _document(spec, params, plan, layout, summary, results, found, notes, backend)
+        if seg is not None:
+            doc["segments"] = segments.results(seg, family, plan.target, params.alpha)
     doc["metrics"] = clock.metrics(summary.rows_read, found.evaluations, clock.seconds("search"))
     doc["metrics"]["search_generations"] = found.generations
     doc["metrics"]["search"] = search_info
@@ -242,12 +253,14 @@ def _mean(v: np.ndarray) -> float:
 
 def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Progress,
                     cancel: Callable[[], bool] | None, whole: pd.DataFrame | None = None,
-                    filter_kinds: dict[str, str] | None = None) -> tuple[Summary, Layout, list[str]]:
+                    filter_kinds: dict[str, str] | None = None,
+                    segment_features: list | None = None) -> tuple[Summary, Layout, list[str]]:
     """One pass when every candidate term fits in ``max_design_columns``; else the candidates
     are screened on a uniform sample of discovery rows and one pass reads the kept terms. The
     sample comes from ``whole`` (every row of the data, after the row filter: the planning
     sample when it holds them all) or else from a first pass. ``filter_kinds``: how to read the
-    columns the row filter needs that the plan does not (``read_kinds``; text by default)."""
+    columns the row filter needs that the plan does not (``read_kinds``; text by default).
+    ``segment_features``: keep rows as segment codes in the final pass (None: segments are off)."""
     builder = DesignBuilder(plan, params.seed, params.holdout_fraction)
     t = plan.target.width
     notes = [f"Column {c.name!r}: {c.note}." for c in plan.columns if c.note]
@@ -267,10 +280,13 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
     def run(terms: list, screen: list, label: str, screen_size: int = 0) -> Summary:
         lay = Layout.of(terms)
         sample_size = 0 if screen else params.sample_size  # a screening pass keeps no holdout rows
+        keep = None
+        if segment_features is not None and not screen:
+            keep = segments.collector(plan, segment_features, segment_settings(params))
 
         def fn(df: pd.DataFrame) -> Summary:
             return summarize(df if row_filter is None else row_filter(df), builder, terms, screen, sample_size,
-                             screen_size)
+                             screen_size, keep)
 
         def prog(rows: int) -> None:
             report(label, min(rows / total, 0.99) if total else 0.0, {"rows": rows, "total": total})
@@ -299,6 +315,12 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
     notes.append(found.note())
     terms = list(found.terms)
     return replace(run(terms, [], "statistics"), screening=found.to_dict()), Layout.of(terms), notes
+
+
+def segment_settings(params: AnalysisParams) -> segments.Settings:
+    return segments.Settings(max_conditions=params.segments_max_conditions, min_share=params.segments_min_share,
+                             max_reported=params.segments_max_reported, bins=params.segments_bins,
+                             discovery_rows=params.segments_sample_rows)
 
 
 def _check_rows(s: Summary, layout: Layout, plan: Plan) -> None:
