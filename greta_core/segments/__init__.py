@@ -59,7 +59,7 @@ def find(rows: SegmentRows, features: Sequence[Feature], task: str, settings: Se
 
     found = search(rows.discovery, features, task, settings.max_conditions, settings.min_share, settings.beam,
                    settings.quality_a)
-    chosen = distinct(found, rows.discovery, features, settings.max_reported)
+    chosen = distinct(found, rows.discovery, features, settings.max_reported, task, settings.quality_a)
     return Candidates(test(chosen, rows.discovery, rows.holdout, features, task), tuple(features), rows)
 
 

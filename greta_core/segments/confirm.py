@@ -15,7 +15,7 @@ from scipy import stats
 
 from greta_core.segments.collect import Part
 from greta_core.segments.conditions import Feature, Segment, as_data, describe_segment, mask
-from greta_core.segments.search import Found, beam_search
+from greta_core.segments.search import Found, beam_search, quality
 
 OVERLAP = 0.5  # a segment sharing more than this of its rows with a better one is the same rows
 
@@ -61,11 +61,15 @@ def simplify(segment: Segment, codes: np.ndarray, features: Sequence[Feature]) -
     return segment, inside
 
 
-def distinct(found: list[tuple[int, Found]], part: Part, features: Sequence[Feature], most: int
-             ) -> list[tuple[int, Found, Segment, int]]:
-    """The best segments that are not nested in, nor mostly the same rows as, a better one."""
+def distinct(found: list[tuple[int, Found]], part: Part, features: Sequence[Feature], most: int, task: str,
+             a: float) -> list[tuple[int, Found, Segment, int]]:
+    """The best segments that are not nested in, nor mostly the same rows as, a better one, and
+    that still stand out once the rows of better ones are set aside (a shadow of a better
+    segment — its rows overlapping it — is left out)."""
+    columns = dict(targets(part.y, task))
     chosen: list[tuple[int, Found, Segment, int]] = []
     masks: list[np.ndarray] = []
+    taken = np.zeros(len(part.y), dtype=bool)
     seen: set[Segment] = set()
     for k, f in found:
         if len(chosen) >= most:
@@ -77,8 +81,17 @@ def distinct(found: list[tuple[int, Found]], part: Part, features: Sequence[Feat
         seen.add(seg)
         if any(np.count_nonzero(m & o) > OVERLAP * min(size, int(o.sum())) for o in masks):
             continue
+        if taken.any():
+            y, rest = columns[k], ~taken
+            alone = m & rest
+            if alone.sum() < 2:
+                continue
+            q = quality(np.float64(alone.sum()), np.float64(y[alone].mean()), int(rest.sum()), float(y[rest].mean()), a)
+            if q * np.sign(f.quality) < 0.5 * abs(f.quality):
+                continue
         chosen.append((k, f, seg, size))
         masks.append(m)
+        taken |= m
     return chosen
 
 
