@@ -35,6 +35,11 @@ class Part:
             codes, y = codes[idx], y[idx]
         return Part(key, codes, y, self.seen + other.seen, self.size)
 
+    def in_key_order(self) -> Part:
+        """The rows sorted by key: the same order however the data was cut into batches."""
+        order = np.argsort(self.key, kind="stable")
+        return Part(self.key[order], self.codes[order], self.y[order], self.seen, self.size)
+
     @property
     def complete(self) -> bool:
         """Every row of the split is kept."""
@@ -66,8 +71,12 @@ def collect(rows: Rows, coder: Coder, discovery_rows: int, holdout_rows: int) ->
     nd, n = rows.n_discovery, len(rows)
 
     def part(start: int, stop: int, size: int) -> Part:
-        key, pick = smallest(rows.key[start:stop], size)
-        idx = start + pick
+        if stop - start <= size:  # every row is kept: no sort, no copy of the rows first
+            idx: slice | np.ndarray = slice(start, stop)
+            key = rows.key[idx]
+        else:
+            key, pick = smallest(rows.key[start:stop], size)
+            idx = start + pick
         return Part(key, coder.codes(rows, idx), rows.y[idx], stop - start, size)
 
     return SegmentRows(part(0, nd, discovery_rows), part(nd, n, holdout_rows))

@@ -21,7 +21,7 @@ from greta_core.plan.schema import canonical
 from greta_core.plan.terms import Plan
 
 MISSING = 255  # the code of a missing numeric value: in no range
-MAX_CODES = 250
+MAX_LEVELS = 63  # a categorical with more levels makes no conditions (level sets are 64-bit masks)
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,9 @@ class Coder:
     def width(self) -> int:
         return len(self.features)
 
-    def codes(self, rows: Rows, idx: np.ndarray) -> np.ndarray:
+    def codes(self, rows: Rows, idx: np.ndarray | slice) -> np.ndarray:
         """The codes of rows ``idx`` of a batch (numeric values there are centred)."""
-        out = np.empty((len(idx), self.width), dtype=np.uint8)
+        out = np.empty((len(rows.key[idx]), self.width), dtype=np.uint8)
         for j, k, cuts in self._numeric:
             b = np.searchsorted(cuts, rows.values[idx, k], side="left")
             b[rows.missing[idx, k]] = MISSING
@@ -85,7 +85,7 @@ def plan_features(sample: pd.DataFrame, plan: Plan, bins: int) -> list[Feature]:
     out = []
     for col in plan.columns:
         if col.kind == "categorical":
-            if 2 <= len(col.levels) <= MAX_CODES:
+            if 2 <= len(col.levels) <= MAX_LEVELS:
                 out.append(Feature(col.name, "categorical", levels=tuple(col.levels)))
             continue
         v = canonical(sample[col.name], col.kind).to_numpy(np.float64)

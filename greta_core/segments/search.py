@@ -43,76 +43,112 @@ def beam_search(codes: np.ndarray, y: np.ndarray, features: Sequence[Feature], m
     mean = float(y.mean())
     yc = (y - mean).astype(np.float32)  # centred: float32 sums keep their precision
     least = max(int(np.ceil(min_share * n)), 2)
-    offsets = np.concatenate([[0], np.cumsum([f.codes for f in features])])
+    onehot = OneHot(codes, features)
     level: list[tuple[Segment, np.ndarray]] = [((), np.ones(n, dtype=bool))]
     pool: dict[Segment, Found] = {}
     for _depth in range(max_conditions):
-        counts, sums = _bin_counts(codes, features, offsets, [m for _, m in level], yc)
-        cands: dict[Segment, Found] = {}
-        for b, (seg, m) in enumerate(level):
-            n_b = int(m.sum())
-            used = {c.column: c for c in seg}
-            for j, f in enumerate(features):
-                cnt = counts[offsets[j]:offsets[j + 1], b]
-                sm = sums[offsets[j]:offsets[j + 1], b]
-                for cond, k, s in _refinements(j, f, used.get(j), cnt, sm):
-                    if k < least or k >= n_b:
-                        continue
-                    new = tuple(sorted([c for c in seg if c.column != j] + [cond], key=lambda c: c.column))
-                    if new in cands or new in pool:
-                        continue
-                    mu = mean + s / k
-                    q = float(quality(np.float64(k), np.float64(mu), n, mean, a))
-                    cands[new] = Found(new, q, int(k), float(mu))
-        if not cands:
+        counts, sums = onehot.counts([m for _, m in level], yc)
+        cand = _candidates(level, features, onehot.offsets, counts, sums)
+        if cand is None:
             break
-        pool.update(cands)
-        best = sorted(cands.values(), key=lambda f: -abs(f.quality))[:beam]
-        level = [(f.segment, mask(codes, f.segment, features)) for f in best]
+        b, j, lo, hi, lv, k, sm = cand
+        sizes = np.array([int(m.sum()) for _, m in level])
+        ok = (k >= least) & (k < sizes[b])
+        b, j, lo, hi, lv, k, sm = (x[ok] for x in (b, j, lo, hi, lv, k, sm))
+        mu = mean + sm / np.maximum(k, 1)
+        q = quality(k, mu, n, mean, a)
+        new: list[Found] = []
+        for i in np.argsort(-np.abs(q), kind="stable"):
+            if len(new) >= max(beam, keep):
+                break
+            cond = (Condition(int(j[i]), int(lo[i]), int(hi[i])) if features[j[i]].kind == "numeric"
+                    else Condition(int(j[i]), levels=frozenset(_bits(int(lv[i])))))
+            seg = tuple(sorted([c for c in level[b[i]][0] if c.column != cond.column] + [cond],
+                               key=lambda c: c.column))
+            if seg in pool:
+                continue
+            pool[seg] = f = Found(seg, float(q[i]), int(k[i]), float(mu[i]))
+            new.append(f)
+        if not new:
+            break
+        level = [(f.segment, mask(codes, f.segment, features)) for f in new[:beam]]
     return sorted(pool.values(), key=lambda f: -abs(f.quality))[:keep]
 
 
-def _bin_counts(codes: np.ndarray, features: Sequence[Feature], offsets: np.ndarray, masks: list[np.ndarray],
-                yc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows and target sums of each (column, code) within each mask: (codes, segments) each."""
-    n = len(yc)
-    m = np.column_stack(masks).astype(np.float32)
-    rhs = np.concatenate([m, m * yc[:, None]], axis=1)
-    total = int(offsets[-1])
-    out = np.empty((total, rhs.shape[1]), dtype=np.float64)
-    per_col = max(1, int(CHUNK_BYTES // max(4 * n * max(f.codes for f in features), 1)))
-    for a in range(0, len(features), per_col):
-        b = min(a + per_col, len(features))
-        lo, hi = int(offsets[a]), int(offsets[b])
+def _bits(x: int) -> list[int]:
+    return [i for i in range(x.bit_length()) if x >> i & 1]
+
+
+class OneHot:
+    """The one-hot codes of every column (rows × codes, float32), built once per search; in
+    blocks of columns rebuilt on each use when they would take more than ``CHUNK_BYTES``."""
+
+    def __init__(self, codes: np.ndarray, features: Sequence[Feature]) -> None:
+        self.codes, self.features = codes, features
+        self.offsets = np.concatenate([[0], np.cumsum([f.codes for f in features])]).astype(np.int64)
+        n = len(codes)
+        per_col = max(1, int(CHUNK_BYTES // max(4 * n * max(f.codes for f in features), 1)))
+        self.blocks = [(a, min(a + per_col, len(features))) for a in range(0, len(features), per_col)]
+        self.kept = [self._block(a, b) for a, b in self.blocks] if len(self.blocks) == 1 else None
+
+    def _block(self, a: int, b: int) -> np.ndarray:
+        n = len(self.codes)
+        lo, hi = int(self.offsets[a]), int(self.offsets[b])
         onehot = np.zeros((n, hi - lo), dtype=np.float32)
         rows = np.arange(n)
         for j in range(a, b):
-            c = codes[:, j].astype(np.int64)
-            ok = c < features[j].codes  # a missing value is in no bin
-            onehot[rows[ok], offsets[j] - lo + c[ok]] = 1.0
-        out[lo:hi] = onehot.T @ rhs
-    k = len(masks)
-    return np.rint(out[:, :k]), out[:, k:]
+            c = self.codes[:, j].astype(np.int64)
+            ok = c < self.features[j].codes  # a missing value is in no bin
+            onehot[rows[ok], self.offsets[j] - lo + c[ok]] = 1.0
+        return onehot
+
+    def counts(self, masks: list[np.ndarray], yc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and target sums of each (column, code) within each mask: (codes, masks) each."""
+        m = np.column_stack(masks).astype(np.float32)
+        rhs = np.concatenate([m, m * yc[:, None]], axis=1)
+        out = np.empty((int(self.offsets[-1]), rhs.shape[1]), dtype=np.float64)
+        for i, (a, b) in enumerate(self.blocks):
+            block = self.kept[i] if self.kept is not None else self._block(a, b)
+            out[self.offsets[a]:self.offsets[b]] = block.T @ rhs
+        k = len(masks)
+        return np.rint(out[:, :k]), out[:, k:]
 
 
-def _refinements(j: int, f: Feature, current: Condition | None, cnt: np.ndarray, sm: np.ndarray):
-    """Each way to narrow column ``j``'s condition by one bound or level: (condition, rows, sum)."""
-    if f.kind == "numeric":
-        lo, hi = (current.low, current.high) if current else (0, f.codes - 1)
-        c_cnt, c_sum = np.cumsum(cnt), np.cumsum(sm)
-        below_n = c_cnt[lo - 1] if lo > 0 else 0.0
-        below_s = c_sum[lo - 1] if lo > 0 else 0.0
-        for u in range(lo, hi):  # a new upper bound: bins lo..u
-            yield Condition(j, lo, u), c_cnt[u] - below_n, c_sum[u] - below_s
-        for low in range(lo + 1, hi + 1):  # a new lower bound: bins low..hi
-            yield Condition(j, low, hi), c_cnt[hi] - c_cnt[low - 1], c_sum[hi] - c_sum[low - 1]
-        return
-    have = sorted(current.levels) if current else list(range(f.codes))
-    if len(have) < 2:
-        return
-    for i in have:
-        yield Condition(j, levels=frozenset([i])), cnt[i], sm[i]
-    if len(have) >= 3:
-        tot_n, tot_s = cnt[have].sum(), sm[have].sum()
-        for i in have:
-            yield Condition(j, levels=frozenset(x for x in have if x != i)), tot_n - cnt[i], tot_s - sm[i]
+def _candidates(level: list[tuple[Segment, np.ndarray]], features: Sequence[Feature], offsets: np.ndarray,
+                counts: np.ndarray, sums: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    """Every way to narrow each segment by one bound or level, as arrays: segment, column,
+    low and high bin (numeric), level bits (categorical), rows and target sum."""
+    parts: list[tuple[np.ndarray, ...]] = []
+    for b, (seg, _m) in enumerate(level):
+        used = {c.column: c for c in seg}
+        for j, f in enumerate(features):
+            cnt = counts[offsets[j]:offsets[j + 1], b]
+            sm = sums[offsets[j]:offsets[j + 1], b]
+            current = used.get(j)
+            if f.kind == "numeric":
+                lo, hi = (current.low, current.high) if current else (0, f.codes - 1)
+                if hi <= lo:
+                    continue
+                c_cnt = np.concatenate([[0.0], np.cumsum(cnt)])  # c_cnt[i]: bins below i
+                c_sum = np.concatenate([[0.0], np.cumsum(sm)])
+                up = np.arange(lo, hi)  # a new upper bound: bins lo..u
+                low = np.arange(lo + 1, hi + 1)  # a new lower bound: bins l..hi
+                parts.append((np.full(2 * len(up), b), np.full(2 * len(up), j),
+                              np.concatenate([np.full(len(up), lo), low]), np.concatenate([up, np.full(len(low), hi)]),
+                              np.zeros(2 * len(up), dtype=np.int64),
+                              np.concatenate([c_cnt[up + 1] - c_cnt[lo], c_cnt[hi + 1] - c_cnt[low]]),
+                              np.concatenate([c_sum[up + 1] - c_sum[lo], c_sum[hi + 1] - c_sum[low]])))
+                continue
+            have = np.array(sorted(current.levels) if current else range(f.codes), dtype=np.int64)
+            if len(have) < 2:
+                continue
+            bits = np.left_shift(np.int64(1), have)
+            k, s = cnt[have], sm[have]
+            if len(have) >= 3:  # every level but one, too
+                bits = np.concatenate([bits, bits.sum() - bits])
+                k, s = np.concatenate([k, k.sum() - k]), np.concatenate([s, s.sum() - s])
+            z = np.zeros(len(bits), dtype=np.int64)
+            parts.append((np.full(len(bits), b), np.full(len(bits), j), z, z, bits, k, s))
+    if not parts:
+        return None
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(7))
