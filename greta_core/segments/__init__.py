@@ -57,7 +57,7 @@ class Candidates:
 def find(rows: SegmentRows, features: Sequence[Feature], task: str, settings: Settings) -> Candidates:
     from greta_core.segments.confirm import distinct, search, test
 
-    rows = SegmentRows(rows.discovery.in_key_order(), rows.holdout.in_key_order())
+    rows = SegmentRows(rows.discovery.in_key_order(), rows.holdout)  # the search sees one order on every backend
     found = search(rows.discovery, features, task, settings.max_conditions, settings.min_share, settings.beam,
                    settings.quality_a)
     chosen = distinct(found, rows.discovery, features, settings.max_reported, task, settings.quality_a)

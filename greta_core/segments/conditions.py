@@ -71,9 +71,14 @@ class Coder:
         """The codes of rows ``idx`` of a batch (numeric values there are centred)."""
         out = np.empty((len(rows.key[idx]), self.width), dtype=np.uint8)
         for j, k, cuts in self._numeric:
-            b = np.searchsorted(cuts, rows.values[idx, k], side="left")
-            b[rows.missing[idx, k]] = MISSING
-            out[:, j] = b
+            v, col = rows.values[idx, k], out[:, j]
+            if len(cuts) <= 16:  # a few comparisons beat a binary search per value
+                np.greater(v, cuts[0], out=col, casting="unsafe")
+                for c in cuts[1:]:
+                    col += v > c
+            else:
+                col[:] = np.searchsorted(cuts, v, side="left")
+            col[rows.missing[idx, k]] = MISSING
         for j, name in self._categorical:
             out[:, j] = rows.codes[name][idx] + 1  # -1 (the reference) is code 0
         return out

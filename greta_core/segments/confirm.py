@@ -71,16 +71,12 @@ def distinct(found: list[tuple[int, Found]], part: Part, features: Sequence[Feat
     chosen: list[tuple[int, Found, Segment, int]] = []
     masks: list[np.ndarray] = []
     taken = np.zeros(len(part.y), dtype=bool)
-    seen: set[Segment] = set()
     for k, f in found:
         if len(chosen) >= most:
             break
-        seg, m = simplify(f.segment, part.codes, features)
+        m = mask(part.codes, f.segment, features)
         size = int(m.sum())
-        if seg in seen or size == 0:
-            continue
-        seen.add(seg)
-        if any(np.count_nonzero(m & o) > OVERLAP * min(size, int(o.sum())) for o in masks):
+        if size == 0 or any(np.count_nonzero(m & o) > OVERLAP * min(size, int(o.sum())) for o in masks):
             continue
         if taken.any():
             y, rest = columns[k], ~taken
@@ -90,6 +86,7 @@ def distinct(found: list[tuple[int, Found]], part: Part, features: Sequence[Feat
             q = quality(np.float64(alone.sum()), np.float64(y[alone].mean()), int(rest.sum()), float(y[rest].mean()), a)
             if q * np.sign(f.quality) < 0.5 * abs(f.quality):
                 continue
+        seg, _ = simplify(f.segment, part.codes, features)  # the same rows, fewer words
         chosen.append((k, f, seg, size))
         masks.append(m)
         taken |= m

@@ -19,6 +19,7 @@ import numpy as np
 from greta_core.segments.conditions import Condition, Feature, Segment, mask
 
 CHUNK_BYTES = 64 << 20  # one-hot block built at a time
+KEEP_BYTES = 256 << 20  # one-hot codes kept for the whole search up to this size
 
 
 @dataclass(frozen=True)
@@ -86,10 +87,14 @@ class OneHot:
     def __init__(self, codes: np.ndarray, features: Sequence[Feature]) -> None:
         self.codes, self.features = codes, features
         self.offsets = np.concatenate([[0], np.cumsum([f.codes for f in features])]).astype(np.int64)
-        n = len(codes)
-        per_col = max(1, int(CHUNK_BYTES // max(4 * n * max(f.codes for f in features), 1)))
-        self.blocks = [(a, min(a + per_col, len(features))) for a in range(0, len(features), per_col)]
-        self.kept = [self._block(a, b) for a, b in self.blocks] if len(self.blocks) == 1 else None
+        per_row = 4 * max(len(codes), 1)
+        self.blocks, a = [], 0
+        for b in range(1, len(features) + 1):  # columns a..b-1 while they fit in CHUNK_BYTES
+            if b == len(features) or (self.offsets[b + 1] - self.offsets[a]) * per_row > CHUNK_BYTES:
+                self.blocks.append((a, b))
+                a = b
+        fits = self.offsets[-1] * per_row <= KEEP_BYTES
+        self.kept = [self._block(a, b) for a, b in self.blocks] if fits else None
 
     def _block(self, a: int, b: int) -> np.ndarray:
         n = len(self.codes)
