@@ -11,7 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-_LABELS = {"screening": "Screening terms", "statistics": "Reading & summarising", "search": "Searching hypotheses"}
+_LABELS = {"screening": "Screening terms", "statistics": "Reading & summarising", "search": "Searching hypotheses",
+           "holdout": "Robust variance (held-out)"}
 
 
 class StageProgress:
@@ -48,9 +49,17 @@ class StageProgress:
             rate = info["rows"] / max(time.perf_counter() - self.t0[stage], 1e-9)
             detail = f"{info['rows']:,} rows  {rate:,.0f} rows/s"
         elif "generation" in info:
-            detail = f"generation {info['generation']}/{info['generations']}"
+            detail = f"generation {info['generation']:,}/{info['generations']:,}"
+            if info.get("estimate_seconds") is not None:
+                from greta_core.hypothesis_search.cost import duration
+
+                detail += f", estimated {duration(info['estimate_seconds'])}"
+                if info.get("max_minutes"):
+                    detail += f" (budget {info['max_minutes']:g} min)"
             if info.get("stopped_early"):
                 detail += " (best hypotheses stable: stopped)"
+            elif info.get("stopped_by_budget"):
+                detail += " (stopped after its time budget)"
         elif "hypotheses" in info:
             detail = f"{info['hypotheses']:,}/{info.get('total') or 0:,} hypotheses (exact search)"
         self.progress.update(self.tasks[stage], completed=100 * fraction, detail=detail)

@@ -45,4 +45,20 @@ def stage_table(stages: Mapping[str, Mapping[str, Any]] | None) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["size", "stage_table"]
+def search_line(search: Mapping[str, Any] | None, seconds: Any = None) -> str | None:
+    """What the genetic search was estimated to take before it ran, and whether its time
+    budget stopped it (None for the exact search)."""
+    if not search or search.get("estimate_seconds") is None:
+        return None
+    from greta_core.hypothesis_search.cost import duration
+
+    text = f"search: estimated {duration(search['estimate_seconds'])} before it ran"
+    if seconds is not None:
+        text += f", took {duration(float(seconds))}"
+    if search.get("max_minutes"):
+        text += f"; time budget {search['max_minutes']:g} min (hypothesis_search.max_minutes)"
+        text += ": the search stopped after its time budget" if search.get("stopped_by_budget") else ""
+    return text
+
+
+__all__ = ["search_line", "size", "stage_table"]

@@ -66,6 +66,10 @@ class DistributedComputationError(ScalabilityError):
     """A computation on a cluster failed or the cluster is gone."""
 
 
+class MemoryLimitError(GretaError, ValueError):
+    """A setting needs more memory than this process may use."""
+
+
 class GretaWarning(UserWarning):
     """Base class of Greta's warnings, to simplify filtering."""
 

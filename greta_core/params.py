@@ -22,6 +22,7 @@ class AnalysisParams:
     screen_memory_mb: float = 256.0  # working memory of the screening of candidate terms
     max_screen_terms: int = 100_000_000  # most candidate terms screened (products of weak columns left out)
     sample_rows: int = 50000
+    batch_rows: int | None = None  # the user's rows per batch (None: sized from the memory limit)
     # search: "auto" scores every hypothesis when there are at most exact_max_hypotheses
     search_strategy: str = "auto"  # auto | exact | genetic
     exact_max_hypotheses: int = 100_000
@@ -31,6 +32,7 @@ class AnalysisParams:
     mut_prob: float | None = None
     max_terms: int = 8
     patience: int | None = None
+    search_max_minutes: float | None = None  # time budget of the genetic search (None: a long one is refused)
     seed: int = 0
     # where the search evaluates populations (``workers`` caps its workers too)
     distributed_backend: str = "local"  # local | multiprocessing | dask | spark | auto

@@ -7,6 +7,7 @@ nothing and writes no files; progress and cancellation go through the callbacks.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -18,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from greta_core import __version__
 from greta_core.backends import open_backend
 from greta_core.confirm.checks import partial_dependence, rank_checks
-from greta_core.confirm.holdout import confirm, select
+from greta_core.confirm.holdout import confirm, select, tested
 from greta_core.confirm.layout import Layout
 from greta_core.confirm.logistic import (
     HoldoutRows,
@@ -28,6 +29,7 @@ from greta_core.confirm.logistic import (
     odds_ratios,
     rows_phrase,
 )
+from greta_core.confirm.sandwich import held_out_meat
 from greta_core.errors import (
     CancelledError,
     ColumnNotFoundError,
@@ -35,6 +37,7 @@ from greta_core.errors import (
     TargetError,
     missing_column_message,
 )
+from greta_core.hypothesis_search.cost import check_search
 from greta_core.hypothesis_search.exact import ExactSearch, choose
 from greta_core.ingestion.readers import FileSpec
 from greta_core.metrics import StageClock
@@ -46,8 +49,9 @@ from greta_core.plan.schema import canonical, infer_columns, infer_target
 from greta_core.plan.screen import screen, screen_rows
 from greta_core.plan.terms import Plan, build_plan, parents
 from greta_core.resources import meter_for
+from greta_core.resources.budget import check_plan, check_planning_sample, check_settings
 from greta_core.resources.memory import memory_limit, release_arrow_memory
-from greta_core.stats.centring import recentre
+from greta_core.stats.centring import centring_map, recentre
 from greta_core.stats.linear import Gram
 from greta_core.stats.summary import Summary, empty_summary, summarize
 from greta_core import segments
@@ -76,11 +80,14 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
             progress(stage, fraction, {**info, "metrics": dict(clock.stages)})
 
     row_filter = parse_optional(params.row_filter)  # parsed and checked, never run as Python
+    limit = memory_limit()
+    check_settings(params, limit)  # what needs no data fits in the memory limit
     with clock.stage("ingest"):
         backend = open_backend(params.backend, spec, params.workers, params.extra)
         clock.attach(meter_for(backend))
         if row_filter is not None:
             row_filter.check_columns(backend.columns())
+        check_planning_sample(params, len(backend.columns()), backend.estimate_rows(), limit)
         rows = planning_rows(params, len(backend.columns()))
         raw = backend.sample(rows)
         release_arrow_memory()
@@ -90,6 +97,9 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
         filter_kinds = read_kinds(raw, row_filter)
         if row_filter is not None and hasattr(backend, "push_row_filter"):
             backend.push_row_filter(row_filter)  # Spark: rows are filtered before they reach Python
+        check_plan(params, plan, backend.name, backend.estimate_rows(), limit)
+        if _surely_genetic(plan, params):
+            check_search(params)  # a search too long is refused before the statistics pass
     with clock.stage("statistics"):
         whole = sample if len(raw) < rows else None  # the sample holds every row
         summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole, filter_kinds,
@@ -101,6 +111,7 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     _check_rows(summary, layout, plan)
     t = plan.target.width
     summary, delta = recentre(summary, layout, t)
+    read_plan = plan  # the statistics pass built its design rows with these centres
     plan = replace(plan, centres=tuple((n, plan.centre(n) + d) for n, d in delta.items()))
     disc = Gram.from_moments(summary.discovery, t)
     with clock.stage("search"), threadpool_limits(1):  # many small solves: more BLAS threads only spin
@@ -110,8 +121,11 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
         if summary.segments is not None:  # tested first: their p-values join the family below
             seg = segments.find(summary.segments, seg_features, plan.target.task, segment_settings(params))
         family = list(seg.p_values) if seg is not None else []
+        meats, robust_info = holdout_meats(backend, read_plan, layout, summary, delta,
+                                           tested(found.front, params.max_hypotheses), params, whole, report,
+                                           cancel, notes, filter_kinds)
         results = select(confirm(found.front, layout, disc, summary.holdout, summary.sample, plan.target,
-                                 params.alpha, params.max_hypotheses, dict(plan.centres), family))
+                                 params.alpha, params.max_hypotheses, dict(plan.centres), meats, family))
         for c in results:
             if c.confirmed:
                 _checks(c, layout, summary, plan, notes)
@@ -125,9 +139,13 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     doc["metrics"]["search_generations"] = found.generations
     doc["metrics"]["search"] = search_info
     doc["metrics"].update(backend.info())
-    limit = memory_limit()
+    if search_info.get("stopped_by_budget"):
+        doc["notes"].append(f"The search stopped after its time budget (hypothesis_search.max_minutes = "
+                            f"{params.search_max_minutes:g}), at generation {found.generations:,} of "
+                            f"{params.num_generations:,}: the hypotheses are the best found by then.")
     doc["metrics"]["memory_limit"] = {"bytes": limit.bytes, "source": limit.source}
     doc["metrics"]["search_backend"] = search_backend
+    doc["metrics"]["robust_variance"] = robust_info
     report("done", 1.0, {})
     return doc
 
@@ -147,18 +165,34 @@ def _search(disc: Gram, layout: Layout, params: AnalysisParams, report: Progress
         return found, info, ex.backend_info
     from greta_core.hypothesis_search.optimizers import GeneticAlgorithmOptimizer  # pymoo: only when it runs
 
+    estimate = check_search(params)
+    budget = params.search_max_minutes * 60 if params.search_max_minutes else None
     opt = GeneticAlgorithmOptimizer(disc, layout.columns, max_terms=params.max_terms,
                                     pop_size=params.pop_size, num_generations=params.num_generations,
                                     cx_prob=params.cx_prob, mut_prob=params.mut_prob,
                                     alpha=params.alpha, seed=params.seed, patience=params.patience,
                                     distributed_backend=params.distributed_backend,
                                     cluster_address=params.cluster_address, max_workers=params.workers,
-                                    fallback=params.distributed_fallback, parents=needs)
-    found = opt.run(lambda g, n: report("search", g / n, {"generation": g, "generations": n}), cancel)
-    report("search", 1.0, {"generation": found.generations, "generations": params.num_generations,
-                           "stopped_early": found.stopped_early})
-    info.update(patience=params.patience, stopped_early=found.stopped_early)
+                                    fallback=params.distributed_fallback, parents=needs, time_budget=budget)
+    about = {"generations": params.num_generations, "estimate_seconds": estimate, "max_minutes": params.search_max_minutes}
+    report("search", 0.0, {"generation": 0, **about})
+    found = opt.run(lambda g, n: report("search", opt.progress, {"generation": g, **about}), cancel)
+    report("search", 1.0, {"generation": found.generations, "stopped_early": found.stopped_early,
+                           "stopped_by_budget": opt.stopped_by_budget, **about})
+    info.update(patience=params.patience, stopped_early=found.stopped_early, estimate_seconds=round(estimate, 3),
+                max_minutes=params.search_max_minutes, stopped_by_budget=opt.stopped_by_budget)
     return found, info, opt.backend_info
+
+
+def _surely_genetic(plan: Plan, params: AnalysisParams) -> bool:
+    """Whether the search will be the genetic one, known from the plan (not when its terms are
+    screened first: which are kept is known after the statistics pass)."""
+    if params.search_strategy != "auto":
+        return params.search_strategy == "genetic"
+    if plan.candidate_width > params.max_design_columns:
+        return False
+    terms = list(plan.terms)
+    return choose(parents(terms), params.max_terms, "auto", params.exact_max_hypotheses).strategy == "genetic"
 
 
 def _filtered(df: pd.DataFrame, row_filter: RowFilter | None) -> pd.DataFrame:
@@ -265,17 +299,8 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
     t = plan.target.width
     notes = [f"Column {c.name!r}: {c.note}." for c in plan.columns if c.note]
     total = backend.estimate_rows() or 0
-    source_cols = [c.name for c in plan.columns] + [plan.target.name]
-    # a backend reads "numeric" columns as float64, anything else as text; numbers the sample
-    # held as text (a few cells are not numbers) are read as text and parsed per batch
-    kinds = {c.name: "text" if c.text else c.kind for c in plan.columns}
-    regression = plan.target.task == "regression" and not plan.target.text
-    kinds[plan.target.name] = "numeric" if regression else "categorical"
     row_filter = parse_optional(params.row_filter)
-    for name in row_filter.columns() if row_filter is not None else ():
-        if name not in kinds:  # read too, for the filter (the design never sees it)
-            source_cols.append(name)
-            kinds[name] = (filter_kinds or {}).get(name, "text")
+    source_cols, kinds = read_columns(plan, row_filter, filter_kinds)
 
     def run(terms: list, screen: list, label: str, screen_size: int = 0) -> Summary:
         lay = Layout.of(terms)
@@ -321,6 +346,70 @@ def segment_settings(params: AnalysisParams) -> segments.Settings:
     return segments.Settings(max_conditions=params.segments_max_conditions, min_share=params.segments_min_share,
                              max_reported=params.segments_max_reported, bins=params.segments_bins,
                              discovery_rows=params.segments_sample_rows)
+
+
+def read_columns(plan: Plan, row_filter: RowFilter | None = None,
+                 filter_kinds: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """The source columns a pass over the rows reads, and how the backend reads each: "numeric"
+    columns as float64, anything else as text (numbers the sample held as text — a few cells
+    are not numbers — are read as text and parsed per batch). The columns ``row_filter`` needs
+    that the design does not are read too, as ``filter_kinds`` says (``read_kinds``; text by
+    default)."""
+    source_cols = [c.name for c in plan.columns] + [plan.target.name]
+    kinds = {c.name: "text" if c.text else c.kind for c in plan.columns}
+    regression = plan.target.task == "regression" and not plan.target.text
+    kinds[plan.target.name] = "numeric" if regression else "categorical"
+    for name in row_filter.columns() if row_filter is not None else ():
+        if name not in kinds:
+            source_cols.append(name)
+            kinds[name] = (filter_kinds or {}).get(name, "text")
+    return source_cols, kinds
+
+
+def holdout_meats(backend: Any, plan: Plan, layout: Layout, s: Summary, delta: dict[str, float],
+                  hypotheses: list[tuple[int, ...]], params: AnalysisParams, whole: pd.DataFrame | None,
+                  report: Progress, cancel: Callable[[], bool] | None, notes: list[str],
+                  filter_kinds: dict[str, str] | None = None) -> tuple[list[tuple[np.ndarray, int]] | None,
+                                                                       dict[str, Any]]:
+    """Each tested hypothesis' robust (HC3) middle term summed over every held-out row, and how
+    it was got (``metrics.robust_variance``): from the holdout sample when it holds every
+    held-out row; from the rows in memory (``whole``: the data, after the row filter) when they
+    are all there; else from a second, narrow pass over the data (``greta_core.confirm.sandwich``).
+    ``plan``: the plan the statistics pass read with; ``delta``: what recentring moved.
+    None instead of the sums: the sample estimate is used (the reason is in ``notes``)."""
+    n = int(s.holdout.n)
+    info: dict[str, Any] = {"covariance": "HC3", "held_out_rows": n, "rows": n, "source": "holdout sample",
+                            "seconds": 0.0, "cpu_seconds": 0.0}
+    if not hypotheses or len(s.sample) >= n:
+        return None, info
+    t0, c0 = time.perf_counter(), time.process_time()
+    builder = DesignBuilder(plan, params.seed, params.holdout_fraction)
+    lin, shift = centring_map(delta, layout, plan.target.width)
+    if whole is not None:  # already filtered
+        fn = held_out_meat(builder, layout, s.holdout, hypotheses, lin, shift)
+        with threadpool_limits(1):
+            sums = fn.empty().merge(fn(whole))
+        info["source"] = "rows in memory"
+    else:
+        keep = parse_optional(params.row_filter)
+        fn = held_out_meat(builder, layout, s.holdout, hypotheses, lin, shift, keep)
+        columns, kinds = read_columns(plan, keep, filter_kinds)
+        total = backend.estimate_rows() or 0
+
+        def prog(rows: int) -> None:
+            report("holdout", min(rows / total, 0.99) if total else 0.0, {"rows": rows, "total": total})
+
+        sums = backend.reduce(fn, fn.empty(), columns, kinds, prog, cancel)
+        report("holdout", 1.0, {"rows": sums.rows_read, "total": total})
+        info["source"] = "second pass"
+    info.update(seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0)
+    if sums.rows != n:
+        notes.append(f"Reading the data again for the robust variance found {sums.rows:,} held-out rows where "
+                     f"the first read found {n:,} (did the data change during the analysis?); the robust "
+                     f"variance was estimated from a uniform sample of {len(s.sample):,} held-out rows instead.")
+        info.update(rows=len(s.sample), source="holdout sample")
+        return None, info
+    return [(m, sums.rows) for m in sums.meats], info
 
 
 def _check_rows(s: Summary, layout: Layout, plan: Plan) -> None:
@@ -507,10 +596,10 @@ def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams) -> lis
         out.append("Estimates for a yes/no target are changes in its probability (a linear probability model)"
                    + (f"; the odds ratios come from a logistic fit on {rows_phrase(fit)} ({fit['method']})."
                       if fit else "."))
+    rows = min((c.holdout["covariance_rows"] for c in results), default=int(s.holdout.n))
     out.append("Held-out tests and intervals use heteroskedasticity-robust (HC3) standard errors"
-               + ("." if s.sample.shape[0] >= s.holdout.n else
-                  f", estimated from a uniform sample of {s.sample.shape[0]:,} of the held-out rows "
-                  "(statistics.sample_size)."))
+               + (f" over all {int(s.holdout.n):,} held-out rows." if rows >= s.holdout.n else
+                  f", estimated from a uniform sample of {rows:,} of the held-out rows."))
     if s.holdout.n < 200:
         out.append(f"Only {int(s.holdout.n)} held-out rows: small effects cannot be confirmed with so few rows.")
     return out

@@ -65,9 +65,13 @@ def run(
     for path, text in texts.items():
         write_atomic(path, text)
     if verbose or debug:
-        from greta_cli.usage import stage_table
+        from greta_cli.usage import search_line, stage_table
 
-        typer.echo(stage_table(results.get("metrics", {}).get("stages")), err=True)
+        metrics = results.get("metrics", {})
+        typer.echo(stage_table(metrics.get("stages")), err=True)
+        line = search_line(metrics.get("search"), (metrics.get("stages") or {}).get("search", {}).get("seconds"))
+        if line:
+            typer.echo(line, err=True)
     if quiet:
         return
     if is_tty() or out:  # piped with the results saved: the same summary, as plain text

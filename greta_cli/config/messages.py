@@ -62,12 +62,16 @@ def format_errors(exc: ValidationError, raw: dict[Any, Any],
             sentences.append(f"{text}{where}.")
             continue
         _, _, _, annotation, metadata = _locate(errs[0]["loc"])
+        prefix = "" if sentences else "Invalid configuration: "
+        if kind == "field" and errs[0]["type"] == "value_error":  # a validator's own sentence
+            said = str(errs[0].get("ctx", {}).get("error", errs[0]["msg"]))
+            sentences.append(f"{prefix}'{'.'.join(keys)}' = {said}{f' ({source})' if source else ''}.")
+            continue
         only_bounds = kind == "field" and all(e["type"] in _BOUND_ERRORS for e in errs)
         allowed = _bounds(metadata) if only_bounds else describe(annotation, metadata)
         value = _lookup(raw, keys)
         shown = show(errs[0]["input"] if value is _MISSING else value)
         where = f" ({source})" if source else ""
-        prefix = "" if sentences else "Invalid configuration: "
         sentences.append(f"{prefix}'{'.'.join(keys)}' must be {allowed}; got {shown}{where}.")
     more = f" ({len(sentences) - 3} more problems not shown.)" if len(sentences) > 3 else ""
     return " ".join(sentences[:3]) + more

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 
 # --------------------------------------------------------------------------------------- models
@@ -127,6 +127,11 @@ class HypothesisSearchConfig(_Section):
         None, ge=1, le=10_000_000, description="Stop the genetic search early once the best hypotheses found "
         "have not changed for this many generations (never while none is found; faster, but on hard data "
         "the truth may be missed); null runs every generation.")
+    max_minutes: float | None = Field(
+        None, gt=0, le=525_600, description="Time budget of the genetic search: it stops after the first "
+        "generation that ends past this many minutes, and the best hypotheses found by then are confirmed "
+        "(metrics.search.stopped_by_budget); null runs every generation, and refuses a search estimated to "
+        "take more than an hour.")
     max_terms: int = Field(5, ge=1, le=20, description="Most terms in one hypothesis (each main effect, square, log and product counts one).")
     seed: int = Field(
         0, ge=0, le=2**32 - 1, description="Random seed; the same seed gives the same hypotheses everywhere.")
@@ -140,6 +145,24 @@ class HypothesisSearchConfig(_Section):
     distributed_fallback: bool = Field(
         True, description="If the cluster fails during the search: true continues with local "
         "evaluation (same results) and a warning; false stops with an error.")
+
+    @field_validator("max_workers")
+    @classmethod
+    def _workers_for_the_cores(cls, value: int | None, info: ValidationInfo) -> int | None:
+        # Without a cluster every worker runs on this machine: far more than its cores only
+        # thrash (and each takes memory; greta run checks that against the memory limit).
+        if value is None or info.data.get("cluster_address"):
+            return value
+        from greta_core.resources.budget import WORKERS_PER_CORE
+        from greta_core.resources.memory import cpu_count
+
+        most = WORKERS_PER_CORE * cpu_count()
+        if value > most:
+            msg = (f"{value:,} is more than {WORKERS_PER_CORE} workers per core of this machine ({cpu_count()} "
+                   f"cores): at most {most} without a cluster (hypothesis_search.cluster_address); lower it, or "
+                   "null to use every core")
+            raise ValueError(msg)
+        return value
 
 
 class StatisticsConfig(_Section):

@@ -88,7 +88,7 @@ def match_job_id(text: str, ids: Iterable[str]) -> str:
 # ------------------------------------------------------------------------------------ progress
 #: Share of the whole job taken by each stage the engine reports, as (start, end) percent.
 STAGE_SPANS = {"starting": (0.0, 0.0), "screening": (0.0, 15.0), "statistics": (15.0, 35.0),
-               "search": (35.0, 95.0), "done": (100.0, 100.0)}
+               "search": (35.0, 95.0), "holdout": (95.0, 99.0), "done": (100.0, 100.0)}
 
 
 def overall_percent(stage: str, fraction: float, previous: float = 0.0) -> float:

@@ -212,7 +212,10 @@ class SparkBackend:
                     sc.cancelJobGroup(group)
                     return
                 if progress and total:
-                    done, tasks = _task_counts(sc, group)
+                    try:
+                        done, tasks = _task_counts(sc, group)
+                    except Exception:  # noqa: BLE001 - the JVM is gone: the job's own error says so
+                        return
                     if tasks:
                         progress(int(total * done / tasks))
 

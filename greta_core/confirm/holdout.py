@@ -1,7 +1,8 @@
 """Confirmation on the holdout split (DESIGN §5): robust tests, a verdict per column, one answer.
 
 Each hypothesis from the search is refitted on the holdout statistics. Its tests use the
-heteroskedasticity-robust (HC3) covariance (``greta_core.stats.robust``):
+heteroskedasticity-robust (HC3) covariance (``greta_core.stats.robust``), its middle term summed
+over every held-out row (``greta_core.confirm.sandwich``):
 
 - overall: all its columns together;
 - each term: the term's columns (a needed main term — one a product or square of its column
@@ -72,9 +73,10 @@ def _discovery(gram: Gram, layout: Layout, hyps: Sequence[tuple[int, ...]]) -> l
             for i in range(len(hyps))]
 
 
-def _robust_tests(m: Moments, sample: np.ndarray, layout: Layout, h: tuple[int, ...]) -> _Tests:
+def _robust_tests(m: Moments, sample: np.ndarray, layout: Layout, h: tuple[int, ...],
+                  meat: tuple[np.ndarray, int] | None = None) -> _Tests:
     cols = [layout.columns[i] for i in h]
-    fit = robust_fit(m, sample, np.concatenate(cols), layout.width)
+    fit = robust_fit(m, sample, np.concatenate(cols), layout.width, meat)
     slots, start = [], 0
     for c in cols:
         slots.append(list(range(start, start + len(c))))
@@ -87,22 +89,31 @@ def _robust_tests(m: Moments, sample: np.ndarray, layout: Layout, h: tuple[int, 
     return _Tests(fit, fit.wald(list(range(start))), [fit.wald(s) for s in slots], columns)
 
 
+def tested(front: Sequence[Scored], max_hypotheses: int) -> list[tuple[int, ...]]:
+    """The hypotheses :func:`confirm` re-tests: the first ``max_hypotheses`` of the front."""
+    return [s.terms for s in front[:max_hypotheses]]
+
+
 def confirm(front: Sequence[Scored], layout: Layout, discovery: Gram, held: Moments, sample: np.ndarray,
             target: TargetInfo, alpha: float, max_hypotheses: int,
-            centres: dict[str, float] | None = None, others: list[float] | None = None) -> list[Confirmed]:
+            centres: dict[str, float] | None = None,
+            meats: Sequence[tuple[np.ndarray, int]] | None = None, others: list[float] | None = None) -> list[Confirmed]:
     """Re-test the front on the holdout split; BH-correct every holdout test together.
     ``centres``: what was subtracted from each numeric column (for sizes in its own units).
+    ``meats``: each tested hypothesis' HC3 middle term summed over every held-out row, and
+    those rows (``greta_core.confirm.sandwich``); without them it is estimated from ``sample``.
     ``others``: p-values of the run's other held-out tests (segments), corrected in the same
     family; replaced in place by their q-values."""
     others = others if others is not None else []
-    hyps = [s.terms for s in front[:max_hypotheses]]
+    hyps = tested(front, max_hypotheses)
     if not hyps:
         others[:] = benjamini_hochberg(np.array(others, dtype=float)).tolist()
         return []
     disc = _discovery(discovery, layout, hyps)
     hold_gram = Gram.from_moments(held, discovery.t)
     classic = evaluate(hold_gram, [[layout.columns[i] for i in h] for h in hyps])
-    tests = [_robust_tests(held, sample, layout, h) for h in hyps]
+    tests = [_robust_tests(held, sample, layout, h, meats[i] if meats is not None else None)
+             for i, h in enumerate(hyps)]
     # one family: each overall, term and column test (a column with one term is that term's test)
     family: list[WaldTest] = []
     for tt in tests:

@@ -6,6 +6,7 @@ and seed gives the same hypotheses.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -92,6 +93,9 @@ class GeneticAlgorithmOptimizer:
         Stop early once the front (the feasible, non-dominated hypotheses found so far) has not
         changed for this many generations (an empty front never stops the search); None runs
         every generation.
+    time_budget : float, optional
+        Seconds the search may take: once a generation ends past them, the search stops
+        (``stopped_by_budget``) with the hypotheses found so far; None runs every generation.
     """
 
     def __init__(self, gram: Gram, term_columns: Sequence[np.ndarray], *, max_terms: int = 5,
@@ -99,7 +103,8 @@ class GeneticAlgorithmOptimizer:
                  mut_prob: float | None = None, alpha: float = 0.05, seed: int = 0,
                  patience: int | None = None, use_spark: bool = False, distributed_backend: str = "auto",
                  cluster_address: str | None = None, max_workers: int | None = None,
-                 fallback: bool = True, parents: Sequence[Sequence[int]] | None = None) -> None:
+                 fallback: bool = True, parents: Sequence[Sequence[int]] | None = None,
+                 time_budget: float | None = None) -> None:
         self.problem = HypothesisProblem(gram, term_columns, max_terms, alpha, parents)
         backend = "spark" if use_spark else distributed_backend
         self.placement = Placement(self.problem.stats, backend, cluster_address, max_workers, fallback,
@@ -125,6 +130,9 @@ class GeneticAlgorithmOptimizer:
         self.stopped_early = False
         self._front: tuple | None = None  # after the last generation (None: before the first)
         self._stale = 0
+        self.time_budget = time_budget
+        self.stopped_by_budget = False
+        self._started: float | None = None
         if backend != "local" and m > 0:
             self.problem.evaluator = self.placement
 
@@ -169,10 +177,14 @@ class GeneticAlgorithmOptimizer:
         """Run one generation; False once the search is over (all generations run, or the
         front of feasible hypotheses unchanged for ``patience`` generations; a search that has
         found no feasible hypothesis yet goes on)."""
-        if not self.algorithm.has_next() or self.stopped_early:
+        if not self.algorithm.has_next() or self.stopped_early or self.stopped_by_budget:
             return False
+        if self._started is None:
+            self._started = time.monotonic()
         self.algorithm.next()
         self.generation += 1
+        if self.time_budget is not None and self.elapsed >= self.time_budget and self.algorithm.has_next():
+            self.stopped_by_budget = True
         if self.patience:
             front = tuple(s.terms for s in self.result().front)
             self._stale = self._stale + 1 if front and front == self._front else 0  # nothing found: go on
@@ -203,6 +215,14 @@ class GeneticAlgorithmOptimizer:
                             stopped_early=self.stopped_early)
 
     @property
+    def elapsed(self) -> float:
+        """Seconds since the first generation started."""
+        return 0.0 if self._started is None else time.monotonic() - self._started
+
+    @property
     def progress(self) -> float:
-        """Share of the search done, in [0, 1]."""
-        return min(self.generation / max(self.num_generations, 1), 1.0)
+        """Share of the search done, in [0, 1] (of its time budget, when that is the nearer end)."""
+        done = self.generation / max(self.num_generations, 1)
+        if self.time_budget:
+            done = max(done, self.elapsed / self.time_budget)
+        return min(done, 1.0)

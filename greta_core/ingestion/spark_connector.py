@@ -13,6 +13,7 @@ pyspark is imported only when a session is started.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -154,6 +155,7 @@ class SparkConnector:
         active = SparkSession.getActiveSession()
         if active is not None and self._compatible(active):
             self.spark = active
+            quiet_driver_errors(active)
             return active
         os.environ["PYSPARK_PYTHON"] = sys.executable
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -168,6 +170,7 @@ class SparkConnector:
             text = " ".join(str(e).split())[:300]
             msg = f"Spark could not start with master {self.master!r}: {type(e).__name__}: {text}."
             raise SparkUnavailableError(msg) from None
+        quiet_driver_errors(self.spark)
         return self.spark
 
     def _compatible(self, session: Any) -> bool:
@@ -240,6 +243,27 @@ def quoted(name: str) -> Any:
     from pyspark.sql import functions as F
 
     return F.col("`" + name.replace("`", "``") + "`")
+
+
+class _Py4JLogs(logging.Filter):
+    """Drops the records Py4J logs on the root logger, with a traceback, when the JVM is gone
+    ("Exception while sending command."): the Py4J error raised next says it, in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return f"{os.sep}py4j{os.sep}" not in record.pathname
+
+
+def quiet_driver_errors(spark: Any) -> None:
+    """When Spark's JVM dies (the kernel killed it for memory), the error Greta raises is the
+    one line the user sees: no Py4J log record and no traceback from pyspark's accumulator
+    server (it prints one when the JVM's connection to it breaks)."""
+    root = logging.getLogger()
+    if not any(isinstance(f, _Py4JLogs) for f in root.filters):
+        root.addFilter(_Py4JLogs())
+    server = getattr(getattr(spark, "sparkContext", None), "_accumulatorServer", None)
+    if server is not None:
+        server.handle_error = lambda request, address: logging.getLogger("greta.spark").debug(
+            "pyspark's accumulator server lost its connection from %s", address, exc_info=True)
 
 
 __all__ = ["SparkConnector", "is_local_master", "log4j2_file", "spark_problem"]

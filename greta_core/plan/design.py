@@ -161,6 +161,37 @@ class DesignBuilder:
         late = self.late_missing_of(missing)
         return Rows(values, missing, codes, y[rows], u2[rows], n_disc), len(df), int((~ok).sum()), late
 
+    def holdout(self, df: pd.DataFrame, sources: Sequence[str] | None = None) -> Rows:
+        """The batch's holdout rows only (with a usable target, split as :meth:`prepare` splits
+        them, in the batch's order): for a pass that needs nothing of the discovery rows. With
+        ``sources``, only those columns' values are read out (the design of terms made of them
+        can be filled; the others are left at 0)."""
+        frame = canonical_features(self.plan, df)  # every column: the split hashes them all
+        y, ok = self.target(canonical_target(df[self.plan.target.name], self.plan.target))
+        u1, u2 = split_keys(frame, self.seed)
+        rows = np.flatnonzero(ok & (u1 < self.holdout_fraction))
+        if sources is None:
+            values, missing, codes = self._inputs(frame, rows)
+        else:
+            values, missing, codes = self._some_inputs(frame, rows, set(sources))
+        return Rows(values, missing, codes, y[rows], u2[rows], 0)
+
+    def _some_inputs(self, frame: pd.DataFrame, rows: np.ndarray, sources: set[str]) -> tuple[np.ndarray, np.ndarray, dict]:
+        """:meth:`_inputs` of the columns ``sources`` only."""
+        values = np.zeros((len(rows), len(self.numeric)), order="F")
+        missing = np.zeros(values.shape, dtype=bool, order="F")
+        names = [c for c in self.numeric if c in sources]
+        if names:
+            idx = [self.position[c] for c in names]
+            block = frame[names].to_numpy(np.float64)[rows]
+            miss = np.isnan(block)
+            block -= self.centres[idx]
+            block[miss] = 0.0  # the centre
+            values[:, idx], missing[:, idx] = block, miss
+        codes = {t.name: _codes(t, frame[t.sources[0]].to_numpy(object)[rows])
+                 for t in self.categorical if t.sources[0] in sources}
+        return values, missing, codes
+
     def _inputs(self, frame: pd.DataFrame, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict]:
         n = len(frame) if rows is None else len(rows)
         if self.numeric:  # converted together: a wide file has thousands of numeric columns

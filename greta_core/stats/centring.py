@@ -25,9 +25,21 @@ from greta_core.stats.summary import Summary
 def recentre(s: Summary, layout: Any, t: int) -> tuple[Summary, dict[str, float]]:
     """The summary with every numeric main term and every square and product centred at the
     discovery means, and each column's offset δ (design units) that was removed."""
-    q = layout.width
     main = {term.name: int(cols[0]) for term, cols in zip(layout.terms, layout.columns) if term.kind == "numeric"}
     delta = {name: float(s.discovery.mean[c]) for name, c in main.items()}
+    lin, shift = centring_map(delta, layout, t)
+    out = replace(s, discovery=_map(s.discovery, lin, shift), holdout=_map(s.holdout, lin, shift),
+                  sample=s.sample @ lin.T + shift if len(s.sample) else s.sample)
+    return out, delta
+
+
+def centring_map(delta: dict[str, float], layout: Any, t: int) -> tuple[np.ndarray, np.ndarray]:
+    """The affine map ``x ↦ lin·x + shift`` of a row of design columns (then the ``t`` target
+    columns) that :func:`recentre` applies, given each numeric main term's offset ``delta``. A
+    design row built by the statistics pass' own builder, mapped with it, is that row of the
+    recentred design."""
+    q = layout.width
+    main = {term.name: int(cols[0]) for term, cols in zip(layout.terms, layout.columns) if term.kind == "numeric"}
     lin = np.eye(q + t)
     shift = np.zeros(q + t)
     for term, cols in zip(layout.terms, layout.columns):
@@ -43,9 +55,7 @@ def recentre(s: Summary, layout: Any, t: int) -> tuple[Summary, dict[str, float]
             a = term.sources[0]
             lin[j, main[a]] -= 2.0 * delta[a]
             shift[j] = delta[a] ** 2
-    out = replace(s, discovery=_map(s.discovery, lin, shift), holdout=_map(s.holdout, lin, shift),
-                  sample=s.sample @ lin.T + shift if len(s.sample) else s.sample)
-    return out, delta
+    return lin, shift
 
 
 def _map(m: Moments, lin: np.ndarray, shift: np.ndarray) -> Moments:

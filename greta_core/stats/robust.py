@@ -1,11 +1,13 @@
 """Heteroskedasticity-robust (HC3) estimates and Wald tests of a linear model.
 
-The fit itself comes from the co-moments of a split (any number of rows); the sandwich's
-"meat" needs each row's residual, so it is summed over a uniform sample of that split's rows,
-kept during the statistics pass, and scaled up to the split's size. When the sample holds every
-row of the split (up to ``statistics.sample_size`` rows), the result is exactly statsmodels'
-``OLS(y, [1, X]).fit(cov_type="HC3", use_t=True)``: with X centred at the split's means the
-bread is block-diagonal, so the slopes' block needs nothing but the co-moments.
+The fit itself comes from the co-moments of a split (any number of rows). The sandwich's
+"meat" needs each row's residual and leverage: ``hc3_meat`` sums it over rows given to it with
+the fit's slopes and (X'X)⁻¹ fixed, so it can be summed batch by batch over every held-out row
+by a second narrow pass (``greta_core.confirm.sandwich``) and merged by addition. Given that
+exact meat, the result is statsmodels' ``OLS(y, [1, X]).fit(cov_type="HC3", use_t=True)`` on
+all the split's rows: with X centred at the split's means the bread is block-diagonal, so the
+slopes' block needs nothing but the co-moments. Without it, the meat is summed over a uniform
+sample of the split's rows and scaled up (exact when the sample holds every row).
 
 A target with t > 1 columns (the class indicators of a multiclass target) is the multivariate
 model: one slope vector per class, and the sandwich of all of them together.
@@ -91,25 +93,73 @@ class RobustFit:
         return WaldTest(f, rank, self.dfe, float(log10_f_sf(f, rank, max(self.dfe, 1.0))))
 
 
-def robust_fit(m: Moments, sample: np.ndarray, cols: np.ndarray, q: int) -> RobustFit:
-    """HC3 fit of the target columns (``q`` onwards) on design columns ``cols`` of a split
-    with co-moments ``m``, the sandwich summed over ``sample`` (rows of that split)."""
+@dataclass(frozen=True)
+class Ols:
+    """The least-squares fit of the target columns on some design columns of a split, from its
+    co-moments: everything the HC3 sandwich needs besides the rows themselves."""
+
+    cols: np.ndarray  # design column indices
+    n: float
+    mean_x: np.ndarray  # (k,) the split's means of the columns
+    mean_y: np.ndarray  # (t,)
+    w: np.ndarray  # (k, k) (pseudo-)inverse of the centred X'X
+    b: np.ndarray  # (k, t)
+    rank: int
+    r2: np.ndarray  # (t,)
+
+    @property
+    def width(self) -> int:
+        """Rows and columns of the meat: k·t."""
+        return self.b.shape[0] * self.b.shape[1]
+
+
+def ols(m: Moments, cols: np.ndarray, q: int) -> Ols:
+    """The fit of the target columns (``q`` onwards) on design columns ``cols`` of a split with
+    co-moments ``m``."""
     cols = np.asarray(cols, dtype=int)
-    n, k = float(m.n), len(cols)
+    k = len(cols)
     sxx, sxy, syy = m.m2[np.ix_(cols, cols)], m.m2[cols, q:], m.m2[q:, q:]
     w = scaled_inverse(sxx)
+    # a column without variance (a level no row of the split has) has no slope and no variance;
+    # pinv leaves rounding noise there (1e-18), which a Wald test would count as a direction
+    dead = ~(np.diag(sxx) > 0)
+    w[dead, :] = 0.0
+    w[:, dead] = 0.0
     b = w @ sxy
     rank = int(round(float(np.trace(sxx @ w)))) if k else 0  # sxx·sxx⁺ projects onto its range
-    dfe = max(n - 1.0 - rank, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = np.where(np.diag(syy) > 0, np.einsum("it,it->t", sxy, b) / np.diag(syy), 0.0)
-    xs = sample[:, cols] - m.mean[cols]
-    e = (sample[:, q:] - m.mean[q:]) - xs @ b
-    h = 1.0 / max(n, 1.0) + np.einsum("ij,jk,ik->i", xs, w, xs)
+    return Ols(cols, float(m.n), m.mean[cols].copy(), m.mean[q:].copy(), w, b, rank, np.clip(r2, 0.0, 1.0))
+
+
+def hc3_meat(fit: Ols, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Σ g_i g_i' / (1 − h_i)² over the rows given, g_i = e_i ⊗ (x_i − x̄) (class-major, as
+    vec(b')), e_i the residual and h_i = 1/n + (x_i − x̄)'(X'X)⁻¹(x_i − x̄) the leverage, with
+    the fit's slopes, means and (X'X)⁻¹ held fixed: sums over disjoint rows add up.
+    ``x``: (rows, k) the fit's design columns; ``y``: (rows, t) the target columns."""
+    xs = x - fit.mean_x
+    e = (y - fit.mean_y) - xs @ fit.b
+    h = 1.0 / max(fit.n, 1.0) + np.einsum("ij,ij->i", xs @ fit.w, xs)
     weight = 1.0 / np.maximum(1.0 - h, 1e-12) ** 2
-    g = (e[:, :, None] * xs[:, None, :]).reshape(len(xs), -1)  # class-major, as vec(b')
-    meat = (g * weight[:, None]).T @ g * (n / max(len(xs), 1))
-    t = b.shape[1]
-    bread = np.kron(np.eye(t), w)
-    cov = bread @ meat @ bread
-    return RobustFit(b, (cov + cov.T) / 2.0, n, dfe, len(xs), np.clip(r2, 0.0, 1.0))
+    g = (e[:, :, None] * xs[:, None, :]).reshape(len(xs), -1)
+    return (g * weight[:, None]).T @ g
+
+
+def robust_fit(m: Moments, sample: np.ndarray, cols: np.ndarray, q: int,
+               meat: tuple[np.ndarray, int] | None = None) -> RobustFit:
+    """HC3 fit of the target columns (``q`` onwards) on design columns ``cols`` of a split
+    with co-moments ``m``. ``meat``: the :func:`hc3_meat` of this fit summed over every row of
+    the split, and those rows; without it, the meat is summed over ``sample`` (rows of that
+    split) and scaled up to the split's size."""
+    fit = ols(m, cols, q)
+    n = fit.n
+    if meat is None:
+        rows = len(sample)
+        middle = hc3_meat(fit, sample[:, fit.cols], sample[:, q:]) * (n / max(rows, 1))
+    else:
+        middle, rows = meat
+    dfe = max(n - 1.0 - fit.rank, 1.0)
+    t = fit.b.shape[1]
+    bread = np.kron(np.eye(t), fit.w)
+    cov = bread @ middle @ bread
+    return RobustFit(fit.b, (cov + cov.T) / 2.0, n, dfe, int(rows), fit.r2)

@@ -65,7 +65,10 @@ def test_run_verbose_prints_each_stage_resource_usage(data, tmp_path):
     assert lines[0].split() == ["stage", "time", "CPU", "driver", "CPU", "workers", "peak", "driver", "peak",
                                 "workers", "read", "moved", "network"]
     stages = json.loads(out.read_text())["metrics"]["stages"]
-    assert [ln.split()[0] for ln in lines[1:]] == list(stages) == ["ingest", "statistics", "search", "confirm", "narrate"]
+    assert [ln.split()[0] for ln in lines[1:6]] == list(stages) == ["ingest", "statistics", "search", "confirm", "narrate"]
+    search = json.loads(out.read_text())["metrics"]["search"]
+    assert lines[6:] == ([] if search["strategy"] == "exact" else [lines[6]])
+    assert all(ln.startswith("search: estimated ") for ln in lines[6:])  # the genetic search's estimate
     row = lines[2].split()  # statistics: one process, so no worker figures and nothing moved
     assert row[1] == f"{stages['statistics']['seconds']:.2f}" and row[5] == row[8] == "-"
     assert row[-4:] == ["0", "B", "0", "B"]

@@ -35,7 +35,8 @@ FAST = {"hypothesis_search.pop_size": 20, "hypothesis_search.num_generations": 8
 MEDIUM = {"hypothesis_search.pop_size": 60, "hypothesis_search.num_generations": 120,
           "hypothesis_search.patience": "null", "hypothesis_search.strategy": "genetic"}
 LONG = {"hypothesis_search.pop_size": 60, "hypothesis_search.num_generations": 1000000,
-        "hypothesis_search.patience": "null", "hypothesis_search.strategy": "genetic"}
+        "hypothesis_search.patience": "null", "hypothesis_search.strategy": "genetic",
+        "hypothesis_search.max_minutes": 60}  # a search estimated above an hour needs a time budget
 TIMING_ENV = {"GRETA_JOB_HEARTBEAT": "0.5", "GRETA_JOB_STALE_AFTER": "4",
               "GRETA_AUTOSTART_WORKER": "0", "OPENBLAS_NUM_THREADS": "1",
               "PYTHONUNBUFFERED": "1"}
