@@ -291,7 +291,10 @@ def segment_chart(segments: Sequence[Mapping[str, Any]], overall: float | None, 
     if not rows:
         return ""
     values = [v for r in rows for v in r[2:] if v is not None] + ([overall] if overall is not None else [])
-    lo, hi = min(0.0, *values), max(values) * 1.08 or 1.0
+    if percent:
+        lo, hi = 0.0, min(1.0, max(values) * 1.08) or 1.0
+    else:
+        lo, hi = _domain(values, include_zero=False)
     label_chars = min(60, max(len(r[0]) + len(r[1]) for r in rows))
     left = 12.0
     scale = _Scale(lo, hi, left, width - 150)
@@ -303,9 +306,12 @@ def segment_chart(segments: Sequence[Mapping[str, Any]], overall: float | None, 
     for i, (name, size, mean, low, high) in enumerate(rows):
         y = top + step * i
         tip = f"{name}{size}: {pct(mean)}" + (f" [{pct(low)}, {pct(high)}]" if low is not None else "")
-        part = [f"<g><title>{esc(tip)}</title>", _text(6, y + 10, _clip(name + size, label_chars + 2)),
-                f'<rect x="{scale.px0}" y="{y + 15}" width="{max(1.0, scale(mean) - scale.px0):.2f}" '
-                f'height="14" fill="{ACCENT}"/>']
+        part = [f"<g><title>{esc(tip)}</title>", _text(6, y + 10, _clip(name + size, label_chars + 2))]
+        if percent:  # a rate: a bar from zero
+            part.append(f'<rect x="{scale.px0}" y="{y + 15}" width="{max(1.0, scale(mean) - scale.px0):.2f}" '
+                        f'height="14" fill="{ACCENT}"/>')
+        else:  # a mean: a dot (a bar from an arbitrary zero would mislead)
+            part.append(f'<circle cx="{scale(mean)}" cy="{y + 22}" r="4" fill="{ACCENT}"/>')
         if low is not None and high is not None:
             part.append(f'<line x1="{scale(low)}" y1="{y + 22}" x2="{scale(high)}" y2="{y + 22}" '
                         f'stroke="{INK}" stroke-width="2"/>')

@@ -33,6 +33,7 @@ class Feature:
     cuts: tuple[float, ...] = ()  # numeric: bin b holds cuts[b-1] < x <= cuts[b]
     levels: tuple[str, ...] = ()  # categorical: code i is levels[i] (the reference first)
     integer: bool = False  # numeric: every sample value is a whole number
+    boolean: bool = False  # a yes/no column held as 0/1: its conditions read "is true" / "is false"
 
     @property
     def codes(self) -> int:
@@ -102,7 +103,7 @@ def plan_features(sample: pd.DataFrame, plan: Plan, bins: int) -> list[Feature]:
         cuts = cuts[cuts < v.max()]  # a cut at the maximum leaves an empty bin above it
         if len(cuts):
             out.append(Feature(col.name, "numeric", cuts=tuple(float(c) for c in cuts),
-                               integer=bool(np.all(v == np.round(v)))))
+                               integer=bool(np.all(v == np.round(v))), boolean=col.kind == "boolean"))
     return out
 
 
@@ -150,6 +151,8 @@ def describe(c: Condition, f: Feature) -> str:
         return f"{f.name} is one of {', '.join(names)}"
     low = f.cuts[c.low - 1] if c.low > 0 else None
     high = f.cuts[c.high] if c.high < len(f.cuts) else None
+    if f.boolean and f.cuts == (0.0,):
+        return f"{f.name} is {'false' if high is not None else 'true'}"
     parts = []
     if low is not None:
         parts.append(f"{_num(low + 1, True)} or more" if f.integer else f"above {_num(low, False)}")

@@ -17,7 +17,9 @@ def _ci(g: dict[str, Any], task: str) -> str:
     if g.get("ci_low") is None or g.get("ci_high") is None:
         return ""
     low, high = _value(g["ci_low"], task), _value(g["ci_high"], task)
-    return f" (95% CI {low.rstrip('%')}–{high})" if task != "regression" else f" (95% CI {low}–{high})"
+    if task != "regression":
+        return f" (95% CI {low.rstrip('%')}–{high})"
+    return f" (95% CI {low} to {high})" if g["ci_low"] < 0 else f" (95% CI {low}–{high})"
 
 
 def sentence(seg: dict[str, Any], target: str, task: str) -> str:

@@ -121,3 +121,23 @@ def test_segments_off_does_no_segment_work(tmp_path, monkeypatch):
     assert "## Segments" not in render(doc, "md")
     with pytest.raises(AssertionError, match="segments off"):
         run(planted_segment(5_000, 2), tmp_path, "churned", 2)
+
+
+def test_conditions_read_as_words_and_as_data():
+    from greta_core.segments.conditions import Condition, as_data, describe
+
+    calls = Feature("support_calls", "numeric", cuts=(0.0, 1.0, 2.0, 4.0), integer=True)
+    assert describe(Condition(0, 3, 4), calls) == "support_calls is 3 or more"
+    assert describe(Condition(0, 0, 2), calls) == "support_calls is at most 2"
+    assert describe(Condition(0, 2, 2), calls) == "support_calls is 2"
+    assert as_data(Condition(0, 3, 4), calls) == {"column": "support_calls", "kind": "range", "low": 2.0,
+                                                   "high": None, "low_inclusive": False, "high_inclusive": True}
+    tenure = Feature("tenure", "numeric", cuts=(0.5, 1.5, 3.0))
+    assert describe(Condition(0, 1, 2), tenure) == "tenure is above 0.5 and at most 3"
+    partner = Feature("has_partner", "numeric", cuts=(0.0,), integer=True, boolean=True)
+    assert describe(Condition(0, 1, 1), partner) == "has_partner is true"
+    assert describe(Condition(0, 0, 0), partner) == "has_partner is false"
+    contract = Feature("contract", "categorical", levels=("monthly", "one_year", "two_year"))
+    assert describe(Condition(0, levels=frozenset({0})), contract) == "contract is monthly"
+    assert describe(Condition(0, levels=frozenset({0, 1})), contract) == "contract is not two_year"
+    assert as_data(Condition(0, levels=frozenset({1, 0})), contract)["levels"] == ["monthly", "one_year"]
