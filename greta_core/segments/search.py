@@ -20,6 +20,7 @@ from greta_core.segments.conditions import Condition, Feature, Segment, mask
 
 CHUNK_BYTES = 64 << 20  # one-hot block built at a time
 KEEP_BYTES = 256 << 20  # one-hot codes kept for the whole search up to this size
+MAX_COLUMNS = 100  # columns refined past the first condition
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,11 @@ def quality(n_in: np.ndarray, mean_in: np.ndarray, n: int, mean: float, a: float
 
 
 def beam_search(codes: np.ndarray, y: np.ndarray, features: Sequence[Feature], max_conditions: int = 3,
-                min_share: float = 0.02, beam: int = 30, a: float = 0.5, keep: int = 200) -> list[Found]:
-    """The best segments of ``codes`` for the target ``y`` (one column), best |quality| first."""
+                min_share: float = 0.02, beam: int = 30, a: float = 0.5, keep: int = 200,
+                max_columns: int = MAX_COLUMNS) -> list[Found]:
+    """The best segments of ``codes`` for the target ``y`` (one column), best |quality| first.
+    Past the first condition, only the ``max_columns`` columns whose best single condition
+    scores highest are refined (all of them when there are no more)."""
     n = len(y)
     if n == 0 or not features:
         return []
@@ -45,11 +49,12 @@ def beam_search(codes: np.ndarray, y: np.ndarray, features: Sequence[Feature], m
     yc = (y - mean).astype(np.float32)  # centred: float32 sums keep their precision
     least = max(int(np.ceil(min_share * n)), 2)
     onehot = OneHot(codes, features)
+    columns = list(range(len(features)))  # the columns refined, in the order of onehot's
     level: list[tuple[Segment, np.ndarray]] = [((), np.ones(n, dtype=bool))]
     pool: dict[Segment, Found] = {}
-    for _depth in range(max_conditions):
+    for depth in range(max_conditions):
         counts, sums = onehot.counts([m for _, m in level], yc)
-        cand = _candidates(level, features, onehot.offsets, counts, sums)
+        cand = _candidates(level, features, columns, onehot.offsets, counts, sums)
         if cand is None:
             break
         b, j, lo, hi, lv, k, sm = cand
@@ -58,6 +63,11 @@ def beam_search(codes: np.ndarray, y: np.ndarray, features: Sequence[Feature], m
         b, j, lo, hi, lv, k, sm = (x[ok] for x in (b, j, lo, hi, lv, k, sm))
         mu = mean + sm / np.maximum(k, 1)
         q = quality(k, mu, n, mean, a)
+        if depth == 0 and len(columns) > max_columns:  # wide data: refine the strongest columns
+            best = np.zeros(len(features))
+            np.maximum.at(best, j, np.abs(q))
+            columns = sorted(np.argsort(-best, kind="stable")[:max_columns].tolist())
+            onehot = OneHot(codes[:, columns], [features[c] for c in columns])
         new: list[Found] = []
         for i in np.argsort(-np.abs(q), kind="stable"):
             if len(new) >= max(beam, keep):
@@ -81,8 +91,10 @@ def _bits(x: int) -> list[int]:
 
 
 class OneHot:
-    """The one-hot codes of every column (rows × codes, float32), built once per search; in
-    blocks of columns rebuilt on each use when they would take more than ``CHUNK_BYTES``."""
+    """Rows and target sums of each (column, code) within segments: by a count per column for
+    one or two segments (the first level), else by a product with the one-hot codes of every
+    column (rows × codes, float32) — built once and kept when it takes at most ``KEEP_BYTES``,
+    else rebuilt in blocks of ``CHUNK_BYTES`` on each use."""
 
     def __init__(self, codes: np.ndarray, features: Sequence[Feature]) -> None:
         self.codes, self.features = codes, features
@@ -93,8 +105,8 @@ class OneHot:
             if b == len(features) or (self.offsets[b + 1] - self.offsets[a]) * per_row > CHUNK_BYTES:
                 self.blocks.append((a, b))
                 a = b
-        fits = self.offsets[-1] * per_row <= KEEP_BYTES
-        self.kept = [self._block(a, b) for a, b in self.blocks] if fits else None
+        self.fits = self.offsets[-1] * per_row <= KEEP_BYTES
+        self.kept: list[np.ndarray] | None = None
 
     def _block(self, a: int, b: int) -> np.ndarray:
         n = len(self.codes)
@@ -109,26 +121,39 @@ class OneHot:
 
     def counts(self, masks: list[np.ndarray], yc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows and target sums of each (column, code) within each mask: (codes, masks) each."""
+        total, k = int(self.offsets[-1]), len(masks)
+        if k <= 2:
+            cnt, sm = np.empty((total, k)), np.empty((total, k))
+            for b, m in enumerate(masks):
+                codes, y = self.codes[m], yc[m].astype(np.float64)
+                for j, f in enumerate(self.features):
+                    lo, hi = self.offsets[j], self.offsets[j + 1]
+                    cnt[lo:hi, b] = np.bincount(codes[:, j], minlength=256)[: f.codes]
+                    sm[lo:hi, b] = np.bincount(codes[:, j], weights=y, minlength=256)[: f.codes]
+            return cnt, sm
         m = np.column_stack(masks).astype(np.float32)
         rhs = np.concatenate([m, m * yc[:, None]], axis=1)
-        out = np.empty((int(self.offsets[-1]), rhs.shape[1]), dtype=np.float64)
+        out = np.empty((total, rhs.shape[1]), dtype=np.float64)
+        if self.kept is None and self.fits:
+            self.kept = [self._block(a, b) for a, b in self.blocks]
         for i, (a, b) in enumerate(self.blocks):
             block = self.kept[i] if self.kept is not None else self._block(a, b)
             out[self.offsets[a]:self.offsets[b]] = block.T @ rhs
-        k = len(masks)
         return np.rint(out[:, :k]), out[:, k:]
 
 
-def _candidates(level: list[tuple[Segment, np.ndarray]], features: Sequence[Feature], offsets: np.ndarray,
-                counts: np.ndarray, sums: np.ndarray) -> tuple[np.ndarray, ...] | None:
-    """Every way to narrow each segment by one bound or level, as arrays: segment, column,
-    low and high bin (numeric), level bits (categorical), rows and target sum."""
+def _candidates(level: list[tuple[Segment, np.ndarray]], features: Sequence[Feature], columns: list[int],
+                offsets: np.ndarray, counts: np.ndarray, sums: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    """Every way to narrow each segment by one bound or level on one of ``columns`` (whose codes
+    are rows ``offsets[i]:offsets[i + 1]`` of ``counts`` and ``sums``), as arrays: segment,
+    column, low and high bin (numeric), level bits (categorical), rows and target sum."""
     parts: list[tuple[np.ndarray, ...]] = []
     for b, (seg, _m) in enumerate(level):
         used = {c.column: c for c in seg}
-        for j, f in enumerate(features):
-            cnt = counts[offsets[j]:offsets[j + 1], b]
-            sm = sums[offsets[j]:offsets[j + 1], b]
+        for i, j in enumerate(columns):
+            f = features[j]
+            cnt = counts[offsets[i]:offsets[i + 1], b]
+            sm = sums[offsets[i]:offsets[i + 1], b]
             current = used.get(j)
             if f.kind == "numeric":
                 lo, hi = (current.low, current.high) if current else (0, f.codes - 1)

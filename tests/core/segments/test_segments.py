@@ -141,3 +141,16 @@ def test_conditions_read_as_words_and_as_data():
     assert describe(Condition(0, levels=frozenset({0})), contract) == "contract is monthly"
     assert describe(Condition(0, levels=frozenset({0, 1})), contract) == "contract is not two_year"
     assert as_data(Condition(0, levels=frozenset({1, 0})), contract)["levels"] == ["monthly", "one_year"]
+
+
+def test_wide_data_refines_its_strongest_columns_only():
+    from greta_core.segments.search import beam_search
+
+    rng = np.random.default_rng(3)
+    n, p = 6000, 60
+    feats = [Feature(f"x{i}", "numeric", cuts=tuple(float(c) for c in range(9))) for i in range(p)]
+    codes = rng.integers(0, 10, (n, p)).astype(np.uint8)
+    y = ((codes[:, 7] <= 3) & (codes[:, 41] >= 6) & (rng.random(n) < 0.8)).astype(float)
+    for most in (5, 100):  # with a cap of 5 columns, 7 and 41 are still among the strongest
+        top = beam_search(codes, y, feats, max_columns=most)[0]
+        assert [(c.column, c.low, c.high) for c in top.segment] == [(7, 0, 3), (41, 6, 9)]
