@@ -28,7 +28,7 @@ class Settings:
     bins: int = 10
     discovery_rows: int = 50_000
     holdout_rows: int = 1_000_000
-    memory_mb: float = 128.0
+    memory_mb: float = 64.0  # rows kept for segments (both splits), at most
     beam: int = 30
     quality_a: float = 0.5  # share ** a * (mean inside - mean of all)
 

@@ -19,7 +19,7 @@ import numpy as np
 from greta_core.segments.conditions import Condition, Feature, Segment, mask
 
 CHUNK_BYTES = 64 << 20  # one-hot block built at a time
-KEEP_BYTES = 256 << 20  # one-hot codes kept for the whole search up to this size
+KEEP_BYTES = 128 << 20  # one-hot codes kept for the whole search up to this size
 MAX_COLUMNS = 100  # columns refined past the first condition
 
 
