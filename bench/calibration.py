@@ -10,7 +10,7 @@ usage: python bench/calibration.py [--case null|hetero|leverage|size|both|all] [
   independent of every column. Goal: at most alpha of the runs confirm anything.
 - hetero: five standard-normal columns and a target with mean 0 whose spread depends on one of
   them (sd = exp(x1)): nothing drives its *mean*, but classical tests see curves and interactions
-  in x1. Goal: at most 1 of 20 runs confirms anything (Greta's holdout tests are HC3-robust).
+  in x1. Goal: at most 1 of 20 runs confirms anything (Greta's holdout tests are HC4-robust).
 - leverage: a skewed positive column s1 (lognormal) and four standard-normal columns; the target
   is s1 · N(0, 1): its mean is 0 whatever the columns, its spread grows with s1, and a few rows
   of high leverage and large noise decide the robust variance. Goal: at most 1 of 20 runs
@@ -150,7 +150,7 @@ def main() -> None:
         print(f"\n| no search: fixed model s1 + s1^2 | data sets | rows | held-out rows | alpha | rejected | rate | "
               "goal | seconds |")
         print("|---|---:|---:|---:|---:|---:|---:|---|---:|")
-        print(f"| joint robust (HC3) Wald test of s1, all held-out rows | {a.size_runs} | {a.size_rows} | ~{held} | "
+        print(f"| joint robust (HC4) Wald test of s1, all held-out rows | {a.size_runs} | {a.size_rows} | ~{held} | "
               f"{a.alpha} | {rejected} | {rate:.3f} | 0.04-0.06 | {secs:.0f} |")
         print(f"| the same, middle term from the holdout sample (for comparison) | {a.size_runs} | {a.size_rows} | "
               f"~{held} | {a.alpha} | {sampled} | {sampled / a.size_runs:.3f} | - | |")

@@ -86,7 +86,7 @@ def show_results(results: dict[str, Any], saved: list[str]) -> None:
     matter = [c for c in results.get("columns", []) if c.get("verdict") == "matters" and c.get("sentence")]
     if matter:
         con.print()
-        con.print(f"[bold]What drives {escape(results['target'])}[/], most important first:")
+        con.print(f"[bold]What goes with {escape(results['target'])}[/], most important first:")
         grid = Table.grid(padding=(0, 1))
         grid.add_column(width=3, justify="right")
         grid.add_column()

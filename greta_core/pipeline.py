@@ -21,6 +21,7 @@ from greta_core.backends import open_backend
 from greta_core.confirm.checks import partial_dependence, rank_checks
 from greta_core.confirm.holdout import confirm, select, tested
 from greta_core.confirm.layout import Layout
+from greta_core.confirm.sizes import logistic_curves, logistic_sizes
 from greta_core.confirm.logistic import (
     HoldoutRows,
     describe,
@@ -53,6 +54,7 @@ from greta_core.resources.budget import check_plan, check_planning_sample, check
 from greta_core.resources.memory import memory_limit, release_arrow_memory
 from greta_core.stats.centring import centring_map, recentre
 from greta_core.stats.linear import Gram
+from greta_core.stats.robust import COV_TYPE
 from greta_core.stats.summary import Summary, empty_summary, summarize
 from greta_core import segments
 from greta_core.segments.conditions import plan_features
@@ -124,17 +126,18 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
         meats, robust_info = holdout_meats(backend, read_plan, layout, summary, delta,
                                            tested(found.front, params.max_hypotheses), params, whole, report,
                                            cancel, notes, filter_kinds)
-        results = select(confirm(found.front, layout, disc, summary.holdout, summary.sample, plan.target,
-                                 params.alpha, params.max_hypotheses, dict(plan.centres), meats, family))
+        retested = confirm(found.front, layout, disc, summary.holdout, summary.sample, plan.target,
+                           params.alpha, params.max_hypotheses, dict(plan.centres), meats, family)
+        results = select(list(retested))
         for c in results:
             if c.confirmed:
                 _checks(c, layout, summary, plan, notes)
         if plan.target.task == "binary":
             _logistic([c for c in results if c.confirmed], backend, layout, summary, plan, params, notes, cancel)
     with clock.stage("narrate"):
-        doc = _document(spec, params, plan, layout, summary, results, found, notes, backend)
-        if seg is not None:
-            doc["segments"] = segments.results(seg, family, plan.target, params.alpha)
+        found_segments = segments.results(seg, family, plan.target, params.alpha) if seg is not None else None
+        doc = _document(spec, params, plan, layout, summary, results, found, notes, backend, retested,
+                        found_segments)
     doc["metrics"] = clock.metrics(summary.rows_read, found.evaluations, clock.seconds("search"))
     doc["metrics"]["search_generations"] = found.generations
     doc["metrics"]["search"] = search_info
@@ -371,14 +374,14 @@ def holdout_meats(backend: Any, plan: Plan, layout: Layout, s: Summary, delta: d
                   report: Progress, cancel: Callable[[], bool] | None, notes: list[str],
                   filter_kinds: dict[str, str] | None = None) -> tuple[list[tuple[np.ndarray, int]] | None,
                                                                        dict[str, Any]]:
-    """Each tested hypothesis' robust (HC3) middle term summed over every held-out row, and how
+    """Each tested hypothesis' robust (HC4) middle term summed over every held-out row, and how
     it was got (``metrics.robust_variance``): from the holdout sample when it holds every
     held-out row; from the rows in memory (``whole``: the data, after the row filter) when they
     are all there; else from a second, narrow pass over the data (``greta_core.confirm.sandwich``).
     ``plan``: the plan the statistics pass read with; ``delta``: what recentring moved.
     None instead of the sums: the sample estimate is used (the reason is in ``notes``)."""
     n = int(s.holdout.n)
-    info: dict[str, Any] = {"covariance": "HC3", "held_out_rows": n, "rows": n, "source": "holdout sample",
+    info: dict[str, Any] = {"covariance": COV_TYPE, "held_out_rows": n, "rows": n, "source": "holdout sample",
                             "seconds": 0.0, "cpu_seconds": 0.0}
     if not hypotheses or len(s.sample) >= n:
         return None, info
@@ -491,10 +494,15 @@ def _logistic(chosen: list, backend: Any, layout: Layout, s: Summary, plan: Plan
         c.logistic = describe(fit, int(s.holdout.n))
         if note and note not in notes:
             notes.append(note)
+        if fit is not None and not fit.separated():  # sizes and curves in predicted probability (else: linear)
+            args = (fit, s.holdout, s.sample, layout, c.terms, dict(plan.centres), plan.target, params.alpha)
+            c.sizes = logistic_sizes(*args)
+            c.partial_dependence = logistic_curves(*args)
 
 
 def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout, s: Summary,
-              results: list, found: Any, notes: list[str], backend: Any) -> dict[str, Any]:
+              results: list, found: Any, notes: list[str], backend: Any, tested: list | None = None,
+              found_segments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     t = plan.target
     q = layout.width
     target_info = _target_info(t, s.discovery.merge(s.holdout), q)
@@ -524,13 +532,42 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
         hyps.append(h)
     lead = next((c for c in results if c.role == "lead"), None)
     columns = _columns(plan, hyps, lead.sizes if lead else {}, narrator)
-    notes = list(notes) + _notes(plan, s, results, params)
-    return {
+    family = _family(tested if tested is not None else results, layout)
+    family["tests"] += [{"hypothesis": None, "test": "segment", "name": g["description"], "p_value": g["p_value"],
+                         "q_value": g["q_value"]} for g in found_segments or []]  # the same family
+    notes = list(notes) + _notes(plan, s, results, params, family)
+    out = {
         "schema_version": SCHEMA_VERSION, "greta_version": __version__, "target": t.name, "task": t.task,
         "target_info": target_info, "data": data, "columns": columns, "hypotheses": hyps,
-        "summary": narrator.summary(data, hyps, columns, found.evaluations, found.strategy == "exact"), "notes": notes,
+        "summary": narrator.summary(data, hyps, columns, found.evaluations, found.strategy == "exact",
+                                    len(tested) if tested is not None else None), "notes": notes,
+        "retested": family,
         "config": params.to_dict(), "seed": params.seed,
     }
+    if found_segments is not None:
+        out["segments"] = found_segments
+    return out
+
+
+def _family(tested: list, layout: Layout) -> dict[str, Any]:
+    """Every hypothesis re-tested on held-out rows and every test of the one family that the
+    Benjamini–Hochberg correction covered, in its order (each hypothesis' overall test, its term
+    tests, then its tests of a column with several terms), with p and q: the q-values can be
+    recomputed from the p-values."""
+    def f(v: Any) -> float | None:
+        return float(v) if v is not None and np.isfinite(v) else None
+
+    hypotheses, tests = [], []
+    for r, c in enumerate(tested):
+        hypotheses.append({"terms": [layout.terms[i].name for i in c.terms], "confirmed": c.confirmed,
+                           "role": c.role if c.role != "candidate" else None})
+        tests.append({"hypothesis": r, "test": "overall", "name": None,
+                      "p_value": f(c.holdout.get("p_value")), "q_value": f(c.holdout.get("q_value"))})
+        tests += [{"hypothesis": r, "test": "term", "name": t["term"], "p_value": f(t["p_value"]),
+                   "q_value": f(t["q_value"])} for t in c.term_tests]
+        tests += [{"hypothesis": r, "test": "column", "name": k["name"], "p_value": f(k["p_value"]),
+                   "q_value": f(k["q_value"])} for k in c.column_tests if len(k["terms"]) > 1]
+    return {"hypotheses": hypotheses, "tests": tests}
 
 
 def _target_info(t: Any, m: Any, q: int) -> dict[str, Any]:
@@ -583,21 +620,35 @@ def _direction(size: dict[str, Any] | None) -> str | None:
     return "down" if row["ci_high"] < 0 else None
 
 
-def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams) -> list[str]:
+def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams,
+           family: dict[str, Any] | None = None) -> list[str]:
     out = []
     if s.rows_bad_target:
         out.append(f"{s.rows_bad_target:,} rows were left out because their target value was missing or not one of {list(plan.target.classes) or 'the numbers'}.")
     for name, reason in plan.dropped:
         out.append(f"Column {name!r} was not used: {reason}.")
-    out.append(f"Held-out tests were corrected together for multiple testing (Benjamini–Hochberg at alpha = {params.alpha}); "
+    tests = "Held-out tests"
+    if family and family["tests"]:
+        k = len(family["hypotheses"])
+        g = sum(t["test"] == "segment" for t in family["tests"])
+        tests = f"The {len(family['tests'])} held-out tests of the {k} re-tested {'hypothesis' if k == 1 else 'hypotheses'}"
+        tests += f" and {g} {'segment' if g == 1 else 'segments'}" if g else ""
+    out.append(f"{tests} were corrected together for multiple testing (Benjamini–Hochberg at alpha = {params.alpha}); "
                "p-values from the search itself are not evidence, because it looked at many hypotheses.")
     if plan.target.task == "binary":
-        fit = next((c.logistic for c in results if c.logistic), None)
-        out.append("Estimates for a yes/no target are changes in its probability (a linear probability model)"
-                   + (f"; the odds ratios come from a logistic fit on {rows_phrase(fit)} ({fit['method']})."
-                      if fit else "."))
+        sized = next((c for c in results if any(z.get("model") == "logistic" for z in c.sizes.values())), None)
+        if sized is not None and sized.logistic:
+            out.append("Sizes for a yes/no target are changes in its predicted probability, averaged over the "
+                       f"held-out rows, from a logistic fit on {rows_phrase(sized.logistic)} "
+                       f"({sized.logistic['method']}); its held-out tests use a straight-line (linear probability) "
+                       "model.")
+        else:
+            fit = next((c.logistic for c in results if c.logistic), None)
+            tried = (f"; the logistic fit on {rows_phrase(fit)} ({fit['method']}) was not usable" if fit
+                     else "; the logistic fit was not usable" if any(c.confirmed for c in results) else "")
+            out.append(f"Held-out tests and sizes for a yes/no target use a straight-line (linear probability) model{tried}.")
     rows = min((c.holdout["covariance_rows"] for c in results), default=int(s.holdout.n))
-    out.append("Held-out tests and intervals use heteroskedasticity-robust (HC3) standard errors"
+    out.append("Held-out tests and intervals use heteroskedasticity-robust (HC4) standard errors"
                + (f" over all {int(s.holdout.n):,} held-out rows." if rows >= s.holdout.n else
                   f", estimated from a uniform sample of {rows:,} of the held-out rows."))
     if s.holdout.n < 200:

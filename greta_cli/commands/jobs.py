@@ -70,7 +70,7 @@ def status(
     """Show a job's state and progress."""
     manager = _manager(config)
     job = manager.get_job_status(manager.resolve_job_id(job_id))
-    _serve_queued(manager)
+    _serve_queued(manager, [job])
     if not watch:
         typer.echo(json.dumps(job.to_dict()) if json_ else _describe(job))
         if verbose and not json_:
@@ -188,11 +188,14 @@ def cancel(
         typer.echo(f"Job {job.id} {_past(job.state.value)} before it could be cancelled.")
 
 
-def _serve_queued(manager: Any) -> None:
-    """Embedded broker: queued jobs and no worker left: start one, or say how (stderr)."""
+def _serve_queued(manager: Any, jobs: list[Any]) -> None:
+    """Queued jobs that no live worker takes: with the embedded broker, start a worker (or
+    say how); else say so (stderr)."""
     hint = manager.serve_queued()
     if hint:
         typer.echo(hint, err=True)
+    for line in manager.untaken_warnings(jobs):
+        typer.echo(line, err=True)
 
 
 def _past(state: str) -> str:
@@ -212,7 +215,7 @@ def list_(
     wanted = parse_state(state) if state else None
     manager = _manager(config)
     jobs = manager.list_jobs(wanted)
-    _serve_queued(manager)
+    _serve_queued(manager, jobs)
     jobs = jobs[:limit] if limit else jobs
     if json_:
         typer.echo(json.dumps([j.to_dict() for j in jobs], indent=2))

@@ -243,9 +243,11 @@ class CeleryConfig(_Section):
         None, description="Result store URL; null uses the embedded local store. The "
         "environment variable GRETA_RESULT_BACKEND also sets it.")
     queue: str = Field("greta", min_length=1, description="Queue that jobs are sent to.")
-    visibility_timeout: int = Field(
-        3600, ge=1, le=30 * 86400, description="Seconds before an unacknowledged job is delivered again; keep "
-        "it above the longest job.")
+    visibility_timeout: int | None = Field(
+        None, ge=1, le=30 * 86400, description="Seconds before Redis delivers a job message that "
+        "a worker took but never acknowledged (the worker was killed or cut off) again; null "
+        "sizes it to the job heartbeat (60 s by default). A copy delivered while the job still "
+        "runs is skipped.")
 
 
 class ScalabilityConfig(_Section):

@@ -71,7 +71,7 @@ def _settings(engine: Engine) -> dict[str, Any]:
             "store_processed": False, "polling_interval": 0.1,
         }
     elif engine.uses_redis:
-        conf["broker_transport_options"] = {"visibility_timeout": engine.visibility_timeout,
+        conf["broker_transport_options"] = {**redelivery_options(engine.visibility_timeout),
                                             "socket_connect_timeout": 3}
         conf["worker_send_task_events"] = conf["task_send_sent_event"] = True  # for Flower
         conf["redis_socket_connect_timeout"] = 3
@@ -86,6 +86,17 @@ def _settings(engine: Engine) -> dict[str, Any]:
         conf["database_engine_options"] = {"connect_args": {"timeout": 30}}
         conf["database_short_lived_sessions"] = True
     return conf
+
+
+def redelivery_options(visibility_timeout: int) -> dict[str, Any]:
+    """Kombu's Redis transport options that bound how long a taken but unacknowledged message
+    waits: ``visibility_timeout``, and a sweep for such messages often enough to keep to it
+    (kombu's default sweep runs every 10 s but scans only every tenth time: 100 s)."""
+    sweep = max(1, min(10, visibility_timeout // 6))
+    return {"visibility_timeout": visibility_timeout, "unacked_restore_interval": sweep,
+            "unacked_restore_throttle": 1,
+            # a sweeper killed while it holds the sweep's lock blocks the others this long
+            "unacked_mutex_expire": max(10, min(300, visibility_timeout))}
 
 
 def _connect_worker_signals(app: Any) -> None:

@@ -9,6 +9,7 @@ holds the job registry, so every machine that shares it sees the same jobs.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ class Engine:
     broker_url: str
     result_backend: str
     queue: str
-    visibility_timeout: int
+    visibility_timeout: int  # seconds before Redis hands an unacknowledged message out again
     home: Path
     registry_url: str  # a redis:// URL, or sqlite:///path for the embedded registry
 
@@ -93,6 +94,8 @@ def engine_from_config(config: GretaConfig | None = None) -> Engine:
     broker = (c.broker_url or "").strip() or EMBEDDED_BROKER
     local_results = f"db+sqlite:///{home / 'results.db'}"
     backend = (c.result_backend or "").strip()
+    check_redis_url(broker, "broker_url", "GRETA_BROKER_URL")
+    check_redis_url(backend, "result_backend", "GRETA_RESULT_BACKEND")
     if not backend:
         backend = broker if broker.startswith(_REDIS) else local_results
     if broker.startswith(_REDIS):
@@ -101,5 +104,45 @@ def engine_from_config(config: GretaConfig | None = None) -> Engine:
         registry = backend
     else:
         registry = f"sqlite:///{home / 'jobs.db'}"
+    visibility = c.visibility_timeout or auto_visibility_timeout()
     return Engine(broker_url=broker, result_backend=backend, queue=c.queue,
-                  visibility_timeout=c.visibility_timeout, home=home, registry_url=registry)
+                  visibility_timeout=int(visibility), home=home, registry_url=registry)
+
+
+def auto_visibility_timeout(timing: Any = None) -> int:
+    """Seconds before Redis delivers an unacknowledged job message again, sized to the job
+    heartbeat: twice the silence after which a running job is presumed dead (60 s with the
+    default 5 s heartbeat). A message whose worker vanished after taking it (killed, or cut off
+    from Redis) is then delivered again within about a minute, not Celery's default hour.
+
+    A job that runs longer is delivered again while it runs; the job registry makes that copy
+    harmless: a worker that gets it finds the job running with a fresh heartbeat and skips it
+    (see ``models.claim_decision``), or takes it over if its worker died.
+    """
+    if timing is None:
+        from greta_cli.job_management.models import Timing
+
+        timing = Timing.from_env()
+    return max(5, math.ceil(2 * timing.stale_after))
+
+
+def check_redis_url(url: str, key: str, env: str) -> None:
+    """Refuse a Redis URL that names no host (``redis://:pw@/0``, ``redis:///0``): redis-py
+    would silently connect to 127.0.0.1:6379. The message hides the password."""
+    if not url.startswith(_REDIS):
+        return
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        host = None
+    if host:
+        return
+    from greta_core.errors import InvalidConfigError
+
+    msg = (f"The Redis URL {redact_url(url)} in scalability.celery_config.{key} (or {env}) "
+           "names no host, and Redis would silently be reached at 127.0.0.1:6379. Write the "
+           "host in it, e.g. redis://:PASSWORD@127.0.0.1:6379/0 (a #, ? or / in the password "
+           "must be percent-encoded).")
+    raise InvalidConfigError(msg)

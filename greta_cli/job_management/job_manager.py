@@ -22,7 +22,7 @@ from greta_cli.job_management.errors import (
     jobs_unavailable,
 )
 from greta_cli.job_management.models import Job, JobState, Timing, new_job_id, parse_job_id
-from greta_cli.job_management.monitor import alive_workers, reap
+from greta_cli.job_management.monitor import alive_workers, queued_since, reap
 from greta_cli.job_management.registry import JobRegistry, open_registry
 
 CANCEL_GRACE = 5.0  # seconds a running job gets to stop by itself before it is terminated
@@ -94,8 +94,8 @@ class JobManager:
         except Exception as e:  # noqa: BLE001 - kombu raises many kinds for a dead broker
             try:
                 self.registry.delete(job.id)
-            except BrokerUnavailableError:
-                pass
+            except BrokerUnavailableError:  # its record stays: a free worker will send it
+                raise self._unreachable(e, left=job.id) from None
             raise self._unreachable(e) from None
         if self.engine.embedded and self.autostart:
             from greta_cli.job_management.worker import ensure_local_worker
@@ -103,11 +103,15 @@ class JobManager:
             ensure_local_worker(self)
         return job
 
-    def _unreachable(self, e: BaseException) -> BrokerUnavailableError:
+    def _unreachable(self, e: BaseException, left: str | None = None) -> BrokerUnavailableError:
         reason = " ".join(str(e).split()).rstrip(".") or type(e).__name__
         msg = (f"Cannot queue the job on the broker at {self.engine.describe()}: {reason}. "
                "Start the broker, or fix scalability.celery_config.broker_url "
                "(or GRETA_BROKER_URL).")
+        if left:
+            msg = msg[:-1] + (f"; its record {left} could not be removed and a worker may "
+                              f"still run it: check `greta status {left}` before submitting "
+                              "again.")
         return BrokerUnavailableError(msg)
 
     # ------------------------------------------------------------------------------- reads
@@ -125,7 +129,12 @@ class JobManager:
             msg = (f"No job with id {job_id!r} on {self.engine.describe()}. List the jobs with "
                    "`greta list` (and check GRETA_BROKER_URL or --config).")
             raise JobNotFoundError(msg)
-        return reap(self.registry, job, self.timing)
+        return self._reap(job)
+
+    def _reap(self, job: Job) -> Job:
+        queue = job.queue or self.engine.queue
+        return reap(self.registry, job, self.timing, workers_alive=lambda: bool(
+            alive_workers(self.registry, self.timing, queue)))
 
     def list_jobs(self, state: JobState | str | None = None) -> list[Job]:
         """Every job, newest first; only those in ``state`` if given."""
@@ -133,7 +142,7 @@ class JobManager:
             from greta_cli.job_management.models import parse_state
 
             state = parse_state(state)
-        jobs = [reap(self.registry, j, self.timing) if j.state is JobState.RUNNING else j
+        jobs = [self._reap(j) if j.state is JobState.RUNNING else j
                 for j in self.registry.list()]
         return [j for j in jobs if state is None or j.state is state]
 
@@ -170,6 +179,45 @@ class JobManager:
             return f"greta: no worker was running; started one (pid {pid}) for {n}. Its log: {log}"
         return (f"greta: warning: no worker is running for {n}; start one with `greta worker` "
                 "(automatic start is off: GRETA_AUTOSTART_WORKER=0 or --no-worker).")
+
+    def untaken_warnings(self, jobs: list[Job], now: float | None = None) -> list[str]:
+        """Lines for queued ``jobs`` that no live worker will take: none alive for their queue
+        (by the workers' heartbeats in the registry: one read, no broker round trip), or one
+        with a free slot for a while, so that the job's message is not in the queue but held
+        by a worker that vanished after taking it (Redis delivers it again after
+        ``visibility_timeout``; an idle worker sends it again after that)."""
+        queued = [j for j in jobs if j.state is JobState.QUEUED]
+        if not queued or self.engine.embedded:  # embedded: serve_queued starts a worker
+            return []
+        now = time.time() if now is None else now
+        workers = alive_workers(self.registry, self.timing)
+        grace = max(5.0, 2 * self.timing.heartbeat) + min(self.timing.heartbeat, 5.0)
+        lines = []
+        for queue in sorted({j.queue or self.engine.queue for j in queued}):
+            mine = [j for j in queued if (j.queue or self.engine.queue) == queue]
+            takers = [w for w in workers if queue in w.get("queues", [])]
+            what = (f"job {mine[0].id} is queued" if len(mine) == 1
+                    else f"{len(mine)} jobs are queued")
+            if not takers:
+                lines.append(f"greta: warning: {what} on queue {queue!r} but no worker of that "
+                             f"queue is alive (none sent a heartbeat in the last "
+                             f"{3 * self.timing.heartbeat + 2:.0f} s); start one with "
+                             "`greta worker`.")
+                continue
+            free = [w for w in takers if w.get("free_since") is not None]
+            for job in mine:
+                since = queued_since(job)
+                idle = [w for w in free if float(w.get("last_seen", 0)) - max(
+                    float(w["free_since"]), since) > grace]
+                if not idle:
+                    continue
+                lines.append(
+                    f"greta: warning: job {job.id} has been queued {now - since:.0f} s while "
+                    f"worker {idle[0].get('name')} was free: a worker took its message and "
+                    "vanished (killed, or cut off from the broker). The broker delivers it "
+                    f"again {self.engine.visibility_timeout} s after it was taken "
+                    "(scalability.celery_config.visibility_timeout).")
+        return lines
 
     def workers(self) -> list[dict[str, Any]]:
         """The workers seen alive recently (by their heartbeat in the registry)."""

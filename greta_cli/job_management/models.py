@@ -257,12 +257,29 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def local_owner_alive(owner: str | None, alive: Callable[[int], bool] = pid_alive) -> bool | None:
-    """True/False when ``owner`` is a process on this machine; None when it is elsewhere."""
+def local_owner_alive(owner: str | None, alive: Callable[[int], bool] = pid_alive,
+                      since: float | None = None) -> bool | None:
+    """True/False when ``owner`` is a process on this machine; None when it is elsewhere.
+
+    With ``since`` (when the owner took the job), a process with that id started later is
+    another one that reuses the id of the dead owner: False.
+    """
     host, _, pid = (owner or "").rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return None
-    return alive(int(pid))
+    if not alive(int(pid)):
+        return False
+    return since is None or not _started_after(int(pid), since)
+
+
+def _started_after(pid: int, when: float, slack: float = 2.0) -> bool:
+    """Whether process ``pid`` started more than ``slack`` seconds after ``when``."""
+    try:
+        import psutil
+
+        return psutil.Process(pid).create_time() > when + slack
+    except Exception:  # noqa: BLE001 - unknown: assume it is the same process
+        return False
 
 
 @dataclass(frozen=True)
@@ -291,7 +308,8 @@ def dead_reason(job: Job, now: float, timing: Timing, *, patience: float = 1.0,
     """
     if job.state is not JobState.RUNNING:
         return None
-    local = local_owner_alive(job.owner, alive)
+    local = local_owner_alive(job.owner, alive,
+                              since=job.started_at if alive is pid_alive else None)
     if local is True:
         return None
     silent = now - (job.heartbeat_at or job.started_at or job.submitted_at)

@@ -25,6 +25,7 @@ from greta_cli.job_management.models import (
     Timing,
     claim_decision,
     dead_reason,
+    local_owner_alive,
     overall_percent,
     owner_id,
     parse_job_id,
@@ -34,6 +35,7 @@ from greta_cli.job_management.registry import JobRegistry
 log = logging.getLogger("greta.jobs")
 PROGRESS_EVERY = 0.5  # seconds between progress writes
 CANCEL_EVERY = 0.25  # seconds between reads of the cancel flag
+CLAIM_PATIENCE = 30.0  # seconds a worker waits for an unreachable registry to claim a job
 FINISH_RETRY_MAX = 2.0  # seconds between tries of a job's final write while the registry is down
 
 
@@ -159,6 +161,11 @@ def claim(registry: JobRegistry, job_id: str, timing: Timing) -> tuple[Job | Non
     if job is None:
         return None, "unknown", owner
     decision = claim_decision(job, time.time(), timing)
+    if decision == "give_up" and job.state is JobState.RUNNING and \
+            local_owner_alive(job.owner, since=job.started_at) is False:
+        # Its process died on this machine: the worker's monitor marks it failed at its next
+        # beat, with the reason (it can tell a kill for memory from the kernel's count).
+        return job, "skip", owner
     if decision == "give_up":
         reason = dead_reason(job, time.time(), timing) or "its worker died"
         error = (f"Failed after {job.attempts} attempt(s): {reason}. Submit it again, with "
@@ -179,6 +186,23 @@ def claim(registry: JobRegistry, job_id: str, timing: Timing) -> tuple[Job | Non
     return job, "start", owner
 
 
+def claim_patiently(registry: JobRegistry, job_id: str, timing: Timing,
+                    patience: float = CLAIM_PATIENCE) -> tuple[Job | None, str, str]:
+    """:func:`claim`, tried again while the registry is unreachable (Redis restarting) for up
+    to ``patience`` seconds. Giving up raises, and Celery then drops the message; the job
+    stays queued, and an idle worker's monitor sends its message again later."""
+    deadline = time.monotonic() + patience
+    delay = 0.2
+    while True:
+        try:
+            return claim(registry, job_id, timing)
+        except BrokerUnavailableError:
+            if time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, FINISH_RETRY_MAX)
+
+
 def execute_job(job_id: str, config_json: str, registry: JobRegistry,
                 timing: Timing | None = None) -> dict[str, Any]:
     """Run the job ``job_id`` with the configuration ``config_json``; return a small summary.
@@ -194,7 +218,7 @@ def execute_job(job_id: str, config_json: str, registry: JobRegistry,
 
     timing = timing or Timing.from_env()
     job_id = parse_job_id(job_id)
-    job, decision, owner = claim(registry, job_id, timing)
+    job, decision, owner = claim_patiently(registry, job_id, timing)
     if decision != "start":
         state = job.state.value if job else "unknown"
         log.info("job %s not run: %s (state %s)", job_id, decision, state)
@@ -221,6 +245,9 @@ def execute_job(job_id: str, config_json: str, registry: JobRegistry,
                        "worker's log for the traceback, and please report it.")
             raise
         state = JobState.SUCCEEDED if run.finish(JobState.SUCCEEDED, result=text) else None
+    log.info("job %s ran to its end: %s (attempt %d, by %s)", job_id,
+             state.value if state else "lost, another process owns the job now",
+             job.attempts + 1, owner)
     return {"job_id": job_id, "state": state.value if state else "lost", "ran": True,
             "hypotheses": len(results.get("hypotheses", []))}
 

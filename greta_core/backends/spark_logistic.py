@@ -70,7 +70,7 @@ def _fit_one(frame: Any, cols: tuple[int, ...], sd: dict[int, float], rows: int)
     scale = np.array([sd[j] for j in cols])
     coef_scaled = model.coefficients.toArray()
     return LogitFit(tuple(cols), coef_scaled / scale, se_scaled / scale, int(rows), iterations < MAX_ITER,
-                    float(extreme or 0.0), scale, "spark-mllib", iterations)
+                    float(extreme or 0.0), scale, "spark-mllib", iterations, float(model.intercept))
 
 
 __all__ = ["MAX_ITER", "TOL", "column_name", "fit_logits"]

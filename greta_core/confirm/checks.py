@@ -19,8 +19,10 @@ from greta_core.stats.moments import Moments
 def partial_dependence(c: Confirmed, layout: Layout, m: Moments, sample: np.ndarray,
                        target: TargetInfo, centres: dict[str, float]) -> list[dict[str, Any]]:
     """The predicted target as each feature varies through every term that uses it (its value,
-    square, log and products), all other columns held at their means. Design values are the
-    columns minus their ``centres``; the grid is reported in the column's own units."""
+    square, log and products), all other columns held at their means; a feature in a product
+    also gets one line per level of its partner (``lines``: the partner at its 25th and 75th
+    percentiles). Design values are the columns minus their ``centres``; the grid is reported
+    in the column's own units."""
     if target.task == "multiclass":
         return []
     q = layout.width
@@ -40,29 +42,52 @@ def partial_dependence(c: Confirmed, layout: Layout, m: Moments, sample: np.ndar
         grid = _grid(sample, main[feature])
         if grid is None:
             continue
-        ys = np.full(len(grid), ybar)
-        for t in terms:
-            if feature in t.sources:
-                col = layout.columns[c.terms[terms.index(t)]][0]
-                value = _value(t, feature, grid, m, main, centres.get(feature, 0.0))
+
+        def curve(fixed: dict[str, float], feature: str = feature, grid: np.ndarray = grid) -> list[float]:
+            """The prediction along the grid, the columns of ``fixed`` at those design values,
+            any other column at its mean."""
+            ys = np.full(len(grid), ybar)
+            for k, t in enumerate(terms):
+                col = layout.columns[c.terms[k]][0]
+                if feature in t.sources:
+                    value = _value(t, feature, grid, m, main, centres.get(feature, 0.0), fixed)
+                elif t.kind in ("numeric", "square") and t.sources[0] in fixed:
+                    value = fixed[t.sources[0]] ** (2 if t.kind == "square" else 1)
+                else:
+                    continue
                 ys += beta[layout.labels[col]] * (value - m.mean[col])
-        x = grid + centres.get(feature, 0.0)
-        out.append({"term": feature, "kind": "numeric", "x": x.tolist(), "y": ys.tolist()})
+            return ys.tolist()
+
+        entry: dict[str, Any] = {"term": feature, "kind": "numeric",
+                                 "x": (grid + centres.get(feature, 0.0)).tolist(), "y": curve({})}
+        partner = next((t.sources[1] if t.sources[0] == feature else t.sources[0] for t in terms
+                        if t.kind == "product" and feature in t.sources), None)
+        if partner is not None and partner in main:
+            values = _present(sample, main[partner])
+            if len(values) >= 2:
+                entry["lines"] = [{"column": partner, "quantile": share, "at": float(v + centres.get(partner, 0.0)),
+                                   "y": curve({partner: float(v)})}
+                                  for share, v in zip((0.25, 0.75), np.quantile(values, [0.25, 0.75]))]
+        out.append(entry)
     return out
 
 
-def _grid(sample: np.ndarray, cols: np.ndarray) -> np.ndarray | None:
+def _present(sample: np.ndarray, cols: np.ndarray) -> np.ndarray:
     v = sample[:, cols[0]]
-    if len(cols) == 2:
-        v = v[sample[:, cols[1]] == 0]
+    return v[sample[:, cols[1]] == 0] if len(cols) == 2 else v
+
+
+def _grid(sample: np.ndarray, cols: np.ndarray) -> np.ndarray | None:
+    v = _present(sample, cols)
     if len(v) < 2:
         return None
     return np.unique(np.quantile(v, np.linspace(0.05, 0.95, 15)))
 
 
-def _value(t: Term, feature: str, grid: np.ndarray, m: Moments, main: dict, centre: float) -> np.ndarray:
+def _value(t: Term, feature: str, grid: np.ndarray, m: Moments, main: dict, centre: float,
+           fixed: dict[str, float] | None = None) -> np.ndarray:
     """The term's design value when ``feature`` is at each grid point (design units: the value
-    minus ``centre``), other features at their means."""
+    minus ``centre``), other features at their design values in ``fixed`` or else their means."""
     if t.kind == "numeric":
         return grid
     if t.kind == "square":
@@ -71,7 +96,7 @@ def _value(t: Term, feature: str, grid: np.ndarray, m: Moments, main: dict, cent
         raw = grid + centre
         return np.log(np.maximum(raw, 1e-12)) if t.name.startswith("log(") else np.log1p(np.maximum(raw, 0.0))
     other = t.sources[1] if t.sources[0] == feature else t.sources[0]
-    return grid * m.mean[main[other][0]]
+    return grid * (fixed or {}).get(other, m.mean[main[other][0]])
 
 
 def _categorical_pd(term: Term, cols: np.ndarray, beta: dict, layout: Layout, m: Moments, ybar: float) -> dict:

@@ -1,7 +1,7 @@
 """Confirmation on the holdout split (DESIGN §5): robust tests, a verdict per column, one answer.
 
 Each hypothesis from the search is refitted on the holdout statistics. Its tests use the
-heteroskedasticity-robust (HC3) covariance (``greta_core.stats.robust``), its middle term summed
+heteroskedasticity-robust (HC4) covariance (``greta_core.stats.robust``), its middle term summed
 over every held-out row (``greta_core.confirm.sandwich``):
 
 - overall: all its columns together;
@@ -68,7 +68,11 @@ class _Tests:
 def _discovery(gram: Gram, layout: Layout, hyps: Sequence[tuple[int, ...]]) -> list[dict[str, Any]]:
     ev = evaluate(gram, [[layout.columns[i] for i in h] for h in hyps])
     f, df1, df2 = wilks_f(1.0 - ev.r2, gram.t, np.maximum(ev.k, 1), np.maximum(ev.dfe, 1))
-    return [{"p_value": float(10 ** ev.log10_p[i]), "log10_p": float(ev.log10_p[i]), "r2": float(ev.r2[i]),
+    r2 = ev.r2
+    if gram.t > 1:  # several classes: the search ranks by Wilks' lambda; report the R² held-out rows report
+        m2 = gram.corr * np.outer(gram.scale, gram.scale)
+        r2 = [average_r2(m2, np.concatenate([layout.columns[i] for i in h]), gram.q) for h in hyps]
+    return [{"p_value": float(10 ** ev.log10_p[i]), "log10_p": float(ev.log10_p[i]), "r2": float(r2[i]),
              "f_statistic": float(f[i]), "df1": float(df1[i]), "df2": float(df2[i]), "n": int(gram.n)}
             for i in range(len(hyps))]
 
@@ -100,7 +104,7 @@ def confirm(front: Sequence[Scored], layout: Layout, discovery: Gram, held: Mome
             meats: Sequence[tuple[np.ndarray, int]] | None = None, others: list[float] | None = None) -> list[Confirmed]:
     """Re-test the front on the holdout split; BH-correct every holdout test together.
     ``centres``: what was subtracted from each numeric column (for sizes in its own units).
-    ``meats``: each tested hypothesis' HC3 middle term summed over every held-out row, and
+    ``meats``: each tested hypothesis' robust (HC4) middle term summed over every held-out row, and
     those rows (``greta_core.confirm.sandwich``); without them it is estimated from ``sample``.
     ``others``: p-values of the run's other held-out tests (segments), corrected in the same
     family; replaced in place by their q-values."""
@@ -135,7 +139,9 @@ def confirm(front: Sequence[Scored], layout: Layout, discovery: Gram, held: Mome
             q = next(qs) if len(js) > 1 else q_terms[js[0]]
             column_tests.append(_column_row(name, [layout.terms[h[j]].name for j in js], w, q, alpha,
                                             _importance(held, layout, h, js)))
-        hold = _overall(tt, q_overall, float(tt.fit.r2.mean()), held.n)
+        r2 = r2_of(held, np.concatenate([layout.columns[j] for j in h]), layout.width) if target.task == "multiclass" \
+            else float(tt.fit.r2.mean())
+        hold = _overall(tt, q_overall, r2, held.n)
         ok = (hold["q_value"] <= alpha and all(t["confirmed"] for t in term_tests if t["required"])
               and all(c["passed"] for c in column_tests))
         c = Confirmed(h, disc[i], hold, term_tests, column_tests, bool(ok))
@@ -175,14 +181,28 @@ def _overall(tt: _Tests, q: float, r2: float, n: float) -> dict[str, Any]:
 
 
 def r2_of(m: Moments, cols: np.ndarray, q: int) -> float:
-    """R² of the target on ``cols`` (a multiclass target: the average over its class indicators)."""
-    syy = np.diag(m.m2[q:, q:])
-    if len(cols) == 0 or not (syy > 0).any():
+    """R² of the target on ``cols``; see :func:`average_r2`."""
+    return average_r2(m.m2, cols, q)
+
+
+def average_r2(m2: np.ndarray, cols: np.ndarray, q: int) -> float:
+    """R² of the target on ``cols`` from the centred co-moments ``m2`` (design columns, then the
+    target's). A target with several classes: the average R² of every class's indicator, the
+    baseline class's too (its indicator is one minus the others', so its sums of squares are the
+    sums over all the others' cross-products) — the one R² reported for such a target."""
+    syy = m2[q:, q:]
+    t = syy.shape[0]
+    if len(cols) == 0:
         return 0.0
-    sxy = m.m2[cols, q:]
-    b = scaled_inverse(m.m2[np.ix_(cols, cols)]) @ sxy
-    r2 = np.einsum("it,it->t", sxy, b)[syy > 0] / syy[syy > 0]
-    return float(np.clip(r2, 0.0, 1.0).mean())
+    sxy = m2[cols, q:]
+    explained = sxy.T @ (scaled_inverse(m2[np.ix_(cols, cols)]) @ sxy)
+    total, fitted = np.diag(syy), np.diag(explained)
+    if t > 1:
+        total, fitted = np.append(total, syy.sum()), np.append(fitted, explained.sum())
+    ok = total > 0
+    if not ok.any():
+        return 0.0
+    return float(np.clip(fitted[ok] / total[ok], 0.0, 1.0).mean())
 
 
 def _importance(m: Moments, layout: Layout, h: tuple[int, ...], slots: list[int]) -> float:

@@ -47,6 +47,8 @@ class LogitFit:
     sd: np.ndarray  # standard deviation of each column on the rows fitted
     method: str  # a key of METHODS
     iterations: int | None = None
+    intercept: float = 0.0  # in the design's units (the design columns are centred)
+    cov: np.ndarray | None = None  # covariance of (intercept, coef); None: estimate it from the sample
 
     def separated(self) -> bool:
         """No convergence, fitted probabilities of 0 or 1, or a one-sd change that multiplies the
@@ -116,7 +118,7 @@ def fit_sample(c: Any, layout: Layout, sample: np.ndarray) -> tuple[LogitFit | N
     p = res.fitted
     fit = LogitFit(cols, res.params[1:], res.bse[1:], len(y), res.converged,
                    float(np.mean((p < EXTREME) | (p > 1 - EXTREME))), x.std(axis=0), "newton",
-                   res.iterations)
+                   res.iterations, float(res.params[0]), res.cov)
     return fit, None
 
 

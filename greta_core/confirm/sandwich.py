@@ -1,4 +1,4 @@
-"""The robust (HC3) middle term of each tested hypothesis, over every held-out row (DESIGN §5).
+"""The robust (HC4) middle term of each tested hypothesis, over every held-out row (DESIGN §5).
 
 The statistics pass gives each held-out fit exactly (slopes, means and (X'X)⁻¹ come from the
 co-moments), but the sandwich's middle term Σ g_i g_i' / (1 − h_i)² needs every held-out row's
@@ -22,14 +22,14 @@ import numpy as np
 from greta_core.confirm.layout import Layout
 from greta_core.confirm.logistic import HoldoutRows
 from greta_core.stats.moments import Moments
-from greta_core.stats.robust import Ols, hc3_meat, ols
+from greta_core.stats.robust import Ols, hc_meat, ols
 
 BLOCK_ROWS = 8192  # held-out rows whose design is built and summed at a time
 
 
 @dataclass
 class MeatSums:
-    """Each tested hypothesis' HC3 middle term summed over some held-out rows."""
+    """Each tested hypothesis' robust (HC4) middle term summed over some held-out rows."""
 
     meats: tuple[np.ndarray, ...]
     rows: int  # held-out rows summed
@@ -84,7 +84,7 @@ class HeldOutMeat:
             xs = x[:, where] @ self.lin.T + self.shift
             y = rows.y[a:b]
             for meat, (cols, fit) in zip(meats, self.fits):
-                meat += hc3_meat(fit, xs[:, cols], y)
+                meat += hc_meat(fit, xs[:, cols], y)
         return MeatSums(tuple(meats), n, read)
 
 

@@ -45,7 +45,9 @@ class Bins:
         sx = np.bincount(which, weights=x) / rows
         sy = np.bincount(which, weights=y) / rows
         var = np.bincount(which, weights=(y - sy[which]) ** 2) / np.maximum(rows - 1, 1)
-        se = np.sqrt(np.maximum(var, 1e-300) / rows)
+        # a bin without spread (a yes/no target with no positive in it) would weigh as if exact
+        floor = max(0.05 * float(np.var(y)), 1e-300)
+        se = np.sqrt(np.maximum(var, floor) / rows)
         return cls(sx, sy, se, rows, cuts)
 
     def _fit(self, design: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:

@@ -2,7 +2,8 @@
 
 Nothing here guesses: every number in a sentence is a field of the results. A column's
 sentence gives its size in units a reader knows (``greta_core.confirm.sizes``): the change in
-the target — for a yes/no target, in percentage points of the chance of the positive class — as
+the target — for a yes/no target, in percentage points of the chance of the positive class from
+its logistic fit, averaged over the held-out rows; for several classes, in each class's share — as
 the column moves across the middle half of its values, one value against the other, or each
 level against the reference; always "holding the other columns fixed", since the model adjusts
 for them, and saying so when the column's plain association with the target runs the other way.
@@ -13,6 +14,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from typing import Any
+
+MISSING_LEVEL = "(missing)"  # greta_core.plan.schema's name of missing values (not imported: it needs pandas)
 
 
 def num(v: float | None, digits: int = 3) -> str:
@@ -49,6 +52,29 @@ def _upper(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _apart(a: float, b: float) -> tuple[str, str]:
+    """Two different values written with enough digits to look different (2,023.5 and 2,024.0,
+    not 2,024 and 2,024)."""
+    for digits in range(3, 16):
+        x, y = num(a, digits), num(b, digits)
+        if x != y or a == b:
+            return x, y
+    return num(a, 16), num(b, 16)
+
+
+def _chance(v: float) -> str:
+    """A predicted probability: 44.4%, but 0.04% (not 0.0%) for a rare event."""
+    if 0.0 < abs(v) < 0.01:
+        return f"{100 * v:.2g}%" if abs(v) >= 1e-6 else "under 0.0001%"
+    return pct(v)
+
+
+def _points(v: float) -> str:
+    """A probability in points with one decimal, never "-0.0"."""
+    text = f"{100 * v:.1f}"
+    return "0.0" if text == "-0.0" else text
+
+
 def _excludes_zero(row: dict[str, Any]) -> bool:
     return row["ci_low"] > 0 or row["ci_high"] < 0
 
@@ -82,7 +108,7 @@ class Narrator:
         lo, hi = (row["ci_low"], row["ci_high"]) if row["change"] >= 0 else (-row["ci_high"], -row["ci_low"])
         if self.task == "regression":
             return f"95% CI {num(lo)} to {num(hi)}"
-        return f"95% CI {100 * lo:.1f} to {100 * hi:.1f}"
+        return f"95% CI {_points(lo)} to {_points(hi)}"
 
     def _moves(self, row: dict[str, Any]) -> str:
         verb = "rises" if row["change"] >= 0 else "falls"
@@ -95,19 +121,23 @@ class Narrator:
             body = self._levels(name, size)
         else:
             body = self._numeric(name, size)
+        if self.task == "binary" and size.get("model") == "linear probability":
+            body += " (sized by a straight-line model: the logistic fit was not usable)"
         return f"{body}; confirmed on held-out data, {qtext(q)}."
 
     def _span(self, name: str, size: dict[str, Any]) -> str:
+        lo, hi = _apart(size["from"], size["to"])
         if size["kind"] == "two values":
-            return f"with {name} = {num(size['to'])} rather than {num(size['from'])}"
+            return f"with {name} = {hi} rather than {lo}"
         share = "the middle half" if size["kind"] == "middle half" else "the middle 80%"
-        return f"as {name} goes from {num(size['from'])} to {num(size['to'])} ({share} of its values)"
+        return f"as {name} goes from {lo} to {hi} ({share} of its values)"
 
     def _numeric(self, name: str, size: dict[str, Any]) -> str:
         span = self._span(name, size)
         changes = size["changes"]
         if self.task == "multiclass":
             shown = [c for c in changes if _excludes_zero(c)] or [max(changes, key=lambda c: abs(c["change"]))]
+            shown = sorted(shown, key=lambda c: -abs(c["change"]))  # the largest change first
             parts = [f"{self._outcome(c['class'])} {self._moves(c)}" for c in shown]
             return f"{_upper(span)}, {_join(parts)}, holding the other columns fixed"
         row = changes[0]
@@ -124,11 +154,12 @@ class Narrator:
         levels = ""
         if size.get("predicted"):
             a, b = size["predicted"]
-            show = pct if self.task == "binary" else num
+            show = _chance if self.task == "binary" else num
             levels = f" from {show(a)} to {show(b)}"
         verb = "rises" if row["change"] >= 0 else "falls"
+        fixed = "".join(f" and {f['column']} at its average ({num(f['at'])})" for f in size.get("others_at") or [])
         text = (f"{_upper(span)}, {self._outcome()} {verb}{levels} (by {self._amount(row['change'])}, "
-                f"{self._ci(row)}), holding the other columns fixed")
+                f"{self._ci(row)}), holding the other columns fixed{fixed}")
         if size.get("clipped") or any(r.get("clipped") for b in by for r in b["changes"]):
             text += " (the straight-line model predicts beyond 0–100% here; shown clipped)"
         if by:
@@ -159,15 +190,37 @@ class Narrator:
         rows = sorted(rows, key=lambda r: -abs(r["change"]))
         shown = rows[:3]
         parts = []
+        alone = []
         for r in shown:
             way = "higher" if r["change"] >= 0 else "lower"
             who = f" for {self._outcome(r['class'])}" if "class" in r else ""
-            parts.append(f"{self._amount(r['change'])} {way} with {r['level']!r}{who} ({self._ci(r)})")
+            parts.append(f"{self._amount(r['change'])} {way} with {self._level(name, r['level'])}{who} "
+                         f"({self._ci(r)})")
+            alone += self._alone(name, ref, r)
         more = f" (and {len(rows) - 3} more levels)" if len(rows) > 3 else ""
         subject = self.y if self.task == "regression" else (
             self._outcome() if self.task == "binary" else f"the class of {self.y}")
-        return (f"{_upper(subject)} differs by {name}: compared with {name} = {ref!r}, it is "
+        text = (f"{_upper(subject)} differs by {name}: compared with {name} = {ref!r}, it is "
                 f"{_join(parts)}{more}, holding the other columns fixed")
+        if alone:
+            text += f" ({'; '.join(alone)})"
+        return text
+
+    @staticmethod
+    def _level(name: str, level: str) -> str:
+        return f"{name} missing" if level == MISSING_LEVEL else repr(level)
+
+    def _alone(self, name: str, ref: str, r: dict[str, Any]) -> list[str]:
+        """"on its own it goes the other way" when the plain comparison of the level with the
+        reference (observed rates or means) has the opposite sign to the adjusted change."""
+        marginal = r.get("marginal")
+        if not marginal or not _excludes_zero(r) or (marginal[1] - marginal[0]) * r["change"] >= 0:
+            return []
+        show = pct if self.task == "binary" else num
+        what = "rate" if self.task == "binary" else f"average {self.y}"
+        return [f"on its own it goes the other way: the {what} is {show(marginal[1])} with "
+                f"{self._level(name, r['level'])} against {show(marginal[0])} with {ref!r}, before adjusting "
+                "for the other columns"]
 
     # ------------------------------------------------------------------ a hypothesis
     def findings(self, h: dict[str, Any], sizes: dict[str, dict[str, Any]]) -> list[str]:
@@ -180,7 +233,7 @@ class Narrator:
         return [self.column_sentence(c["name"], sizes[c["name"]], c.get("q_value")) for c in tests]
 
     def fit_measure(self) -> str:
-        return "R²" if self.task != "multiclass" else "average R² over the classes"
+        return "R²" if self.task != "multiclass" else "R² averaged over all the classes"
 
     def head(self, h: dict[str, Any]) -> str:
         terms = _join(h["terms"])
@@ -198,10 +251,10 @@ class Narrator:
 
     # ------------------------------------------------------------------ the answer
     def summary(self, data: dict[str, Any], hyps: Sequence[dict[str, Any]], columns: Sequence[dict[str, Any]],
-                evaluations: int, exhaustive: bool = False) -> str:
+                evaluations: int, exhaustive: bool = False, retested: int | None = None) -> str:
         task = {"regression": "a numeric target", "binary": "a yes/no target",
                 "multiclass": "a target with several classes"}[self.task]
-        tested = len(hyps)
+        tested = len(hyps) if retested is None else retested  # every hypothesis re-tested, not those shown
         retest = (f"the best {'one was' if tested == 1 else f'{tested} were'} re-tested on "
                   f"{data['rows_holdout']:,} held-out rows the search never saw" if tested else
                   "none passed the search's own tests, so there was nothing to re-test")
@@ -211,9 +264,15 @@ class Narrator:
                f"discovery rows; {retest}.")
         lead = next((h for h in hyps if h.get("role") == "lead"), None)
         if lead is None:
-            return (f"No driver of {self.y} was confirmed: the data give no reliable evidence that these columns "
-                    f"drive it. {how}")
+            held = int(data["rows_holdout"])
+            need = 7.85 / max(held, 1)  # (z 0.975 + z 0.8)²/n: the partial R² one test finds 80% of the time
+            return (f"No column was confirmed to go with {self.y}. That is not evidence that none does: with "
+                    f"{held:,} held-out rows, a column must account for about {pct(need)} or more of the "
+                    f"variation in {self.y} to be confirmed reliably, and more when many are tested; a weaker one "
+                    f"needs more rows. {how}")
         matter = [c["name"] for c in columns if c["verdict"] == "matters"]
-        return (f"What drives {self.y}: {_join(matter)} (most important first). Together, in the best confirmed "
+        return (f"What goes with {self.y}: {_join(matter)} (most important first). Together, in the best confirmed "
                 f"model, they account for {pct(lead['holdout']['r2'])} of the variation in {self.y} on held-out "
-                f"data ({self.fit_measure()}, {qtext(lead['holdout'].get('q_value'))}). {how}")
+                f"data ({self.fit_measure()}, {qtext(lead['holdout'].get('q_value'))}). {how} These are "
+                f"associations in this data: a column can go with {self.y} because it affects it, because it "
+                "follows from it, or because both follow from something else.")

@@ -363,5 +363,7 @@ def _categorical(name: str, s: pd.Series, max_levels: int, min_fraction: float) 
     # drops out of the tests.
     if len(counts) < 2:
         return "constant"
+    if MISSING_LEVEL not in keep and set(counts.index) - set(keep) == {MISSING_LEVEL}:
+        keep.append(MISSING_LEVEL)  # the only rare "level" is missing values: call them so, not "(other)"
     levels = tuple(keep) + (OTHER_LEVEL,)
     return ColumnInfo(name, "categorical", MISSING_LEVEL in counts.index, levels=levels)

@@ -119,8 +119,9 @@ def build(results: Mapping[str, Any]) -> list[Block]:
     blocks += _unconfirmed_blocks(unconfirmed)
     technical = [b for i, h in enumerate(confirmed, 1) for b in _technical_blocks(h, i, results)]
     if technical:
-        blocks.append(Collapsible("Technical details: estimates per unit, odds ratios, rank checks",
-                                  tuple(technical)))
+        shown = ("odds ratios, rank checks" if results.get("task") == "binary"
+                 else "estimates per unit, rank checks")
+        blocks.append(Collapsible(f"Technical details: {shown}", tuple(technical)))
     blocks += _notes_blocks(results)
     blocks += _data_blocks(mapping(results, "data"))
     blocks += _metrics_blocks(mapping(results, "metrics"))
@@ -130,7 +131,7 @@ def build(results: Mapping[str, Any]) -> list[Block]:
 
 def title(results: Mapping[str, Any]) -> str:
     """Return the report title, naming the target and the task."""
-    return f"What drives {text(results.get('target'))}? ({text(results.get('task'))} target)"
+    return f"What goes with {text(results.get('target'))}? ({text(results.get('task'))} target)"
 
 
 def terms_label(h: Mapping[str, Any]) -> str:
@@ -194,13 +195,13 @@ _DIRECTION = {"up": "higher values raise it", "down": "higher values lower it"}
 
 
 def _answer_blocks(results: Mapping[str, Any]) -> list[Block]:
-    """What drives the target: the columns that matter, most important first, with a chart of
+    """What goes with the target: the columns that matter, most important first, with a chart of
     the held-out R² each carries and one sentence each; then every verdict of the lead model."""
     columns = records(results, "columns")
     matter = [c for c in columns if c.get("verdict") == "matters"]
     if not matter:
         return []
-    blocks: list[Block] = [Heading(2, f"What drives {text(results.get('target'))}"),
+    blocks: list[Block] = [Heading(2, f"What goes with {text(results.get('target'))}"),
                            ImportanceChart(tuple(matter))]
     sentences = [text(c.get("sentence")) for c in matter if c.get("sentence")]
     if sentences:
@@ -296,19 +297,17 @@ def _head_of(h: Mapping[str, Any]) -> str:
 
 def _technical_blocks(h: Mapping[str, Any], index: int, results: Mapping[str, Any]) -> list[Block]:
     label = "Lead model" if h.get("role", "lead") == "lead" else f"Model {_rank(h, index)}"
+    # a yes/no target: no per-unit changes of the straight-line model (they are not its sizes,
+    # and read as probabilities they mislead); the odds ratios are its per-unit view
+    effects = [] if results.get("task") == "binary" else records(h, "effects")
     return [Heading(3, f"{label}: {terms_label(h)}"),
-            *_effects_table(records(h, "effects"), results),
+            *_effects_table(effects, results),
             *_odds_table(records(h, "odds_ratios"), h.get("logistic")),
             *_rank_table(records(h, "rank_checks"))]
 
 
 def _effects_caption(results: Mapping[str, Any]) -> str:
     task = results.get("task")
-    if task == "binary":
-        return (
-            "Effects (holdout): change in the probability of the positive class "
-            "(linear probability model)."
-        )
     if task == "multiclass":
         return "Effects (holdout): change in the probability of each class."
     return f"Effects (holdout): change in {text(results.get('target'))}."

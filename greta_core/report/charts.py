@@ -165,7 +165,7 @@ def forest_plot(rows: Sequence[ForestRow], title: str, width: int = 760) -> str:
     numbers = [v for row in rows for v in (as_float(x) for x in row[1:]) if v is not None]
     if not numbers:
         return ""
-    label_chars = min(34, max(len(row[0]) for row in rows))
+    label_chars = min(40, max(len(row[0]) for row in rows))
     left = 12 + label_chars * _CHAR_PX
     lo, hi = _domain(numbers, include_zero=True)
     scale = _Scale(lo, hi, left, width - 250)
@@ -200,28 +200,65 @@ def _numeric_points(entry: Mapping[str, Any]) -> list[tuple[float, float]]:
     return sorted((x, y) for x, y in pairs if x is not None and y is not None)
 
 
-def line_chart(entry: Mapping[str, Any], y_label: str, width: int = 300) -> str:
-    """Return a partial-dependence line chart of a numeric term ("" without finite points)."""
+_ORDINAL = {0.25: "25th", 0.75: "75th"}
+LINE_COLOURS = (ACCENT, "#dd6b20", "#2f855a")
+
+
+def _lines(entry: Mapping[str, Any]) -> list[tuple[str, list[tuple[float, float]]]]:
+    """The chart's lines: one per level of the column's partner in a product (``lines``, each
+    labelled with the level it fixes), else the one line of the entry."""
+    out = []
+    for line in entry.get("lines") or []:
+        if not isinstance(line, Mapping):
+            continue
+        points = _numeric_points({"x": entry.get("x"), "y": line.get("y")})
+        share = _ORDINAL.get(as_float(line.get("quantile")) or 0.0)
+        label = f"{text(line.get('column'))} = {fmt_num(line.get('at'))}"
+        if share:
+            label += f" ({share} percentile)" if len(label) < 24 else f" ({share} pct.)"
+        if points:
+            out.append((label, points))
+    if out:
+        return out
     points = _numeric_points(entry)
-    if not points:
+    return [("", points)] if points else []
+
+
+def line_chart(entry: Mapping[str, Any], y_label: str, width: int = 300) -> str:
+    """Return a partial-dependence line chart of a numeric term ("" without finite points); a
+    column in a product is drawn once per level of its partner, each line labelled."""
+    lines = _lines(entry)
+    if not lines:
         return ""
-    term, height = text(entry.get("term")), 170
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    term = text(entry.get("term"))
+    legend = [label for label, _ in lines if label]
+    top = 30 + 14 * len(legend)
+    height = 170 + 14 * len(legend)
+    xs = [x for _, points in lines for x, _ in points]
+    ys = [y for _, points in lines for _, y in points]
     sx = _Scale(*_domain(xs, include_zero=False), 56, width - 12)
-    sy = _Scale(*_domain(ys, include_zero=False), height - 22, 30)
-    path = " ".join(f"{sx(x)},{sy(y)}" for x, y in points)
+    sy = _Scale(*_domain(ys, include_zero=False), height - 22, top)
     body = [
         _text(6, 16, _clip(f"{y_label} by {term}", 46), extra=_TTL),
         *_y_axis(sy, 56, width - 12),
-        *_x_axis(sx, 30, height - 22),
+        *_x_axis(sx, top, height - 22),
     ]
-    body.append(f'<polyline points="{path}" fill="none" stroke="{ACCENT}" stroke-width="2"/>')
-    if len(points) <= 30:
-        body += [
-            f'<circle cx="{sx(x)}" cy="{sy(y)}" r="2.5" fill="{ACCENT}">'
-            f"<title>{esc(f'{term} = {fmt_num(x)}: {fmt_num(y)}')}</title></circle>"
-            for x, y in points
-        ]
+    for k, (label, points) in enumerate(lines):
+        colour = LINE_COLOURS[k % len(LINE_COLOURS)]
+        dash = ' stroke-dasharray="5 3"' if k % 2 else ""
+        path = " ".join(f"{sx(x)},{sy(y)}" for x, y in points)
+        body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>')
+        if label:
+            y = 30 + 14 * k
+            body.append(f'<line x1="8" y1="{y - 4}" x2="26" y2="{y - 4}" stroke="{colour}" stroke-width="2"{dash}/>')
+            body.append(_text(30, y, _clip(f"at {label}", 44)))
+        where = f" at {label}" if label else ""
+        if len(points) <= 30:
+            body += [
+                f'<circle cx="{sx(x)}" cy="{sy(y)}" r="2.5" fill="{colour}">'
+                f"<title>{esc(f'{term} = {fmt_num(x)}{where}: {fmt_num(y)}')}</title></circle>"
+                for x, y in points
+            ]
     return _svg(width, height, f"Partial dependence of {y_label} on {term}", body)
 
 

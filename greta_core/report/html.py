@@ -117,7 +117,9 @@ def _charts(block: Charts) -> str:
     h = block.hypothesis
     rows = _size_rows(h, block.y_label)
     title = f"Change in {block.y_label} across each column's middle half, 95% CI (held-out)"
-    if not rows:  # a results document without sizes: the per-unit estimates
+    if not rows and block.y_label.startswith("P("):  # a yes/no target: no per-unit linear changes
+        pass
+    elif not rows:  # a results document without sizes: the per-unit estimates
         rows = [(effect_label(e) + (f" [{text(e['class'])}]" if e.get("class") is not None else ""),
                  e.get("estimate"), e.get("ci_low"), e.get("ci_high")) for e in records(h, "effects")]
         title = "Estimates per unit with 95% confidence intervals (held-out)"
@@ -138,7 +140,14 @@ def _size_rows(h: Mapping[str, Any], y_label: str) -> list[tuple[str, Any, Any, 
                      for r in size.get("levels") or []]
         else:
             span = f"{name} {fmt_num(size.get('from'))} → {fmt_num(size.get('to'))}"
-            items = [(span, r) for r in size.get("changes") or []]
+            fixed = [f"{text(f.get('column'))} at its average {fmt_num(f.get('at'))}"
+                     for f in size.get("others_at") or [] if isinstance(f, Mapping)]
+            head = span + (f" ({', '.join(fixed)})" if fixed else "")
+            items = [(head, r) for r in size.get("changes") or []]
+            for b in size.get("by") or []:
+                if isinstance(b, Mapping):
+                    at = f"{name} at {text(b.get('column'))} = {fmt_num(b.get('at'))}"  # the same span
+                    items += [(at, r) for r in b.get("changes") or [] if isinstance(r, Mapping)]
         for label, r in items:
             if r.get("class") is not None:
                 label += f" [{text(r['class'])}]"

@@ -24,6 +24,7 @@ class LogitFit:
     converged: bool
     fitted: np.ndarray  # predicted probabilities
     iterations: int = 0
+    cov: np.ndarray | None = None  # the inverse Hessian at the estimate (k × k): statsmodels' cov_params()
 
     @property
     def pvalues(self) -> np.ndarray:
@@ -52,4 +53,4 @@ def logit(y: np.ndarray, x: np.ndarray, maxiter: int = 200, tol: float = 1e-8) -
     if not np.isfinite(hess).all():
         raise np.linalg.LinAlgError("The logistic fit's Hessian is not finite.")
     cov = np.linalg.inv(hess)
-    return LogitFit(new, np.sqrt(np.diag(cov)), iterations < maxiter, p, iterations)
+    return LogitFit(new, np.sqrt(np.diag(cov)), iterations < maxiter, p, iterations, cov)

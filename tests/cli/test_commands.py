@@ -50,9 +50,9 @@ def test_run_piped_with_output_prints_the_summary_as_text(data, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "greta_cli.app", "run", "--data", str(data), "--target", "y",
                            "--output", str(out), *FAST], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.lstrip().startswith("What drives y: ") and "\x1b[" not in proc.stdout
+    assert proc.stdout.lstrip().startswith("What goes with y: ") and "\x1b[" not in proc.stdout
     assert "Greta analysed 6,000 rows" in proc.stdout
-    assert "What drives y" in proc.stdout and f"wrote {out}" in proc.stdout
+    assert "What goes with y" in proc.stdout and f"wrote {out}" in proc.stdout
     assert json.loads(out.read_text())["hypotheses"][0]["confirmed"]
 
 

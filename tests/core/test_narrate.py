@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from hc4 import ols_hc4
 
 from greta_core.backends import open_backend
 from greta_core.confirm.holdout import confirm
@@ -139,11 +140,14 @@ def test_sizes_equal_a_statsmodels_refit_on_the_same_holdout_rows(tmp_path: Path
     c, centres, hold, plan = _pipeline_fit(df, tmp_path, terms)
     x = _design(hold, centres, terms)
     ys = canonical_target(hold["y"], plan.target)
-    classes = plan.target.classes[1:] if task != "regression" else [None]
+    # several classes: every class is sized, the baseline (first) class too
+    classes = {"regression": [None], "binary": plan.target.classes[1:], "multiclass": plan.target.classes}[task]
+    r2 = []
     for k, cls in enumerate(classes):
         y = ys.to_numpy(float) if cls is None else (ys == cls).to_numpy(float)
         sd = x.std().to_numpy()  # statsmodels fits unit-sd columns (the same model) to keep its precision
-        fit = sm.OLS(y, sm.add_constant(x.to_numpy() / sd)).fit(cov_type="HC3", use_t=True)
+        fit = ols_hc4(y, sm.add_constant(x.to_numpy() / sd))
+        r2.append(fit.ols.rsquared)
         means = {n: float(x[n].mean()) for n in ("a", "b", "c")}
         for name in ("a", "b", "c"):
             size = c.sizes[name]
@@ -153,11 +157,20 @@ def test_sizes_equal_a_statsmodels_refit_on_the_same_holdout_rows(tmp_path: Path
             assert row["change"] == pytest.approx(d, rel=1e-7, abs=1e-12), (task, name)
             assert row["std_error"] == pytest.approx(se, rel=1e-7), (task, name)
             assert row.get("class") == (cls if task == "multiclass" else None)
+            assert row.get("baseline", False) == (task == "multiclass" and k == 0)
+    # one R²: the average over every class, the baseline's too, on held-out and discovery rows
+    assert c.holdout["r2"] == pytest.approx(np.mean(r2), rel=1e-9)
+    u1, _ = split_keys(canonical_features(plan, df), 0)
+    disc = df[u1 >= 0.5].reset_index(drop=True)
+    xd, yd = _design(disc, centres, terms), canonical_target(disc["y"], plan.target)
+    r2d = [sm.OLS(yd.to_numpy(float) if cls is None else (yd == cls).to_numpy(float),
+                  sm.add_constant(xd)).fit().rsquared for cls in classes]
+    assert c.discovery["r2"] == pytest.approx(np.mean(r2d), rel=1e-6)
 
 
 def _contrast(fit, columns, sd, name, lo, hi, centres, others):
     """statsmodels' change in prediction as ``name`` goes from lo to hi, the other columns at
-    the design values ``others``, and its HC3 standard error."""
+    the design values ``others``, and its HC4 standard error."""
     def row(value: float) -> np.ndarray:
         vals = {**others, name: value - centres[name]}
         out = [1.0]
@@ -187,7 +200,7 @@ def test_every_sentence_quotes_its_own_numbers_and_stays_within_100_points(tmp_p
     doc = analyze(FileSpec(str(path)), AnalysisParams(target="y", seed=2))
     matter = [c for c in doc["columns"] if c["verdict"] == "matters"]
     assert {c["name"] for c in matter} == {"tenure", "calls", "plan"}
-    assert doc["summary"].startswith("What drives y: ")
+    assert doc["summary"].startswith("What goes with y: ")
     for c in matter:
         sentence, size = c["sentence"], c["effect"]
         assert "holding the other columns fixed" in sentence
@@ -216,3 +229,39 @@ def test_a_probability_change_beyond_100_points_is_clipped() -> None:
             "clipped": True}
     s = Narrator("choice", "binary", "1").column_sentence("ttme", size, 1e-9)
     assert "by 100.0 points, 95% CI 90.0 to 100.0" in s and "shown clipped" in s
+
+
+def test_a_yes_no_size_from_the_straight_line_says_so() -> None:
+    size = {"kind": "two values", "from": 0.0, "to": 1.0, "model": "linear probability",
+            "changes": [_change(0.1, 0.05, 0.15)], "predicted": [0.3, 0.4]}
+    s = Narrator("churned", "binary", "yes").column_sentence("has_partner", size, 0.01)
+    assert "straight-line model" in s
+    size["model"] = "logistic"
+    assert "straight-line" not in Narrator("churned", "binary", "yes").column_sentence("has_partner", size, 0.01)
+
+
+def test_a_headline_change_at_a_partners_average_names_that_level() -> None:
+    size = {"kind": "middle half", "from": 1.0, "to": 2.0, "predicted": [3.0, 4.0],
+            "changes": [_change(1.0, 0.5, 1.5)], "others_at": [{"column": "fee", "at": 60.25, "quantity": "average"}],
+            "by": [{"column": "fee", "quantile": 0.25, "at": 50.0, "changes": [_change(0.5, 0.1, 0.9)]},
+                   {"column": "fee", "quantile": 0.75, "at": 70.0, "changes": [_change(1.5, 1.0, 2.0)]}]}
+    s = Narrator("spend", "regression").column_sentence("calls", size, 0.01)
+    assert "holding the other columns fixed and fee at its average (60.2)" in s
+
+
+def test_no_confirmed_column_says_why_and_never_that_there_is_no_evidence() -> None:
+    data = {"rows_used": 189, "rows_holdout": 95, "rows_discovery": 94, "columns_used": ["a", "b", "c"]}
+    s = Narrator("bwt", "regression").summary(data, [], [], 500)
+    assert "no reliable evidence" not in s and "not evidence that none does" in s
+    assert "95 held-out rows" in s and "8.3%" in s  # (1.96 + 0.84)² / 95: the partial R² found 80% of the time
+
+
+def test_the_answer_comes_first_and_is_called_an_association() -> None:
+    data = {"rows_used": 6000, "rows_holdout": 3000, "rows_discovery": 3000, "columns_used": ["a", "b"]}
+    hyps = [{"role": "lead", "holdout": {"r2": 0.2, "q_value": 1e-6}}]
+    columns = [{"name": "a", "verdict": "matters"}, {"name": "b", "verdict": "not in the model"}]
+    s = Narrator("vote", "regression").summary(data, hyps, columns, 500)
+    assert s.startswith("What goes with vote: a (most important first).")
+    assert "drives" not in s
+    assert s.endswith("These are associations in this data: a column can go with vote because it affects it, "
+                      "because it follows from it, or because both follow from something else.")

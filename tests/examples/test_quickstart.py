@@ -26,7 +26,7 @@ def test_the_quickstart_notebook_runs_and_shows_the_report(tmp_path: Path) -> No
     assert not [o for o in outputs if o.output_type == "error"]
     html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
     report = next(h for h in html if h.startswith('<div class="greta-report">'))
-    assert "What drives churned" in report and "<svg" in report and "confirmed" in report
+    assert "What goes with churned" in report and "<svg" in report and "confirmed" in report
     assert "<body" not in report  # the body only: the notebook keeps its own page
     tables = [h for h in html if "<table" in h and "greta-report" not in h]
     assert any("tenure_years" in t and "confirmed" in t for t in tables)

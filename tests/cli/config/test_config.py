@@ -54,7 +54,7 @@ def test_defaults_are_valid_and_documented() -> None:
     assert isinstance(sc, ScalabilityConfig) and sc.enabled is False
     assert (sc.ingestion_backend, sc.distributed_backend) == ("pandas", "local")
     assert sc.dask_config == DaskConfig() and sc.spark_config == {}
-    assert sc.celery_config == CeleryConfig(queue="greta", visibility_timeout=3600)
+    assert sc.celery_config == CeleryConfig(queue="greta", visibility_timeout=None)
     assert GretaConfig.model_validate(config_to_dict(cfg, redact=False)) == cfg
 
 

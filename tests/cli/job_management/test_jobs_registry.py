@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 from greta_cli.job_management.models import Job, JobProgress, JobState, Timing, new_job_id
-from greta_cli.job_management.monitor import alive_workers, reap, recover, tidy_broker_folder
+from greta_cli.job_management.monitor import (
+    alive_workers,
+    memory_kill_reason,
+    reap,
+    recover,
+    resend_stranded,
+    tidy_broker_folder,
+)
 from greta_cli.job_management.registry import JobRegistry, RedisRegistry, SQLiteRegistry
 
 HOST = socket.gethostname()
@@ -138,7 +145,9 @@ def test_reap_marks_dead_jobs_failed(registry: JobRegistry) -> None:
     fresh_dead = _run(registry, f"{HOST}:{1 << 30}", now - 0.5)
     silent_remote = _run(registry, "far-away:7", now - 10)
     quiet_remote = _run(registry, "far-away:8", now - 3)
-    alive_here = _run(registry, f"{HOST}:{__import__('os').getpid()}", now - 100)
+    alive_here = _run(registry, f"{HOST}:1", now - 100)  # init: older than any job
+    # a process that took the id of the dead owner after the job started is not its owner
+    reused_id = _run(registry, f"{HOST}:{__import__('os').getpid()}", now - 100)
     assert reap(registry, dead_local, T).state is JobState.FAILED
     assert "died" in (registry.get(dead_local.id).error or "")  # type: ignore[union-attr]
     assert reap(registry, fresh_dead, T).state is JobState.RUNNING  # a worker may re-run it
@@ -146,6 +155,7 @@ def test_reap_marks_dead_jobs_failed(registry: JobRegistry) -> None:
     assert "no heartbeat" in (registry.get(silent_remote.id).error or "")  # type: ignore[union-attr]
     assert reap(registry, quiet_remote, T).state is JobState.RUNNING
     assert reap(registry, alive_here, T).state is JobState.RUNNING
+    assert reap(registry, reused_id, T).state is JobState.FAILED
 
 
 def test_recover_requeues_then_gives_up(registry: JobRegistry) -> None:
@@ -163,6 +173,63 @@ def test_recover_requeues_then_gives_up(registry: JobRegistry) -> None:
     assert failed is not None and failed.state is JobState.FAILED
     assert "after 2 attempt(s)" in (failed.error or "")
     assert recover(registry, T, lambda *a: sent.append(a)) == []
+
+
+def test_a_kill_for_memory_is_named_in_the_failure(registry: JobRegistry,
+                                                     tmp_path: Path) -> None:
+    from greta_core.resources.memory import MemoryLimit
+
+    group = tmp_path / "cgroup"
+    group.mkdir()
+    events = group / "memory.events"
+    events.write_text("low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n")
+    limit = MemoryLimit(700 * 2**20, "cgroup v2 memory.max of /greta", group, 2)
+    dead, alive = f"{HOST}:{1 << 30}", f"{HOST}:{__import__('os').getpid()}"
+    job = _run(registry, dead, time.time(), attempts=2)
+    assert memory_kill_reason(job, limit, 1, registry) is None  # no kill since the last look
+    assert memory_kill_reason(_run(registry, alive, time.time()), limit, 0) is None
+    events.write_text("low 0\nhigh 0\nmax 9\noom 2\noom_kill 2\n")  # the kernel killed it
+    line = memory_kill_reason(job, limit, 1, registry)
+    assert line is not None and f"worker process running it ({dead})" in line
+    assert "700 MiB (cgroup v2 memory.max of /greta)" in line
+
+    done = dict(recover(registry, T, lambda *a: None,
+                        killed_for_memory=lambda j: memory_kill_reason(j, limit, 1, registry)))
+    assert done == {job.id: "failed"}
+    failed = registry.get(job.id)
+    assert failed is not None and failed.error == f"The job failed after 2 attempt(s). {line}"
+    assert "died" not in failed.error
+
+
+def test_resend_stranded_sends_once_per_patience(registry: JobRegistry) -> None:
+    old = queued(time.time() - 100)
+    new = queued(time.time())
+    other = Job(**{**queued(time.time() - 100).__dict__, "queue": "other"})
+    for job in (old, new, other):
+        registry.create(job, '{"cfg": 1}')
+    sent: list[tuple[str, str, Any]] = []
+    assert resend_stranded(registry, lambda *a: sent.append(a), ["greta"], 30) == [old.id]
+    assert sent == [(old.id, '{"cfg": 1}', "greta")]
+    again = registry.get(old.id)
+    assert again is not None and again.progress.info["resent"] == 1
+    # queued afresh: not sent again before another patience has passed
+    assert resend_stranded(registry, lambda *a: sent.append(a), ["greta"], 30) == []
+    later = resend_stranded(registry, lambda *a: sent.append(a), ["greta"], 30,
+                            now=time.time() + 31)
+    assert sorted(later) == sorted([old.id, new.id])
+
+
+def test_visibility_timeout_follows_the_heartbeat() -> None:
+    from greta_cli.job_management.celery_app import redelivery_options
+    from greta_cli.job_management.engine import auto_visibility_timeout
+
+    assert auto_visibility_timeout(Timing()) == 60
+    assert auto_visibility_timeout(Timing(heartbeat=0.5, stale_after=4.0)) == 8
+    assert auto_visibility_timeout(Timing(heartbeat=20, stale_after=120)) == 240
+    opts = redelivery_options(60)
+    assert opts["visibility_timeout"] == 60 and opts["unacked_restore_throttle"] == 1
+    assert opts["unacked_restore_interval"] == 10 and redelivery_options(8)[
+        "unacked_restore_interval"] == 1
 
 
 def test_tidy_broker_folder(tmp_path: Path) -> None:

@@ -29,6 +29,13 @@ def test_mllib_logistic_on_local_spark_equals_statsmodels(spark_local: Any, plan
     got = logistic(doc)
     _check_rows(doc, got, doc["data"]["rows_holdout"])
     assert_same_logit(got, logit_reference, "spark local[2]")
+    # the sizes come from that fit: changes in predicted probability, intervals from its covariance
+    for h in doc["hypotheses"]:
+        if h["confirmed"]:
+            for size in h["sizes"].values():
+                assert size["model"] == "logistic"
+                for row in size.get("changes") or size.get("levels"):
+                    assert row["ci_low"] < row["change"] < row["ci_high"] and row["std_error"] > 0
 
 
 def test_mllib_logistic_on_the_standalone_cluster_equals_statsmodels(standalone_results: dict[str, Any],

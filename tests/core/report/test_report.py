@@ -284,11 +284,11 @@ def test_the_answer_comes_first(fmt: str) -> None:
     ]
     report = render(results, fmt)
     plain = html.unescape(report) if fmt == "html" else report.replace("\\", "")
-    answer = _section(plain, "What drives price\n" if fmt == "text" else "What drives price<" if fmt == "html"
-                      else "## What drives price", "The model")
+    answer = _section(plain, "What goes with price\n" if fmt == "text" else "What goes with price<" if fmt == "html"
+                      else "## What goes with price", "The model")
     assert "As rooms goes from 2 to 4, price rises by 4.2." in " ".join(answer.split())
     assert "not confirmed" in answer and "x9" not in answer
-    assert plain.index("What drives price") < plain.index("The model") < plain.index("Technical details")
+    assert plain.index("What goes with price") < plain.index("The model") < plain.index("Technical details")
     if fmt == "html":
         assert answer.count("<svg") == 1 and "Held-out R² each column carries" in answer
         assert "<details><summary>Technical details" in report
@@ -296,7 +296,7 @@ def test_the_answer_comes_first(fmt: str) -> None:
 
 def test_markdown_tables_and_numbered_notes() -> None:
     md = render(regression_results(), "md")
-    assert md.startswith("# What drives price? (regression target)")
+    assert md.startswith("# What goes with price? (regression target)")
     assert "## The model" in md
     assert "1. Effects are associations, not causes." in md
     assert "2. The holdout sample" in md

@@ -1,6 +1,6 @@
 """The HTML report as a reader meets it: the churn example in headless Chromium at 1280×900.
 
-The first screen must hold the answer ("What drives churned" and its chart), and nothing may
+The first screen must hold the answer ("What goes with churned" and its chart), and nothing may
 stick out of the page or out of its chart. Chromium is a system package (`.ci/run` installs it):
 without it these tests skip, and fail with CI=true.
 """
@@ -30,7 +30,7 @@ CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "
 PROBE = """<script>
 window.addEventListener('load', () => {
   const w = window.innerWidth, h = window.innerHeight;
-  const head = [...document.querySelectorAll('h2')].find(e => e.textContent.startsWith('What drives '));
+  const head = [...document.querySelectorAll('h2')].find(e => e.textContent.startsWith('What goes with '));
   let chart = head, rect = null;
   while (chart && !(chart.querySelector && chart.querySelector('svg'))) chart = chart.nextElementSibling;
   if (chart) rect = chart.querySelector('svg').getBoundingClientRect();
