@@ -110,6 +110,9 @@ def _group(y: np.ndarray, binary: bool) -> tuple[dict[str, Any], float]:
     mean = float(y.mean()) if n else math.nan
     var = float(y.var(ddof=1)) if n > 1 else math.nan
     low, high = _interval(mean, var, n, binary)
+    if binary and n > 1:  # a rate of 0% or 100% in a few rows is not certain: its variance is kept off zero
+        shrunk = (float(y.sum()) + 0.5) / (n + 1)
+        var = shrunk * (1 - shrunk) * n / (n - 1)
     return {"rows": n, "mean": mean, "ci_low": low, "ci_high": high}, var
 
 
