@@ -14,7 +14,8 @@ def inspect_file(path: str, target: str, sample_rows: int = 50000) -> dict[str, 
     """Infer the plan from a sample of ``path`` (no statistics pass)."""
     backend = PandasBackend(FileSpec(path))
     params = AnalysisParams(target=target, sample_rows=sample_rows)
-    plan = make_plan(backend.sample(planning_rows(params, len(backend.columns()))), backend.columns(), params)
+    plan = make_plan(backend.sample(planning_rows(params, len(backend.columns()))), backend.columns(), params,
+                     getattr(backend, "decimal", "."))
     return {
         "task": plan.target.task,
         "classes": list(plan.target.classes),

@@ -8,8 +8,6 @@ given their meter. Each stage's entry carries every key of ``resources.STAGE_KEY
 from __future__ import annotations
 
 import logging
-import resource
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,8 +17,10 @@ log = logging.getLogger("greta")
 
 
 def peak_memory_mb() -> float:
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+    """This program's peak resident size so far (see ``resources.driver.max_rss_bytes``)."""
+    from greta_core.resources.driver import max_rss_bytes
+
+    return max_rss_bytes() / (1024 * 1024)
 
 
 class StageClock:

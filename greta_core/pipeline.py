@@ -94,7 +94,7 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
         raw = backend.sample(rows)
         release_arrow_memory()
         sample = _filtered(raw, row_filter)
-        plan = make_plan(sample, backend.columns(), params)
+        plan = make_plan(sample, backend.columns(), params, getattr(backend, "decimal", "."))
         seg_features = plan_features(sample, plan, params.segments_bins) if params.segments else None
         filter_kinds = read_kinds(raw, row_filter)
         if row_filter is not None and hasattr(backend, "push_row_filter"):
@@ -228,14 +228,16 @@ def planning_rows(params: AnalysisParams, columns: int) -> int:
     return min(params.sample_rows, max(fit, 1000))
 
 
-def make_plan(sample: pd.DataFrame, all_columns: list[str], params: AnalysisParams) -> Plan:
+def make_plan(sample: pd.DataFrame, all_columns: list[str], params: AnalysisParams, decimal: str = ".") -> Plan:
+    """The plan of the analysis from the planning sample; ``decimal`` is the decimal mark of
+    numbers held as text (the data's: "." or ",")."""
     if len(sample) == 0:
         msg = "The data has a header but no data rows. Greta needs rows to analyse."
         raise DataFormatError(msg)
     if len(sample) < MIN_ROWS:
         msg = f"The data has only {len(sample)} row(s); Greta needs at least {MIN_ROWS} to split off held-out rows."
         raise DataFormatError(msg)
-    target = infer_target(sample, params.target)
+    target = infer_target(sample, params.target, decimal)
     wanted = list(params.columns) if params.columns else [c for c in all_columns if c != params.target]
     known = set(all_columns)
     for c in list(wanted) + list(params.exclude):
@@ -244,7 +246,7 @@ def make_plan(sample: pd.DataFrame, all_columns: list[str], params: AnalysisPara
             raise ColumnNotFoundError(msg)
     cols, dropped = [], []
     names = [n for n in wanted if n != params.target and n not in params.exclude]
-    for name, info in zip(names, infer_columns(sample, names, params.max_levels, params.min_level_fraction)):
+    for name, info in zip(names, infer_columns(sample, names, params.max_levels, params.min_level_fraction, decimal)):
         if isinstance(info, str):
             dropped.append((name, info))
         else:
@@ -279,7 +281,8 @@ def column_centres(sample: pd.DataFrame, cols: list) -> dict[str, float]:
     plain = [c.name for c in cols if c.kind == "numeric" and dtypes[c.name].kind in "if"]
     block = np.asfortranarray(sample[plain].to_numpy(np.float64)) if plain else np.zeros((0, 0))
     values = {name: block[:, i] for i, name in enumerate(plain)}
-    return {c.name: _mean(values[c.name] if c.name in values else canonical(sample[c.name], c.kind).to_numpy(np.float64))
+    return {c.name: _mean(values[c.name] if c.name in values
+                          else canonical(sample[c.name], c.kind, c.decimal).to_numpy(np.float64))
             for c in cols}
 
 
@@ -421,8 +424,10 @@ def _check_rows(s: Summary, layout: Layout, plan: Plan) -> None:
         raise TargetError(msg)
     for name, m in (("discovery", s.discovery), ("holdout", s.holdout)):
         if m.n < MIN_ROWS // 2:
-            msg = (f"Only {int(m.n)} rows fell in the {name} split; Greta needs at least {MIN_ROWS} rows "
-                   "with a target value to search and confirm.")
+            total = int(s.discovery.n + s.holdout.n)
+            msg = (f"Only {int(m.n)} of the {total} rows with a target value fell in the {name} split; each "
+                   f"split needs at least {MIN_ROWS // 2}, and a random split of so few rows can leave one short. "
+                   "Greta needs more rows than this to search and confirm.")
             raise DataFormatError(msg)
     q = layout.width
     labels = list(layout.labels) + [plan.target.name] * plan.target.width

@@ -48,7 +48,7 @@ class DataConfig(_Section):
         description=r"Field delimiter of delimited text files (\t for a tab); null detects it.")
     decimal: Literal[".", ","] | None = Field(
         None, description="Decimal mark of numbers in delimited text files ('.' or ','); null "
-        "detects a decimal comma (1,5) in files delimited by ';' or a tab.")
+        "detects a decimal comma (1,5 or 3.455,84) in files delimited by ';' or a tab.")
     columns: list[str] | None = Field(
         None, description="Feature columns to consider; null uses every column but the target "
         "and the excluded ones.")

@@ -15,6 +15,7 @@ Progress = Callable[[int], None]
 
 class DataBackend(Protocol):
     name: str
+    decimal: str  # the decimal mark of numbers the backend hands over as text: "." or ","
 
     def columns(self) -> list[str]: ...
 

@@ -38,6 +38,7 @@ from greta_core.ingestion.distributed_utils import (
     merge_all,
     resolve_source,
     sample_frame,
+    summarize_file,
     summarize_partition,
     tree_levels,
 )
@@ -82,6 +83,8 @@ class DaskBackend:
         if self.frame is None:
             self.source = resolve_source(spec, options.get("storage_options"))
         self.format = self.source.format if self.source else "dask"
+        # numbers with a decimal comma come as text and are parsed per batch, as on pandas
+        self.decimal = self.source.decimal if self.source else (spec.decimal or ".")
         self.client: Any = None
         self._owned: list[Any] = []
         self.threads = 0
@@ -144,7 +147,8 @@ class DaskBackend:
         from distributed import Client, LocalCluster
 
         # The statistics pass holds no data between tasks: spilling is useless, and a paused
-        # worker would wait forever. Above the limit the nanny restarts the worker instead.
+        # worker would wait forever. Above the limit the nanny restarts the worker instead. A task
+        # that fails raises its error here: the workers' own log of it would be a second message.
         memory = {"distributed.worker.memory.target": False, "distributed.worker.memory.spill": False,
                   "distributed.worker.memory.pause": False}
         with dask.config.set(memory):
@@ -152,7 +156,7 @@ class DaskBackend:
                 n_workers=cfg.get("n_workers") or workers or self.sizes.dask_workers,
                 threads_per_worker=cfg.get("threads_per_worker") or 1, processes=True,
                 memory_limit=cfg.get("memory_limit") or self.sizes.dask_worker_memory, host="127.0.0.1",
-                dashboard_address=None, silence_logs=logging.ERROR,
+                dashboard_address=None, silence_logs=logging.CRITICAL,
             )
         self._owned.append(cluster)
         client = Client(cluster, set_as_default=False)
@@ -185,7 +189,8 @@ class DaskBackend:
             return dd.read_parquet(list(src.files), columns=columns, storage_options=so,
                                    blocksize=self.blocksize, split_row_groups="adaptive",
                                    parquet_file_extension=None)
-        dtype = {c: "float64" if kinds.get(c) == "numeric" else "object" for c in columns}
+        numbers = "float64" if src.decimal == "." else "object"  # 1,5: parsed per batch as text
+        dtype = {c: numbers if kinds.get(c) == "numeric" else "object" for c in columns}
         return dd.read_csv(list(src.files), sep=src.delimiter, usecols=columns, dtype=dtype,
                            na_values=NULL_VALUES, keep_default_na=False, engine="pyarrow",
                            blocksize=self.blocksize, storage_options=so)
@@ -197,7 +202,9 @@ class DaskBackend:
         t0 = time.perf_counter()
         if cancel and cancel():
             raise CancelledError("The analysis was cancelled.")
-        parts = self._read(columns, kinds).to_delayed()
+        src = self.source
+        # compressed text cannot be cut: a task streams each file through the pandas reader
+        parts = list(src.files) if src is not None and src.compressed else self._read(columns, kinds).to_delayed()
         self.partitions += len(parts)
         if not parts:
             return empty
@@ -205,9 +212,14 @@ class DaskBackend:
         fn_d = dask.delayed(fn, pure=True, traverse=False)
         empty_d = dask.delayed(empty, pure=True, traverse=False)
         pinned = self.client is not None
-        leaves = [dask.delayed(summarize_partition, pure=False)(
-            fn_d, empty_d, p, self.batch_rows, (), pinned, dask_key_name=f"greta-summary-{token}-{i}")
-            for i, p in enumerate(parts)]
+        if src is not None and src.compressed:
+            leaves = [dask.delayed(summarize_file, pure=False)(
+                fn_d, empty_d, src, p, list(columns), dict(kinds), self.batch_rows, pinned,
+                dask_key_name=f"greta-summary-{token}-{i}") for i, p in enumerate(parts)]
+        else:
+            leaves = [dask.delayed(summarize_partition, pure=False)(
+                fn_d, empty_d, p, self.batch_rows, (), pinned, dask_key_name=f"greta-summary-{token}-{i}")
+                for i, p in enumerate(parts)]
         total = self.estimate_rows() or 0
         try:
             if self.client is None:

@@ -78,6 +78,8 @@ class PandasBackend:
         frame = spec.options.get("dataframe") if spec.options else None
         self.reader = open_reader(spec) if frame is None else FrameReader(frame, spec.batch_rows)
         self.format = None if frame is None else "pandas"
+        # the decimal mark of numbers held as text: the one found in delimited text, else as set
+        self.decimal = getattr(self.reader, "decimal", None) or spec.decimal or "."
         self.workers = workers or min(os.cpu_count() or 1, 4)
         self.partitions = 0
 

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from greta_core.errors import CancelledError, DistributedComputationError
+from greta_core.errors import CancelledError, DataFormatError, DistributedComputationError
 from greta_core.ingestion.distributed_utils import (
     Source,
     dumps,
@@ -52,6 +52,9 @@ class SparkBackend:
         if self.frame is None:
             self.source = resolve_source(spec, options.get("storage_options"))
         self.format = self.source.format if self.source else "spark"
+        if self.source is not None:
+            _refuse_unread_text(self.source)
+        self.decimal = "."
         self.connector = SparkConnector(options.get("spark_config"), workers=workers)
         if self.frame is not None:
             self.spark = self.frame.sparkSession
@@ -255,6 +258,19 @@ class SparkBackend:
             "driver_peak_memory_mb": peak_memory_mb(),
             "driver_jvm_memory_mb": _jvm_rss_mb(),
         }
+
+
+def _refuse_unread_text(source: Source) -> None:
+    """Spark is given plain text with decimal points: it parses the numbers itself."""
+    name = source.files[0] if len(source.files) == 1 else source.path
+    if source.compressed:
+        msg = (f"{name!r} is compressed text, which the Spark backend does not read here. Use "
+               "--backend dask or pandas, or decompress it (or save it as Parquet).")
+        raise DataFormatError(msg)
+    if source.decimal != ".":
+        msg = (f"{name!r} writes numbers with a decimal comma (1,5), which the Spark backend does not "
+               "read. Use --backend dask or pandas, or export the data with decimal points.")
+        raise DataFormatError(msg)
 
 
 def _context(spark: Any) -> Any:

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from greta_core.errors import DataFileNotFoundError, DataFormatError
-from greta_core.ingestion.readers import NULL_VALUES, FileSpec
+from greta_core.ingestion.readers import NULL_VALUES, FileSpec, compression
 
 SPARK_INSTALL = 'pip install "greta[spark]"'
 DASK_INSTALL = 'pip install "greta[dask]"'
@@ -51,6 +51,8 @@ class Source:
     nbytes: int
     remote: bool
     storage_options: dict[str, Any] = field(default_factory=dict)
+    decimal: str = "."  # the decimal mark of delimited text
+    compressed: bool = False  # gzip, bzip2 or zstd compressed text (local files): one stream a file
 
     @property
     def is_csv(self) -> bool:
@@ -157,14 +159,18 @@ def resolve_source(spec: FileSpec, storage_options: dict[str, Any] | None = None
     so = dict(storage_options or {})
     files, nbytes = list_parts(spec.path, so)
     fmt = part_format(files, spec.format, so)
+    decimal, compressed = ".", False
     if fmt == "parquet":
         columns, delim = _parquet_columns(files[0], so), None
     else:
-        delim, columns = _csv_header(files[0], spec.delimiter or ("\t" if fmt == "tsv" else None), so, spec.decimal)
+        delim, decimal, columns = _csv_layout(files[0], spec.delimiter or ("\t" if fmt == "tsv" else None), so,
+                                              spec.decimal)
+        compressed = not is_url(spec.path) and any(compression(local_path(f)) for f in files)
     from greta_core.ingestion.readers import _check_names
 
     _check_names(list(columns), spec.path)
-    return Source(spec.path, tuple(files), fmt, delim, tuple(columns), nbytes, is_url(spec.path), so)
+    return Source(spec.path, tuple(files), fmt, delim, tuple(columns), nbytes, is_url(spec.path), so, decimal,
+                  compressed)
 
 
 def _parquet_columns(path: str, so: dict[str, Any]) -> list[str]:
@@ -180,10 +186,34 @@ def _parquet_columns(path: str, so: dict[str, Any]) -> list[str]:
 
 def _csv_header(path: str, delimiter: str | None, so: dict[str, Any],
                 decimal: str | None = None) -> tuple[str, list[str]]:
-    from greta_core.ingestion.readers import _sniff_delimiter, sniff_decimal
+    delim, _, columns = _csv_layout(path, delimiter, so, decimal)
+    return delim, columns
 
-    with open_binary(path, so) as f:
-        raw = f.read(1 << 16)
+
+def _csv_layout(path: str, delimiter: str | None, so: dict[str, Any],
+                decimal: str | None = None) -> tuple[str, str, list[str]]:
+    """The delimiter, decimal mark and column names of a CSV part (compressed or not)."""
+    from greta_core.ingestion.readers import (
+        _UNREAD_MAGIC,
+        _sniff_delimiter,
+        damaged_message,
+        open_head,
+        sniff_decimal,
+        xz_message,
+    )
+
+    try:
+        if is_url(path):
+            with open_binary(path, so) as f:
+                raw = f.read(1 << 16)
+        else:
+            with open_head(local_path(path)) as f:
+                raw = f.read(1 << 16)
+    except (OSError, EOFError) as e:
+        msg = damaged_message(local_path(path), e) or f"Cannot read {path!r}: {' '.join(str(e).split())[:200]}."
+        raise DataFormatError(msg) from None
+    if raw.startswith(_UNREAD_MAGIC):
+        raise DataFormatError(xz_message(path))
     if b"\x00" in raw:
         msg = f"{path!r} is not a text file (it contains binary data). Give CSV, TSV or Parquet parts."
         raise DataFormatError(msg)
@@ -192,11 +222,8 @@ def _csv_header(path: str, delimiter: str | None, so: dict[str, Any],
         msg = f"{path!r} has no header row: the first line must name the columns."
         raise DataFormatError(msg)
     delim = delimiter or _sniff_delimiter(lines[:50])
-    if (decimal or sniff_decimal(lines[1:200], delim)) == ",":
-        msg = (f"{path!r} writes numbers with a decimal comma (1,5), which only the pandas backend "
-               "reads. Use --backend pandas, or export the data with decimal points.")
-        raise DataFormatError(msg)
-    return delim, next(csv.reader([lines[0]], delimiter=delim))
+    mark = decimal or sniff_decimal(lines[1:200], delim)
+    return delim, mark, next(csv.reader([lines[0]], delimiter=delim))
 
 
 # ------------------------------------------------------------------------- reading on the driver
@@ -212,7 +239,7 @@ def iter_arrow_batches(source: Source, columns: list[str] | None = None,
     for path in source.files:
         if not source.remote:
             spec = FileSpec(path=local_path(path), format=source.format, delimiter=source.delimiter,
-                            batch_rows=batch_rows)
+                            decimal=source.decimal if source.is_csv else None, batch_rows=batch_rows)
             yield from open_reader(spec).iter_batches(columns, types)
             continue
         yield from _remote_batches(source, path, columns, types, batch_rows)
@@ -234,7 +261,8 @@ def _remote_batches(source: Source, path: str, columns: list[str] | None,
                 f, read_options=pcsv.ReadOptions(use_threads=True, block_size=1 << 22, encoding="utf8"),
                 parse_options=pcsv.ParseOptions(delimiter=source.delimiter),
                 convert_options=pcsv.ConvertOptions(null_values=NULL_VALUES, strings_can_be_null=True,
-                                                    include_columns=columns, column_types=types or {}))
+                                                    include_columns=columns, column_types=types or {},
+                                                    decimal_point=source.decimal))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as e:
         msg = f"Cannot read {path!r}: {' '.join(str(e).split())[:240]}."
         raise DataFormatError(msg) from None
@@ -257,6 +285,8 @@ def sample_frame(source: Source, n: int, batch_rows: int = 65536) -> Any:
 
 def estimate_rows(source: Source) -> int | None:
     """Rows in the data set: exact for Parquet (footers), from the line length for CSV."""
+    if source.compressed:  # the compressed size says little about the rows
+        return None
     try:
         if source.format == "parquet":
             import pyarrow.parquet as pq
@@ -287,6 +317,23 @@ def nulls_to_none(df: Any, columns: list[str]) -> Any:
             if mask.any():
                 df[c] = col.where(~mask, None)
     return df
+
+
+def summarize_file(fn: Callable[[Any], Any], empty: Any, source: Source, path: str, columns: list[str],
+                   kinds: dict[str, str], batch_rows: int, pin_blas: bool = False) -> Any:
+    """Stream one local part file (a compressed one cannot be cut) through the pandas backend's
+    reader and run ``fn`` on each batch: memory holds one batch, not the whole file."""
+    from greta_core.backends.pandas_backend import arrow_types, to_pandas
+    from greta_core.ingestion.readers import open_reader
+
+    if pin_blas:
+        pin_blas_once()
+    spec = FileSpec(path=local_path(path), format=source.format, delimiter=source.delimiter,
+                    decimal=source.decimal, batch_rows=batch_rows)
+    acc = empty
+    for batch in open_reader(spec).iter_batches(columns, arrow_types(kinds)):
+        acc = acc.merge(fn(to_pandas(batch)))
+    return acc
 
 
 def summarize_partition(fn: Callable[[Any], Any], empty: Any, df: Any, batch_rows: int,

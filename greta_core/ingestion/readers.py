@@ -28,6 +28,7 @@ _EXTENSIONS = {
 #: Compressed text, recognised by its first bytes: pyarrow decompresses it while streaming.
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\x28\xb5\x2f\xfd", "zstd"))
 _COMPRESSED_SUFFIXES = (".gz", ".gzip", ".bz2", ".zst", ".zstd")
+_UNREAD_MAGIC = (b"\xfd7zXZ\x00", b"\x5d\x00\x00")  # xz and legacy lzma: not read
 _HEADER_LIMIT = 1 << 24  # bytes of a header row (the column names) read at most
 
 
@@ -77,6 +78,30 @@ def open_text(path: str) -> Any:
     return pa.input_stream(path, compression=compression(path))
 
 
+_CODEC_NAMES = {"gzip": "gzip", "bz2": "bzip2", "zstd": "zstd"}
+
+
+def damaged_message(path: str, err: BaseException) -> str | None:
+    """The one-line message for a compressed file whose stream ends early or is corrupt (an
+    interrupted download or copy), else None."""
+    codec = compression(path) if os.path.isfile(path) else None
+    if codec is None:
+        return None
+    text = str(err).lower()
+    truncated = isinstance(err, EOFError) or "truncated" in text or "ended before" in text
+    corrupt = any(w in text for w in ("invalid", "corrupt", "crc", "incorrect", "bad ", "error -3"))
+    if not (truncated or corrupt):
+        return None
+    what = "ends early (the file is truncated)" if truncated else f"is corrupt ({_text(err, 80)})"
+    return (f"{path!r} is damaged: its {_CODEC_NAMES[codec]} compressed stream {what}, as after an "
+            "interrupted download or copy. Download it again, or compress the original file again.")
+
+
+def xz_message(path: str) -> str:
+    return (f"{path!r} is xz (or lzma) compressed, which Greta does not read. Decompress it (unxz FILE), "
+            "or compress it with gzip, bzip2 or zstd instead.")
+
+
 def check_file(path: str) -> None:
     p = Path(path)
     if not p.exists():
@@ -114,9 +139,12 @@ class CsvReader:
     def _header(self) -> list[str]:
         try:
             raw, end = _first_record(self.spec.path)
-        except OSError as e:  # a damaged compressed file
-            msg = f"Cannot read {self.spec.path!r}: {_text(e)}. Check that the file is complete."
+        except (OSError, EOFError) as e:  # a damaged compressed file
+            msg = damaged_message(self.spec.path, e) or \
+                f"Cannot read {self.spec.path!r}: {_text(e)}. Check that the file is complete."
             raise DataFormatError(msg) from None
+        if raw.startswith(_UNREAD_MAGIC):
+            raise DataFormatError(xz_message(self.spec.path))
         if b"\x00" in raw:
             msg = (f"{self.spec.path!r} is not a text file (it contains binary data). "
                    "Give a CSV, TSV, Parquet, Excel (.xlsx) or JSON Lines file; gzip, bzip2 "
@@ -166,7 +194,12 @@ class CsvReader:
                     yield batch
                     done += batch.num_rows
                 return
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, EOFError) as e:
+                damaged = damaged_message(self.spec.path, e)
+                if damaged:
+                    raise DataFormatError(damaged) from None
+                if not isinstance(e, pa.ArrowException):
+                    raise
                 if "Empty CSV file" in str(e):  # a header line and no newline after it: no rows
                     return
                 name = self._mistyped(e, types)
@@ -438,13 +471,17 @@ def _sniff_delimiter(lines: list[str]) -> str:
         return ","
 
 
-_COMMA_NUMBER = re.compile(r"[+-]?\d+,\d+")
+# 1,5 or 3.455,84 or 3 455,84 (thousands grouped by a dot, a space, a no-break space U+00A0,
+# a narrow no-break space U+202F or an apostrophe)
+_COMMA_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?P<g>[. \u00a0\u202f'])\d{3}(?:(?P=g)\d{3})*|\d+),\d+")
 _POINT_NUMBER = re.compile(r"[+-]?\d*\.\d+(?:[eE][+-]?\d+)?")
+_DOT_GROUPED = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+")  # 1.234: a decimal point, or thousands
 
 
 def sniff_decimal(lines: list[str], delimiter: str) -> str:
-    """"," when numbers are written with a decimal comma (1,5 in a file delimited by ";" or a
-    tab, as spreadsheets export them in much of Europe) and none with a decimal point, else "."."""
+    """"," when numbers are written with a decimal comma (1,5 or 3.455,84 in a file delimited
+    by ";" or a tab, as spreadsheets export them in much of Europe) and none with a decimal
+    point (1.234 may be a thousand with a dot between groups: it counts for neither), else "."."""
     if delimiter == ",":
         return "."
     comma = point = 0
@@ -452,7 +489,7 @@ def sniff_decimal(lines: list[str], delimiter: str) -> str:
         for cell in row:
             cell = cell.strip()
             comma += bool(_COMMA_NUMBER.fullmatch(cell))
-            point += bool(_POINT_NUMBER.fullmatch(cell))
+            point += bool(_POINT_NUMBER.fullmatch(cell)) and not _DOT_GROUPED.fullmatch(cell)
     return "," if comma and not point else "."
 
 
@@ -536,7 +573,10 @@ class JsonLinesReader:
                     yield batch
                     done += batch.num_rows
                 return
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError, OSError) as e:
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError, OSError, EOFError) as e:
+                damaged = damaged_message(self.spec.path, e)
+                if damaged:
+                    raise DataFormatError(damaged) from None
                 if "unexpected field" not in str(e) or self._schema is not None:
                     msg = (f"Cannot read {self.spec.path!r} as JSON Lines (one JSON object per "
                            f"line): {_text(e)}.")

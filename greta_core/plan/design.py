@@ -43,7 +43,7 @@ def canonical_features(plan: Plan, df: pd.DataFrame) -> pd.DataFrame:
         block = df[plain].to_numpy(np.float64, copy=True)
         block[np.isinf(block)] = np.nan  # as canonical(): ±inf counts as missing
         values = {name: block[:, i] for i, name in enumerate(plain)}
-    data = {c.name: values[c.name] if c.name in values else canonical(df[c.name], c.kind).to_numpy()
+    data = {c.name: values[c.name] if c.name in values else canonical(df[c.name], c.kind, c.decimal).to_numpy()
             for c in plan.columns}
     return pd.DataFrame(data, index=pd.RangeIndex(len(df)))
 
@@ -60,9 +60,9 @@ def canonical_target(s: pd.Series, t: TargetInfo) -> pd.Series:
     parsed first, so 1, 1.0 and "1.0" (or True and "true") name the same class whichever way
     a backend typed the column."""
     if t.task == "regression":
-        return canonical(s, "numeric")
+        return canonical(s, "numeric", t.decimal)
     if t.kind == "numeric":
-        return canonical(canonical(s, "numeric"), "categorical")
+        return canonical(canonical(s, "numeric", t.decimal), "categorical")
     if t.kind == "boolean":
         return canonical(canonical(s, "boolean").map({0.0: "False", 1.0: "True"}), "categorical")
     return canonical(s, "categorical")

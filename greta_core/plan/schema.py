@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -27,6 +28,7 @@ class ColumnInfo:
     nonnegative: bool = False
     text: bool = False  # numbers the sample held as text (some cells are not numbers): read as text
     note: str = ""  # what a reader of the results should know about the column's values
+    decimal: str = "."  # the decimal mark of numbers held as text: "." or ","
 
 
 @dataclass(frozen=True)
@@ -36,17 +38,19 @@ class TargetInfo:
     kind: str  # numeric | boolean | categorical
     classes: tuple[str, ...] = ()  # reference class first; binary: (negative, positive)
     text: bool = False  # numbers the sample held as text (some cells are not numbers): read as text
+    decimal: str = "."  # the decimal mark of numbers held as text: "." or ","
 
     @property
     def width(self) -> int:
         return 1 if self.task != "multiclass" else len(self.classes) - 1
 
 
-def canonical(series: pd.Series, kind: str) -> pd.Series:
-    """A column in the form every backend agrees on: float64 numbers or str levels."""
+def canonical(series: pd.Series, kind: str, decimal: str = ".") -> pd.Series:
+    """A column in the form every backend agrees on: float64 numbers or str levels. Numbers
+    held as text are read with ``decimal`` as their decimal mark."""
     if kind in ("numeric",):
         if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-            return _finite(to_numbers(series))
+            return _finite(to_numbers(series, decimal))
         return _finite(series.astype("float64"))
     if kind == "boolean":
         return _booleans(series)
@@ -59,19 +63,50 @@ def canonical(series: pd.Series, kind: str) -> pd.Series:
     return _levels(series)
 
 
-_GROUPED = r"^\s*[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?\s*$"  # 1,234 or -12,345,678.9
+_GROUP_SEPARATORS = " \u00a0\u202f'"  # space, no-break space, narrow no-break space, apostrophe
 
 
-def to_numbers(values: pd.Series) -> pd.Series:
-    """Text to float64 (NaN where a value is not a number), reading thousands separators
-    (1,234,567.8, as spreadsheets export formatted numbers) as the plain number."""
+def _grouped(decimal: str) -> str:
+    """A number whose thousands are grouped by one separator, with ``decimal`` as its decimal
+    mark: 1,234,567.8 and 1 234.5 for "."; 1.234.567,8 and 1 234,5 for ","."""
+    seps = ("," if decimal == "." else ".") + _GROUP_SEPARATORS
+    groups = "|".join(rf"(?:{re.escape(sep)}\d{{3}})+" for sep in seps)  # no back-references: RE2 too
+    return rf"^\s*[+-]?[1-9]\d{{0,2}}(?:{groups})(?:{re.escape(decimal)}\d+)?\s*$"  # 0,123 groups nothing
+
+
+_GROUPED = {d: _grouped(d) for d in ".,"}
+
+
+def to_numbers(values: pd.Series, decimal: str = ".") -> pd.Series:
+    """Text to float64 (NaN where a value is not a number) with ``decimal`` as the decimal mark.
+
+    Thousands separators are read as spreadsheets export formatted numbers: 1,234,567.8 (or
+    1 234 567.8) with a decimal point; 1.234.567,8 (or with a space, a no-break space U+00A0
+    or a narrow no-break space U+202F) with a decimal comma. With a decimal comma, a dot is
+    a thousands separator only (3.5 is not a number there). This is the one parser of numbers
+    held as text: every backend runs it on every batch."""
     try:
-        grouped = values.str.match(_GROUPED, na=False)
+        grouped = values.str.match(_GROUPED[decimal])
     except AttributeError:  # no text at all (numbers held in an object column)
-        grouped = None
-    if grouped is not None and grouped.any():
-        values = values.where(~grouped, values.str.replace(",", "", regex=False))
-    return pd.to_numeric(values, errors="coerce").astype("float64")
+        return pd.to_numeric(values, errors="coerce").astype("float64")
+    found = grouped.to_numpy()
+    missing = pd.isna(found)
+    held = missing & values.notna().to_numpy()  # numbers held as numbers among text (an Excel column)
+    grouped = pd.Series(np.where(missing, False, found).astype(bool), index=values.index)
+    text = values
+    if grouped.any():
+        text = text.where(~grouped, text.str.replace(r"[^\d+\-.,]", "", regex=True))
+        if decimal == ".":
+            text = text.where(~grouped, text.str.replace(",", "", regex=False))
+        else:
+            text = text.where(~grouped, text.str.replace(".", "", regex=False))
+    if decimal == ",":
+        dotted = text.str.contains(".", regex=False, na=False)
+        text = text.where(~dotted).str.replace(",", ".", regex=False)
+    out = pd.to_numeric(text, errors="coerce").astype("float64")
+    if held.any():
+        out = out.where(~held, pd.to_numeric(values.where(held), errors="coerce").astype("float64"))
+    return out
 
 
 def _finite(v: pd.Series) -> pd.Series:
@@ -121,7 +156,13 @@ def _booleans(series: pd.Series) -> pd.Series:
     return mapped.astype("float64")
 
 
-def infer_target(sample: pd.DataFrame, target: str) -> TargetInfo:
+def infer_target(sample: pd.DataFrame, target: str, decimal: str = ".") -> TargetInfo:
+    """What the target is; ``decimal`` is the decimal mark of numbers held as text (a backend
+    may hand the target over as text)."""
+    return replace(_infer_target(sample, target, decimal), decimal=decimal)
+
+
+def _infer_target(sample: pd.DataFrame, target: str, decimal: str) -> TargetInfo:
     if target not in sample.columns:
         msg = missing_target_message(target, [str(c) for c in sample.columns])
         raise ColumnNotFoundError(msg)
@@ -129,6 +170,11 @@ def infer_target(sample: pd.DataFrame, target: str) -> TargetInfo:
     values = s.dropna()
     if values.empty:
         msg = f"Target column {target!r} has no values (all missing). Choose another --target."
+        raise TargetError(msg)
+    nested = _nested(values)
+    if nested:
+        msg = (f"Target column {target!r} is {nested} (nested values), which cannot be analysed. "
+               "Choose another --target, or flatten it into plain columns and choose one of them.")
         raise TargetError(msg)
     is_num = pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
     distinct = values.unique()
@@ -149,9 +195,20 @@ def infer_target(sample: pd.DataFrame, target: str) -> TargetInfo:
     if is_num:
         return TargetInfo(target, "regression", "numeric")
     if len(levels) > MAX_CLASSES:
-        numeric = to_numbers(values)
+        numeric = to_numbers(values, decimal)
         if numeric.notna().mean() > 0.98:
-            return TargetInfo(target, "regression", "numeric", text=True)
+            return TargetInfo(target, "regression", "numeric", text=True, decimal=decimal)
+        uniq = values.astype(str).value_counts(sort=False)
+        kind, convention = _other_convention(pd.Series(uniq.index, dtype=object), uniq.to_numpy(), len(values),
+                                             decimal)
+        if kind == "other":
+            other = "," if decimal == "." else "."
+            msg = (f"Target column {target!r} holds {convention}, so they are read as text. Set the decimal "
+                   f"mark: --set data.decimal={other!r} (columns written with the other mark are still read).")
+            raise TargetError(msg)
+        if kind:
+            msg = f"Target column {target!r} holds {convention}."
+            raise TargetError(msg)
         msg = (f"Target column {target!r} has {len(distinct)} distinct text values; Greta explains a numeric "
                f"target or one with at most {MAX_CLASSES} classes. Choose another --target or group its values.")
         raise TargetError(msg)
@@ -161,15 +218,21 @@ def infer_target(sample: pd.DataFrame, target: str) -> TargetInfo:
 
 
 def infer_columns(sample: pd.DataFrame, names: list[str], max_levels: int,
-                  min_level_fraction: float) -> list[ColumnInfo | str]:
+                  min_level_fraction: float, decimal: str = ".") -> list[ColumnInfo | str]:
     """:func:`infer_column` of each named column. Columns of float64 numbers, all of a wide
-    file's columns as a rule, are read out of the sample together."""
+    file's columns as a rule, are read out of the sample together. ``decimal`` is the decimal
+    mark of numbers held as text (a backend may hand any column over as text)."""
     dtypes = sample.dtypes
     floats = [n for n in names if dtypes[n] == np.float64]
     block = np.asfortranarray(sample[floats].to_numpy()) if len(floats) > 1 else None
     where = {n: i for i, n in enumerate(floats)} if block is not None else {}
-    return [_float_column(n, block[:, where[n]]) if n in where  # type: ignore[index]
-            else infer_column(n, sample[n], max_levels, min_level_fraction) for n in names]
+    found = [_float_column(n, block[:, where[n]]) if n in where  # type: ignore[index]
+             else infer_column(n, sample[n], max_levels, min_level_fraction, decimal) for n in names]
+    if decimal == ".":
+        return found
+    # numbers held as numbers are in the file's convention (text ones carry their own mark)
+    return [replace(info, decimal=decimal) if isinstance(info, ColumnInfo) and not info.text else info
+            for info in found]
 
 
 def _float_column(name: str, arr: np.ndarray) -> ColumnInfo | str:
@@ -182,7 +245,8 @@ def _float_column(name: str, arr: np.ndarray) -> ColumnInfo | str:
     return _with_infinite(info, int(inf.sum()), len(arr))
 
 
-def infer_column(name: str, s: pd.Series, max_levels: int, min_level_fraction: float) -> ColumnInfo | str:
+def infer_column(name: str, s: pd.Series, max_levels: int, min_level_fraction: float,
+                 decimal: str = ".") -> ColumnInfo | str:
     """The column's kind, or the reason it is dropped."""
     values = s.dropna()
     n = len(values)
@@ -207,15 +271,21 @@ def infer_column(name: str, s: pd.Series, max_levels: int, min_level_fraction: f
     uniq = pd.Series(counts.index, dtype=object)
     if _looks_boolean(uniq):
         return _two_valued(name, uniq, "boolean", missing)
-    numeric = to_numbers(uniq)
+    numeric = to_numbers(uniq, decimal)
     if counts.to_numpy()[numeric.notna().to_numpy()].sum() >= 0.98 * n:
         if _too_long(uniq):
             return _codes(name, s, values, max_levels, min_level_fraction)
-        raw = to_numbers(values)
-        parsed = _finite(raw)
-        info = _numeric(name, parsed.dropna(), True if parsed.isna().any() else missing)
-        info = _with_infinite(info, int(np.isinf(raw.to_numpy()).sum()), len(s))
-        return replace(info, text=True) if isinstance(info, ColumnInfo) else info
+        return _text_numbers(name, values, len(s), missing, decimal)
+    kind, convention = _other_convention(uniq, counts.to_numpy(), n, decimal)
+    if kind == "other":  # the column's own decimal mark is plain to see: read with it, and say so
+        other = "," if decimal == "." else "."
+        info = _text_numbers(name, values, len(s), missing, other)
+        if not isinstance(info, ColumnInfo):
+            return info
+        note = f"{convention}: read with {_MARKS[other]} (the column's own mark)"
+        return replace(info, note="; ".join(filter(None, [note, info.note])))
+    if kind:
+        return convention
     mixed = _mixed_dates(uniq)
     if mixed:
         return mixed
@@ -227,6 +297,36 @@ def infer_column(name: str, s: pd.Series, max_levels: int, min_level_fraction: f
     if distinct > 50 and distinct >= 0.9 * n:
         return f"ID-like: {distinct} distinct values in {n} sampled rows"
     return _categorical(name, s, max_levels, min_level_fraction)
+
+
+def _text_numbers(name: str, values: pd.Series, rows: int, missing: bool, decimal: str) -> ColumnInfo | str:
+    """A column of numbers held as text, read with ``decimal`` as their decimal mark."""
+    raw = to_numbers(values, decimal)
+    parsed = _finite(raw)
+    info = _numeric(name, parsed.dropna(), True if parsed.isna().any() else missing)
+    info = _with_infinite(info, int(np.isinf(raw.to_numpy()).sum()), rows)
+    return replace(info, text=True, decimal=decimal) if isinstance(info, ColumnInfo) else info
+
+
+_MARKS = {".": "decimal points", ",": "decimal commas"}
+
+
+def _other_convention(uniq: pd.Series, counts: np.ndarray, n: int, decimal: str) -> tuple[str, str]:
+    """Whether distinct text values ``uniq`` (seen ``counts`` times in ``n`` values) are numbers,
+    but not with ``decimal`` as their decimal mark, and what to say: ("other", ...) when they
+    are written with the other mark, ("both", ...) when with both marks, else ("", "")."""
+    other = "," if decimal == "." else "."
+    mine, theirs = to_numbers(uniq, decimal).notna().to_numpy(), to_numbers(uniq, other).notna().to_numpy()
+    if counts[mine | theirs].sum() < 0.98 * n or not theirs.any():
+        return "", ""
+    example = str(uniq[theirs & ~mine].iloc[0]) if (theirs & ~mine).any() else str(uniq[theirs].iloc[0])
+    if counts[theirs].sum() >= 0.98 * n:
+        return "other", (f"numbers written with {_MARKS[other]} (e.g. {example!r}) where the file's decimal "
+                         f"mark is {decimal!r}")
+    mixed = str(uniq[mine & ~theirs].iloc[0]) if (mine & ~theirs).any() else str(uniq[mine].iloc[0])
+    return "both", (f"numbers written with both {_MARKS[other]} (e.g. {example!r}) and {_MARKS[decimal]} "
+                    f"(e.g. {mixed!r}), so they are read as text; write every number with one decimal mark "
+                    "and set it with --set data.decimal")
 
 
 _LONG_INT = r"^\s*[+-]?\d{16,}\s*$"
@@ -273,9 +373,10 @@ def _nested(values: pd.Series) -> str:
     """What nested values (struct, list or map cells of Parquet or JSON) a column holds."""
     for v in values.head(20):
         if isinstance(v, dict):
-            return "a struct or map column"
-        if isinstance(v, (list, tuple, np.ndarray)):
-            return "a list column"
+            return "a struct column"
+        if isinstance(v, (list, tuple, np.ndarray)):  # a map's cells are lists of (key, value)
+            pairs = len(v) > 0 and all(isinstance(p, tuple) and len(p) == 2 for p in v)
+            return "a map column" if pairs else "a list column"
     return ""
 
 

@@ -1,8 +1,8 @@
 """This process' share of a stage: CPU seconds, peak resident memory, bytes read.
 
-Peak memory is exact when the stage set a new peak for the process (``ru_maxrss`` grew during
-it); otherwise it is the largest resident size seen by a sampler thread (every 50 ms) during
-the stage. Bytes read are what the process asked the kernel to read (``read_chars`` of
+Peak memory is exact when the stage set a new peak for the process (its high-water mark grew
+during it); otherwise it is the largest resident size seen by a sampler thread (every 50 ms)
+during the stage. Bytes read are what the process asked the kernel to read (``read_chars`` of
 ``/proc/self/io``: files, pipes; not sockets), through psutil.
 """
 
@@ -27,7 +27,16 @@ class Meter(Protocol):
 
 
 def max_rss_bytes() -> int:
-    """The process' peak resident size so far (``ru_maxrss``)."""
+    """The process' peak resident size so far: the kernel's high-water mark of this program
+    (``VmHWM`` of /proc/self/status) where there is one, since ``ru_maxrss`` survives ``exec``
+    and so also holds the peak of the process this one was started from; else ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(rss if sys.platform == "darwin" else rss * 1024)
 

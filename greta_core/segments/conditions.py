@@ -94,7 +94,7 @@ def plan_features(sample: pd.DataFrame, plan: Plan, bins: int) -> list[Feature]:
             if 2 <= len(col.levels) <= MAX_LEVELS:
                 out.append(Feature(col.name, "categorical", levels=tuple(col.levels)))
             continue
-        v = canonical(sample[col.name], col.kind).to_numpy(np.float64)
+        v = canonical(sample[col.name], col.kind, col.decimal).to_numpy(np.float64)
         v = v[np.isfinite(v)]
         if len(v) < 2:
             continue

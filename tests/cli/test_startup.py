@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from engines import unavailable
 
 HEAVY = ["pandas", "numpy", "scipy", "pyarrow", "dask", "pyspark", "celery", "matplotlib",
          "statsmodels", "pymoo", "sklearn"]
@@ -68,7 +69,7 @@ def test_greta_help_exits_0() -> None:
 def test_console_script_help() -> None:
     script = Path(sys.executable).parent / "greta"
     if not script.exists():
-        pytest.skip("no `greta` console script next to this Python")
+        unavailable(f"no `greta` console script next to {sys.executable} (pip install -e .)")
     proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, env=_env(),
                           timeout=60, check=False)
     assert proc.returncode == 0 and "Usage" in proc.stdout

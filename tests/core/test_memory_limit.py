@@ -75,7 +75,24 @@ def test_without_a_limit_the_available_memory_is_used(tmp_path: Path) -> None:
     proc = fake_proc(tmp_path, "0::/\n", [v2_mount(root)], meminfo_kb=3 * 2**20)
     got = memory_limit(proc)
     assert (got.bytes, got.source, got.group) == (3 * 2**30, "available memory", None)
-    got.oom_kills()  # the machine's counter (the real /proc/vmstat): a number or None, no error
+    # no group: the machine's counter, the real /proc/vmstat's (a kill may land in between)
+    before = machine_oom_kills()
+    kills = got.oom_kills()
+    after = machine_oom_kills()
+    if before is None:
+        assert kills is None
+    else:
+        assert kills is not None and before <= kills <= after
+    assert got.oom_kills(machine=False) is None  # nothing counts for this process alone
+
+
+def machine_oom_kills() -> int | None:
+    """The ``oom_kill`` line of the real /proc/vmstat (None where the kernel has none)."""
+    try:
+        lines = Path("/proc/vmstat").read_text().splitlines()
+    except OSError:
+        return None
+    return next((int(v) for k, v in (line.split() for line in lines) if k == "oom_kill"), None)
 
 
 def test_a_limit_above_the_machine_is_still_the_limit_found(tmp_path: Path) -> None:

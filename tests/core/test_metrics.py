@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from greta_core.metrics import StageClock, totals
 from greta_core.resources import STAGE_KEYS
@@ -44,3 +45,21 @@ def test_each_stage_has_its_own_peak_memory_cpu_and_bytes_read(tmp_path: Path) -
     assert st["busy"]["cpu_seconds"] >= 0.3 > st["read"]["cpu_seconds"]
     run = totals(st)
     assert run["bytes_read"] == sum(e["bytes_read"] for e in st.values()) and run["workers_cpu_seconds"] is None
+
+
+def test_the_peak_is_this_programs_own_not_that_of_the_process_it_was_started_from() -> None:
+    """``ru_maxrss`` survives ``exec``: a small run started from a big process (a notebook, a
+    job worker, this test) would report its parent's peak. The peak is the program's own, as
+    the kernel's high-water mark of its memory (VmHWM) gives it."""
+    import subprocess
+    import sys
+
+    ballast = np.ones(600 * MIB // 8)  # this process holds 600 MiB more when it starts the child
+    code = ("from greta_core.metrics import peak_memory_mb; from greta_core.resources.driver import max_rss_bytes; "
+            "hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:')) / 1024; "
+            "print(peak_memory_mb(), max_rss_bytes() / 2**20, hwm)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    del ballast
+    peak, max_rss, own = map(float, proc.stdout.split())
+    assert own < 300  # the child itself holds far less than its parent
+    assert peak == pytest.approx(own, abs=2) and max_rss == pytest.approx(own, abs=2), (peak, max_rss, own)

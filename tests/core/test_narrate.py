@@ -211,8 +211,10 @@ def test_every_sentence_quotes_its_own_numbers_and_stays_within_100_points(tmp_p
         for r in shown[:3]:
             assert f"{abs(100 * r['change']):.1f} points" in sentence, (sentence, r)
         if size["kind"] != "levels":
-            assert size["predicted"][0] == pytest.approx(size["predicted"][0])
-            assert f"{100 * size['predicted'][1]:.1f}%" in sentence
+            a, b = size["predicted"]
+            assert f"from {100 * a:.1f}% to {100 * b:.1f}%" in sentence, (sentence, a, b)
+            if not size.get("clipped"):  # the two predictions are the change apart
+                assert b - a == pytest.approx(size["changes"][0]["change"], rel=1e-9, abs=1e-12)
     lead = doc["hypotheses"][0]
     assert lead["findings"] == [c["sentence"] for c in matter]
     shares = doc["target_info"]["class_shares"]

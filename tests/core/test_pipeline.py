@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+from usage import Usage, peak_bounds
 
 from greta_core.datasets import TRUTH, write_planted_csv
 from greta_core.ingestion.readers import FileSpec
@@ -58,7 +61,8 @@ def test_regression_estimates_cover_the_planted_coefficients(planted_file):
 def test_same_seed_same_answer_and_document_shape(planted_file):
     path = planted_file("binary", 3, rows=6000)
     a = analyze(FileSpec(path), AnalysisParams(target="y", seed=5))
-    b = analyze(FileSpec(path), AnalysisParams(target="y", seed=5))
+    with Usage() as outside:  # the second run: every module it needs is imported
+        b = analyze(FileSpec(path), AnalysisParams(target="y", seed=5))
     strip = lambda d: [(h["terms"], h["holdout"]["p_value"]) for h in d["hypotheses"]]  # noqa: E731
     assert strip(a) == strip(b)
     for key in ("schema_version", "target", "task", "data", "hypotheses", "summary", "notes", "metrics", "config"):
@@ -70,9 +74,30 @@ def test_same_seed_same_answer_and_document_shape(planted_file):
     assert {"term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "q_value"} <= set(h["effects"][0])
     assert h["odds_ratios"] and all(o["odds_ratio"] > 0 for o in h["odds_ratios"])
     assert h["rank_checks"]
-    for stage in ("ingest", "statistics", "search", "confirm"):
-        assert a["metrics"]["stages"][stage]["seconds"] >= 0
-    assert a["metrics"]["peak_memory_mb"] > 0
+    assert_usage(b["metrics"], outside, os.path.getsize(path))
+
+
+def assert_usage(m: dict, outside: Usage, file_bytes: int) -> None:
+    """The run's figures agree with the kernel's counters taken around it (the stages cover
+    nearly all of the run), and the statistics pass read the file once (and the first MiB
+    again, to estimate its rows)."""
+    stages = m["stages"]
+    assert list(stages) == ["ingest", "statistics", "search", "confirm", "narrate"]
+    assert peak_bounds(outside)[0] <= m["peak_memory_mb"] <= peak_bounds(outside)[1]
+    assert 0.8 * outside.wall <= m["wall_seconds"] <= outside.wall
+    assert 0.8 * outside.cpu <= m["cpu_seconds"] <= outside.cpu + 0.01
+    assert 0.7 * outside.wall <= sum(st["seconds"] for st in stages.values()) <= m["wall_seconds"]
+    assert 0.7 * outside.cpu <= sum(st["cpu_seconds"] for st in stages.values()) <= m["cpu_seconds"] + 0.01
+    for name, st in stages.items():
+        assert 0 <= st["seconds"] and 0 <= st["cpu_seconds"], name
+        # the stage's peak: at least what the process held when it began, at most the process' peak
+        # (ru_maxrss, which the kernel may update a little after the resident size it sampled)
+        top = 1.05 * max(outside.maxrss, outside.rss)
+        assert 0.5 * outside.rss0 <= st["driver_peak_memory_mb"] <= top, name
+    assert sum(st["bytes_read"] for st in stages.values()) == m["bytes_read"] <= outside.read
+    assert m["bytes_read"] >= 0.95 * outside.read
+    assert file_bytes <= stages["statistics"]["bytes_read"] <= 1.25 * file_bytes + 2**20
+    assert m["workers_cpu_seconds"] is None and m["bytes_moved"] == 0
 
 
 @pytest.mark.parametrize("seed", range(6))

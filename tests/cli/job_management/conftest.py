@@ -336,10 +336,6 @@ def essentials(results: dict[str, Any]) -> list[tuple[Any, ...]]:
             for h in results["hypotheses"]]
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "services: starts Redis and/or worker processes")
-
-
 @pytest.fixture(scope="session")
 def kit() -> Any:
     """The helpers above, for test modules (which cannot import conftest by name)."""

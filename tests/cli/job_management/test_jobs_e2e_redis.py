@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from greta_cli.job_management.celery_app import TASK_NAME
+from greta_cli.job_management.errors import JobNotFinishedError
 from greta_cli.job_management.job_manager import prepare_job
 from greta_cli.job_management.models import JobState
 
@@ -99,9 +100,12 @@ def test_cancel_a_running_job_then_the_worker_runs_the_next(
                        what="the cancelled state")
     assert job.state is JobState.CANCELLED and time.monotonic() - t0 < 10
     assert "Cancelled by the user" in (job.error or "")
-    assert manager.get_job_result.__name__  # results of a cancelled job are refused:
+    # the results of a cancelled job are refused, by the API and by the CLI
+    with pytest.raises(JobNotFinishedError, match=f"Job {long_job.id} was cancelled, so it has no results"):
+        manager.get_job_result(long_job.id)
     refused = setup.greta("results", long_job.id)
-    assert refused.returncode == 2 and "was cancelled" in refused.stderr
+    assert refused.returncode == 2 and "was cancelled" in refused.stderr, (refused.stdout, refused.stderr)
+    assert len(refused.stderr.strip().splitlines()) == 1 and refused.stdout == ""
     nxt = manager.submit_analysis_job(setup.config(data_csv))
     seen = kit.watch(manager, nxt.id, 60)
     assert seen[-1][0] == "succeeded"

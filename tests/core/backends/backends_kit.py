@@ -16,8 +16,9 @@ from typing import Any
 
 ROWS = 20_000
 BINARY_ROWS = 6_000
-# The logistic check of a yes/no target: Spark fits it on every holdout row (MLlib); pandas on
-# its holdout sample, here as large as the holdout, so statsmodels sees the very same rows.
+# The logistic check of a yes/no target: Spark fits it on every holdout row (MLlib), whatever
+# the holdout sample (this small); pandas on its holdout sample, unless it holds every holdout
+# row ("pandas"). Both are compared with statsmodels on every holdout row (conftest.py).
 LOGIT_SAMPLE = {"spark": 300, "pandas": 1_000_000}
 LOGIT_REL = 1e-6
 # A small search with a fixed number of generations (no early stop): every backend does the
@@ -258,9 +259,14 @@ def assert_same_logit(got: dict[str, Any], want: dict[str, Any], label: str) -> 
                 assert math.isclose(oa[k], ob[k], rel_tol=LOGIT_REL), (label, name, oa["column"], k, oa[k], ob[k])
 
 
-def assert_stage_metrics(m: dict[str, Any], backend: str, data_bytes: int, workers: bool) -> None:
+def assert_stage_metrics(m: dict[str, Any], backend: str, data_bytes: int, workers: bool,
+                         outside: Any = None) -> None:
     """Every stage carries its resource usage; the statistics pass read at least the data's bytes,
-    and where worker processes did the work, their CPU, memory and the bytes moved show."""
+    and where worker processes did the work, their CPU, memory and the bytes moved show. With
+    ``outside`` (a ``usage.Usage`` taken around the analysis), the figures agree with the
+    kernel's counters of this process and of the worker processes."""
+    if outside is not None:
+        assert_measured(m, backend, data_bytes, outside)
     from greta_core.resources import STAGE_KEYS
 
     stages = m["stages"]
@@ -285,6 +291,40 @@ def assert_stage_metrics(m: dict[str, Any], backend: str, data_bytes: int, worke
         assert st["bytes_moved"] == moved["shuffle_read"] + moved["task_results"] + moved["to_python"] + moved["from_python"]
 
 
+def assert_measured(m: dict[str, Any], backend: str, data_bytes: int, outside: Any) -> None:
+    """The run's figures against the kernel's counters taken around it (``usage.Usage``): this
+    process' wall and CPU time, peak memory and bytes read, and the worker processes' CPU time
+    (with their reaped children's), peak resident size (VmHWM) and bytes read."""
+    from usage import peak_bounds
+
+    stages = m["stages"]
+    assert peak_bounds(outside)[0] <= m["peak_memory_mb"] <= peak_bounds(outside)[1]
+    if "driver_peak_memory_mb" in m:  # the engines' info
+        assert peak_bounds(outside)[0] <= m["driver_peak_memory_mb"] <= peak_bounds(outside)[1]
+    assert 0.8 * outside.wall <= m["wall_seconds"] <= outside.wall
+    assert 0.8 * outside.cpu <= m["cpu_seconds"] <= outside.cpu + 0.01
+    assert 0.7 * outside.wall <= sum(st["seconds"] for st in stages.values()) <= m["wall_seconds"]
+    assert 0.7 * outside.cpu <= sum(st["cpu_seconds"] for st in stages.values()) <= m["cpu_seconds"] + 0.01
+    for name, st in stages.items():
+        # at least what this process held when the stage began; at most its peak (ru_maxrss,
+        # which the kernel may update a little after the resident size a sampler saw)
+        top = 1.05 * max(outside.maxrss, outside.rss)
+        assert 0.5 * outside.rss0 <= st["driver_peak_memory_mb"] <= top, name
+    # this process' reads and the workers' (a Spark executor's input bytes are among its JVM's)
+    # (a first run also reads the modules it imports: no upper bound from the data's size)
+    read = stages["statistics"]["bytes_read"]
+    assert data_bytes <= read <= m["bytes_read"] <= outside.read + outside.workers_read
+    if outside.find is None:
+        return
+    cpu, peak = m["workers_cpu_seconds"], m["workers_peak_memory_mb"]
+    assert 0 < cpu <= 1.1 * outside.workers_cpu + 0.05, (cpu, outside.workers_cpu)
+    assert 0 < peak <= 1.02 * outside.workers_hwm + 1, (peak, outside.workers_hwm)
+    if backend == "dask":  # the workers do nothing else: nearly all their CPU and reads are the stages'
+        assert cpu >= 0.5 * outside.workers_cpu - 0.05, (cpu, outside.workers_cpu)
+        assert peak >= 0.5 * outside.workers_rss0, (peak, outside.workers_rss0)  # what a worker held already
+        assert m["bytes_read"] >= 0.9 * (outside.read + outside.workers_read) - 2**21
+
+
 # ------------------------------------------------- run in a subprocess against a Spark master
 def main(argv: list[str]) -> None:
     master, out, executor_memory, *inputs = argv
@@ -292,6 +332,12 @@ def main(argv: list[str]) -> None:
                     # Spark refuses executors under 450 MB unless its reserve is lifted
                     "spark.testing.reservedMemory": "0", "spark.cores.max": "2",
                     "spark.task.maxFailures": "1"}  # a task lost to memory fails the run
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/: usage.py
+    from usage import Usage, descendants
+
+    import greta_core.pipeline  # noqa: F401 - imported before the first run is measured
+
+    worker = int(os.environ["SPARK_WORKER_PID"])  # the standalone Worker: its executors run under it
     results = {}
     for path in inputs:
         big = "big" in Path(path).name
@@ -299,9 +345,10 @@ def main(argv: list[str]) -> None:
               "num_generations": 3} if big else {}
         if "binary" in Path(path).name:
             kw = {"sample_size": LOGIT_SAMPLE["spark"]}
-        doc = analyze(path, "spark", {"spark_config": spark_config}, **kw)
+        with Usage(lambda: descendants(worker)) as outside:
+            doc = analyze(path, "spark", {"spark_config": spark_config}, **kw)
         results[path] = {"key": key(doc), "rows": doc["data"]["rows"], "metrics": doc["metrics"],
-                         "logistic": logistic(doc), "notes": doc["notes"]}
+                         "logistic": logistic(doc), "notes": doc["notes"], "usage": outside.figures()}
     from pyspark.sql import SparkSession
 
     conf = SparkSession.getActiveSession().sparkContext.getConf()

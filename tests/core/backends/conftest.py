@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+pytest.register_assert_rewrite("backends_kit")  # its failed asserts say what they compared
 from backends_kit import BIG_ROWS, DASK_WORKER_LIMIT, SPARK_EXECUTOR_MEMORY, analyze, write_planted
 from engines import BIN, QUIET_ENV, DaskCluster, need
 
@@ -32,13 +34,25 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def logit_reference(planted: dict[str, str]) -> dict[str, Any]:
-    """The yes/no planted data on the pandas backend with a holdout sample as large as the
-    holdout: statsmodels' Logit on every holdout row, the answer MLlib must give."""
-    from backends_kit import LOGIT_SAMPLE, logistic
+    """statsmodels' Logit on every held-out row of the yes/no planted data (rebuilt from the
+    file, ``tests/refits.py``), for each hypothesis the pandas backend confirms, on the columns
+    it reports odds ratios of: the answer MLlib must give."""
+    from backends_kit import logistic, params
+    from refits import design, held_out_rows, statsmodels_logit
 
-    doc = analyze(planted["binary-csv"], "pandas", sample_size=LOGIT_SAMPLE["pandas"])
-    out = logistic(doc)
-    assert out and all(v["logistic"]["all_held_out_rows"] for v in out.values())
+    path = planted["binary-csv"]
+    doc = analyze(path, "pandas")
+    rows = held_out_rows(path, params("pandas"), sample=False)
+    assert len(rows) == doc["data"]["rows_holdout"]
+    out = {}
+    for name, fit in logistic(doc).items():
+        labels = [o["column"] for o in fit["odds_ratios"]]
+        ref = statsmodels_logit(rows, design(rows, doc, labels))
+        assert ref.mle_retvals["converged"] and labels, name
+        out[name] = {"odds_ratios": [{"column": c, "estimate": float(b), "std_error": float(se)}
+                                     for c, b, se in zip(labels, ref.params[1:], ref.bse[1:])],
+                     "logistic": {"rows": len(rows)}}
+    assert out
     return out
 
 
@@ -109,7 +123,8 @@ def standalone_results(spark_standalone: Any, planted: dict[str, str], big_parqu
     kit = Path(__file__).with_name("backends_kit.py")
     inputs = [planted["csv-file"], planted["csv-parts"], planted["parquet-parts"], planted["binary-csv"],
               big_parquet[0]]
-    env = {**os.environ, **QUIET_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {**os.environ, **QUIET_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+           "SPARK_WORKER_PID": str(spark_standalone.procs[-1].pid)}
     proc = subprocess.run([sys.executable, str(kit), spark_standalone.master, str(out), SPARK_EXECUTOR_MEMORY,
                            *inputs], capture_output=True, text=True, env=env, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]

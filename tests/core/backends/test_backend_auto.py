@@ -100,15 +100,34 @@ def test_parts_with_nothing_installed_is_a_clear_error(planted: dict[str, str],
         decide(planted["csv-parts"], {})
 
 
-def test_decimal_comma_is_for_the_pandas_backend_only(tmp_path: Path) -> None:
+def test_decimal_comma_is_found_for_dask_and_refused_by_spark(tmp_path: Path) -> None:
+    from greta_core.backends.spark_backend import _refuse_unread_text
     from greta_core.errors import DataFormatError
     from greta_core.ingestion.distributed_utils import resolve_source
 
     path = tmp_path / "euro.csv"
     path.write_text("a;y\n" + "".join(f"{i},5;{i * 2},25\n" for i in range(50)))
-    with pytest.raises(DataFormatError, match=r"decimal comma .* Use --backend pandas"):
-        resolve_source(FileSpec(str(path)))
-    assert resolve_source(FileSpec(str(path), decimal=".")).columns == ("a", "y")  # told: no decimal commas
+    source = resolve_source(FileSpec(str(path)))
+    assert (source.delimiter, source.decimal, source.columns) == (";", ",", ("a", "y"))
+    with pytest.raises(DataFormatError, match=r"decimal comma .* Use --backend dask or pandas"):
+        _refuse_unread_text(source)
+    assert resolve_source(FileSpec(str(path), decimal=".")).decimal == "."  # told: no decimal commas
+
+
+def test_compressed_text_is_found_for_dask_and_refused_by_spark(tmp_path: Path) -> None:
+    import gzip
+
+    from greta_core.backends.spark_backend import _refuse_unread_text
+    from greta_core.errors import DataFormatError
+    from greta_core.ingestion.distributed_utils import estimate_rows, resolve_source
+
+    path = tmp_path / "data.csv.gz"
+    path.write_bytes(gzip.compress(b"a,y\n" + b"".join(b"%d,%d\n" % (i, i * 2) for i in range(50))))
+    source = resolve_source(FileSpec(str(path)))
+    assert (source.format, source.delimiter, source.columns, source.compressed) == ("csv", ",", ("a", "y"), True)
+    assert estimate_rows(source) is None  # the compressed size says little about the rows
+    with pytest.raises(DataFormatError, match=r"compressed text, which the Spark backend does not read"):
+        _refuse_unread_text(source)
 
 
 def test_configured_cluster_is_preferred(planted: dict[str, str], dask_cluster: Any) -> None:

@@ -9,26 +9,34 @@ from typing import Any
 
 import pytest
 from backends_kit import ROWS, analyze, assert_same, assert_stage_metrics
+from usage import Usage, descendants, measured, peak_bounds
 
 LAYOUTS = ("csv-file", "csv-parts", "parquet-parts")
 
 
 def engine(name: str, request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    return engine_and_workers(name, request)[:2]
+
+
+def engine_and_workers(name: str, request: pytest.FixtureRequest) -> tuple[str, dict[str, Any], Any]:
+    """The backend, its settings and a function that lists its worker processes (None: this
+    process does the work)."""
     if name == "dask-threads":
-        return "dask", {"dask_config": {}}
+        return "dask", {"dask_config": {}}, None
     if name == "dask-cluster":
         cluster = request.getfixturevalue("dask_cluster")
-        return "dask", {"dask_config": {"address": cluster.address}}
-    request.getfixturevalue("spark_local")
-    return "spark", {"spark_config": {"spark.master": "local[2]"}}
+        return "dask", {"dask_config": {"address": cluster.address}}, cluster.worker_pids
+    jvm = request.getfixturevalue("spark_local").sparkContext._gateway.proc.pid  # noqa: SLF001
+    return "spark", {"spark_config": {"spark.master": "local[2]"}}, lambda: descendants(jvm)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("name", ["dask-threads", "dask-cluster", "spark-local"])
 def test_engine_gives_the_pandas_answer(name: str, layout: str, planted: dict[str, str],
                                         reference: dict[str, Any], request: pytest.FixtureRequest) -> None:
-    backend, extra = engine(name, request)
-    doc = analyze(planted[layout], backend, extra)
+    backend, extra, workers = engine_and_workers(name, request)
+    with Usage(workers) as outside:
+        doc = analyze(planted[layout], backend, extra)
     assert doc["data"]["backend"] == backend
     assert doc["data"]["rows"] == ROWS
     assert doc["data"]["format"] == ("parquet" if "parquet" in layout else "csv")
@@ -39,11 +47,15 @@ def test_engine_gives_the_pandas_answer(name: str, layout: str, planted: dict[st
     m = doc["metrics"]
     assert m["backend"] == backend and m["workers"] == 2
     assert m["partitions"] >= (4 if "parts" in layout and backend == "dask" else 1)  # Spark packs small files
-    assert m["statistics_rows_per_second"] > 0 and m["driver_peak_memory_mb"] > 0
+    # the pass over the rows took part of the statistics stage, which took part of the run
+    assert m["statistics_seconds"] <= m["stages"]["statistics"]["seconds"] <= outside.wall
+    assert m["statistics_rows_per_second"] == pytest.approx(ROWS / m["statistics_seconds"], rel=1e-9)
+    assert peak_bounds(outside)[0] <= m["driver_peak_memory_mb"] <= peak_bounds(outside)[1]
     if layout == "csv-file":
         import os
 
-        assert_stage_metrics(m, backend, os.path.getsize(planted[layout]), workers=name != "dask-threads")
+        assert_stage_metrics(m, backend, os.path.getsize(planted[layout]), workers=name != "dask-threads",
+                             outside=outside)
 
 
 # more candidate terms than the search keeps, and fewer planning rows than the data has: the
@@ -85,14 +97,19 @@ def test_spark_standalone_cluster_gives_the_pandas_answer(standalone_results: di
     import os
 
     csv = planted["csv-file"]
-    assert_stage_metrics(results[csv]["metrics"], "spark", os.path.getsize(csv), workers=True)
+    assert_stage_metrics(results[csv]["metrics"], "spark", os.path.getsize(csv), workers=True,
+                         outside=measured(results[csv]["usage"]))
 
 
-def test_pandas_metrics_per_stage(reference: dict[str, Any], planted: dict[str, str]) -> None:
+def test_pandas_metrics_per_stage(planted: dict[str, str]) -> None:
     """One process does all the work: nothing moves between processes, no worker figures."""
     import os
 
-    assert_stage_metrics(reference["metrics"], "pandas", os.path.getsize(planted["csv-file"]), workers=False)
+    analyze(planted["csv-file"], "pandas")  # every module it needs imported: the next run reads only the data
+    with Usage() as outside:
+        doc = analyze(planted["csv-file"], "pandas")
+    assert_stage_metrics(doc["metrics"], "pandas", os.path.getsize(planted["csv-file"]), workers=False,
+                         outside=outside)
 
 
 def test_spark_logs_stay_quiet(standalone_results: dict[str, Any]) -> None:

@@ -48,6 +48,15 @@ def test_mllib_logistic_on_the_standalone_cluster_equals_statsmodels(standalone_
     assert_same_logit(got, logit_reference, "spark standalone")
 
 
+def test_the_pandas_fit_on_every_held_out_row_equals_statsmodels(planted: dict[str, str],
+                                                                 logit_reference: dict[str, Any]) -> None:
+    doc = analyze(planted["binary-csv"], "pandas", sample_size=LOGIT_SAMPLE["pandas"])
+    got = logistic(doc)
+    fits = [f["logistic"] for f in got.values()]
+    assert all(f["all_held_out_rows"] and "Newton" in f["method"] for f in fits)
+    assert_same_logit(got, logit_reference, "pandas, every held-out row")
+
+
 def test_the_sample_fit_says_it_used_a_sample(planted: dict[str, str]) -> None:
     doc = analyze(planted["binary-csv"], "pandas", sample_size=LOGIT_SAMPLE["spark"])
     held_out = doc["data"]["rows_holdout"]

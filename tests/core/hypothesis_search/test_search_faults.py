@@ -108,12 +108,41 @@ def test_dead_cluster_address_falls_back_to_local_with_a_warning(planted, refere
     assert info["backend"] == "local" and info["fallback"] is True and "fell back from dask" in info["reason"]
 
 
-def test_dead_spark_master_fails_cleanly_without_fallback(planted):
+DEAD_SPARK_MASTER = """
+import pickle, sys
+from search_kit import SEARCH
+from greta_core.errors import DistributedComputationError
+from greta_core.hypothesis_search.optimizers import GeneticAlgorithmOptimizer
+gram, cols = pickle.load(open(sys.argv[1], "rb"))
+opt = GeneticAlgorithmOptimizer(gram, cols, use_spark=True, cluster_address=sys.argv[2], fallback=False,
+                                **SEARCH)
+try:
+    opt.run()
+except DistributedComputationError as e:
+    print(e)
+    sys.exit(3)
+"""
+
+
+def test_dead_spark_master_fails_cleanly_without_fallback(planted, tmp_path):
+    """In a new process: one with a Spark session (another test's) would refuse any other master."""
+    import pickle
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
     need("pyspark", "spark")
     dead = f"spark://127.0.0.1:{free_port()}"
-    opt = optimizer(planted, use_spark=True, cluster_address=dead, fallback=False)
-    with pytest.raises(DistributedComputationError, match="Spark master.*cannot be reached|already runs"):
-        opt.run()
+    stats = tmp_path / "planted.pickle"
+    stats.write_bytes(pickle.dumps(planted["regression"]))
+    path = os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
+    proc = subprocess.run([sys.executable, "-c", DEAD_SPARK_MASTER, str(stats), dead], capture_output=True,
+                          text=True, env=env, timeout=120, check=False)
+    assert proc.returncode == 3, (proc.returncode, proc.stdout, proc.stderr[-2000:])
+    assert re.fullmatch(f"The Spark master {re.escape(repr(dead))} cannot be reached: .*"
+                        r"Start it or fix hypothesis_search\.cluster_address\.\n", proc.stdout), proc.stdout
 
 
 def test_scheduler_gone_mid_search_falls_back_with_the_same_answer(planted, reference, dask_cluster):

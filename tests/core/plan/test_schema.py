@@ -335,3 +335,87 @@ def test_columns_typed_together_as_one_by_one() -> None:
     })
     names = list(df.columns)
     assert infer_columns(df, names, 20, 0.005) == [infer_column(c, df[c], 20, 0.005) for c in names]
+
+
+# ------------------------------------------------------------ numbers written as text
+def _formatted(values: np.ndarray, group: str, decimal: str) -> list[str]:
+    """``values`` as a spreadsheet writes them: thousands grouped by ``group``, ``decimal`` mark."""
+    out = []
+    for v in values:
+        text = f"{abs(v):,.2f}".replace(",", "\0").replace(".", decimal).replace("\0", group)
+        out.append(("-" if v < 0 else "") + text)
+    return out
+
+
+@pytest.mark.parametrize(("group", "decimal"), [
+    (".", ","), (" ", ","), ("\u00a0", ","), ("\u202f", ","), ("'", ","),
+    (",", "."), (" ", "."), ("\u00a0", "."), ("\u202f", "."),
+])
+@pytest.mark.parametrize("dtype", [object, "string[pyarrow]"])  # as pyarrow readers and Dask hand them over
+def test_grouped_numbers_read_as_the_numbers_they_write(group: str, decimal: str, dtype: object) -> None:
+    from greta_core.plan.schema import to_numbers
+
+    truth = np.round(np.random.default_rng(1).normal(0, 3e6, 500), 2)
+    text = pd.Series(_formatted(truth, group, decimal), dtype=dtype)
+    assert any(group in t for t in text)
+    np.testing.assert_array_equal(to_numbers(text, decimal).to_numpy(), truth)
+    info = _infer(text) if decimal == "." else infer_column("col", text, 20, 0.005, decimal)
+    assert isinstance(info, ColumnInfo) and info.kind == "numeric" and info.text and info.decimal == decimal
+    np.testing.assert_array_equal(canonical(text, "numeric", decimal).to_numpy(), truth)
+
+
+def test_one_decimal_mark_at_a_time() -> None:
+    """With a decimal comma, a dot only groups thousands (3.5 is no number); with a decimal
+    point, a comma only groups them (3,5 is none)."""
+    from greta_core.plan.schema import to_numbers
+
+    text = pd.Series(["1.234", "1,234", "3.5", "3,5", "1.234,5", "1,234.5", "0,123", "1 2", "12", None],
+                     dtype=object)
+    nan = np.nan
+    np.testing.assert_array_equal(to_numbers(text, ","), [1234.0, 1.234, nan, 3.5, 1234.5, nan, 0.123, nan, 12.0, nan])
+    np.testing.assert_array_equal(to_numbers(text, "."), [1.234, 1234.0, 3.5, nan, nan, 1234.5, nan, nan, 12.0, nan])
+    mixed = pd.Series([1, "2,5", 3.5, None], dtype=object)  # an Excel column: numbers among text
+    assert to_numbers(mixed, ",").tolist()[:3] == [1.0, 2.5, 3.5]
+
+
+def test_numbers_in_the_other_decimal_convention_are_read_with_it_and_named() -> None:
+    """A feature whose numbers plainly use the other decimal mark is read with it, with a note;
+    a target so written is refused with the fix (its numbers decide what the analysis is)."""
+    truth = np.round(np.random.default_rng(2).normal(size=N), 3)
+    values = pd.Series([f"{v:.3f}".replace(".", ",") for v in truth])
+    info = _infer(values)
+    assert isinstance(info, ColumnInfo) and info.kind == "numeric" and info.text and info.decimal == ","
+    assert "decimal commas (e.g." in info.note and "decimal mark is '.'" in info.note
+    np.testing.assert_array_equal(canonical(values, "numeric", info.decimal).to_numpy(), truth)
+    back = infer_column("col", values.str.replace(",", "."), 20, 0.005, ",")
+    assert isinstance(back, ColumnInfo) and back.decimal == "." and "decimal points" in back.note
+    with pytest.raises(TargetError, match=r"Target column 'y' holds numbers written with decimal commas .*"
+                                          r"--set data.decimal=','"):
+        infer_target(pd.DataFrame({"y": values}), "y")
+
+
+def test_numbers_with_both_decimal_marks_are_named() -> None:
+    values = pd.Series([f"{v:.4f}" for v in np.random.default_rng(3).normal(size=N)])
+    values[::2] = values[::2].str.replace(".", ",")
+    with pytest.raises(TargetError, match=r"both decimal commas .* and decimal points .* one decimal mark"):
+        infer_target(pd.DataFrame({"y": values}), "y")
+    reason = _infer(values)
+    assert isinstance(reason, str) and "both decimal commas" in reason and "ID-like" not in reason
+
+
+def test_id_like_codes_are_still_ids_not_numbers() -> None:
+    for codes in ([f"A-{i:05d}" for i in range(N)], [f"{i:04d}-{i % 7}" for i in range(N)]):
+        reason = _infer(pd.Series(codes))
+        assert isinstance(reason, str) and reason.startswith("ID-like"), reason
+
+
+@pytest.mark.parametrize(("cells", "kind"), [
+    ([{"a": 1.0, "b": "x"}, {"a": 2.0, "b": "y"}], "a struct column"),
+    ([[1.0, 2.0], [3.0]], "a list column"),
+    ([np.arange(2.0), np.arange(3.0)], "a list column"),
+    ([[("k", 1)], [("k", 2), ("j", 3)]], "a map column"),  # how pyarrow hands a map over to pandas
+])
+def test_a_nested_target_is_refused_in_one_line(cells: list, kind: str) -> None:
+    df = pd.DataFrame({"y": pd.Series(cells * 100, dtype=object), "x": np.arange(200.0)})
+    with pytest.raises(TargetError, match=rf"Target column 'y' is {kind} .* cannot be analysed.* another --target"):
+        infer_target(df, "y")

@@ -144,3 +144,33 @@ def test_a_planted_driver_among_many_noise_columns_is_found(tmp_path, target: st
     matters = {c["name"] for c in doc["columns"] if c["verdict"] == "matters"}
     assert "x3" in matters
     assert matters <= {"x3", "x10", "x20"}
+
+
+@pytest.mark.parametrize("target", ["regression", "binary"])
+def test_the_kept_squares_and_products_are_the_strongest_by_scikit_learns_f_test(target: str) -> None:
+    """With room for every main term and 20 more columns, the 20 squares and products kept are
+    the 20 of highest F (each alone against the target, scikit-learn's ``f_regression``) among
+    all 30 squares and 435 products, formed one by one on the same discovery rows; whatever
+    the blocks."""
+    from sklearn.feature_selection import f_regression
+
+    df = _frame(400, 30, seed=6)
+    if target == "binary":
+        df["y"] = np.where(df.y > df.y.median(), "yes", "no")
+    plan = _plan(df)
+    rows = _rows(plan, df)
+    names = _names(plan.listed)
+    main = [n for n in names if not n.endswith("^2")]
+    x = {n: rows[:, i] for i, n in enumerate(names)}  # listed terms: one design column each
+    cands = {n: x[n] for n in names if n.endswith("^2")}
+    cands.update({f"{a}*{b}": x[a] * x[b] for a, b in combinations(main, 2)})
+    f, _ = f_regression(np.column_stack(list(cands.values())), rows[:, len(names)])
+    order = np.argsort(-f, kind="stable")
+    assert f[order[19]] > f[order[20]] * (1 + 1e-6)  # no tie at the cut
+    strongest = {list(cands)[i] for i in order[:20]}
+    assert "x10*x20" in strongest
+    for memory_mb in (1024, 0.05):
+        found = screen(rows, plan, 1, room=len(main) + 20, memory_mb=memory_mb)
+        kept = _names(found.terms)
+        assert kept[: len(main)] == main and found.blocks >= (1 if memory_mb > 1 else 5)
+        assert set(kept[len(main):]) == strongest, memory_mb
