@@ -9,7 +9,8 @@ usage: python bench/main_job.py [--rows 1000000] [--big-rows 5000000] [--small-r
   and where greta's CPU goes (stages);
 - search stage time at --small-rows vs --rows (goal: about equal; the search never touches rows);
 - hypothesis evaluations per second on one core, hypotheses of 1-5 terms (goal >= 100,000);
-- peak memory at --rows vs --big-rows (goal: flat, <= 1.2x).
+- peak memory at --rows vs --big-rows (goal: flat, <= 1.2x);
+- the run at --rows with segments on against off (goal: <= 1.2x).
 Data: the planted layout (20 numeric columns, two categoricals, y), about 185 bytes a row.
 """
 
@@ -47,13 +48,13 @@ def read_csv_seconds(path: Path) -> tuple[float, float]:
     return float(wall), float(cpu)
 
 
-def greta_run(path: Path, out: Path) -> tuple[float, float, dict]:
+def greta_run(path: Path, out: Path, *extra: str) -> tuple[float, float, dict]:
     """Wall and CPU seconds of the whole ``greta run`` process (imports included), and its results."""
     results = out / f"{path.stem}.results.json"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run([str(BIN / "greta"), "run", "--data", str(path), "--target", "y", "--seed", "1",
-                    "--output", str(results), "--quiet"], check=True)
+                    "--output", str(results), "--quiet", *extra], check=True)
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
@@ -131,6 +132,10 @@ def main() -> None:
           f"{per_gen(a.rows) / per_gen(a.small_rows):.2f} (goal about 1)")
     read, wall, _ = runs[a.rows]
     print(f"greta run / pandas.read_csv at {a.rows:,} rows: {wall / read:.2f} (goal <= 1.5)")
+    off_wall, off_cpu, _ = greta_run(data_file(out, a.rows), out, "--set", "segments.enabled=false")
+    print(f"greta run at {a.rows:,} rows, segments on / off: {wall / off_wall:.2f} wall ({wall:.1f} / "
+          f"{off_wall:.1f} s), {runs_cpu[a.rows][1] / off_cpu:.2f} CPU (goal <= 1.2; bench/segments.py "
+          "compares them with pysubgroup)")
     if not a.skip_big:
         ratio = runs[a.big_rows][2]["metrics"]["peak_memory_mb"] / runs[a.rows][2]["metrics"]["peak_memory_mb"]
         print(f"peak memory {a.big_rows:,} / {a.rows:,} rows: {ratio:.2f} (goal <= 1.2)")

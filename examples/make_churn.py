@@ -10,6 +10,9 @@ Truth (what Greta should confirm, and nothing else):
 so tenure_years, support_calls, contract and the interaction monthly_fee*support_calls drive
 churn. region, age, has_partner, paperless_billing and satisfaction_survey are noise;
 customer_id is an identifier (Greta drops it). About 3% of monthly_fee is missing.
+Segments that follow from it: churn is highest for customers on monthly contracts with short
+tenure (low tenure_years) and many support calls (a higher monthly_fee adds to it when calls
+are many), and lowest for long tenure with few calls; a segment naming a noise column is wrong.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ from typing import Any
 COLUMNS = ("name", "verdict", "joint_test", "importance", "direction")
 HYPOTHESES = ("rank", "terms", "features", "confirmed", "r2", "p_value", "q_value",
               "discovery_p_value", "narrative")
+SEGMENTS = ("rank", "description", "conditions", "class", "direction", "rows", "share", "inside", "inside_low",
+            "inside_high", "outside", "outside_low", "outside_high", "p_value", "q_value", "confirmed", "sentence")
 _STYLE = (".greta-report svg.chart{background:#fff;border:1px solid #e2e8f0;max-width:100%;"
           "height:auto;font:11px sans-serif}.greta-report svg .ttl{font-weight:600;font-size:12px}"
           ".greta-report svg .tick,.greta-report svg .val{font-size:10px}"
@@ -69,6 +71,23 @@ class AnalysisResult:
                          "q_value": hold.get("q_value"), "discovery_p_value": disc.get("p_value"),
                          "narrative": h.get("narrative")})
         return pd.DataFrame(rows, columns=list(HYPOTHESES))
+
+    @property
+    def segments(self) -> Any:
+        """One row per segment re-tested on held-out rows, best first: rank, description,
+        conditions (as data: column and levels, or low/high bounds), class, direction, rows,
+        share, the mean or rate inside and outside with their 95% CIs (held-out), p_value,
+        q_value, confirmed, sentence (a pandas DataFrame; empty when segments were off)."""
+        import pandas as pd
+
+        rows = []
+        for s in self.to_dict().get("segments") or []:
+            inside, outside = s.get("inside") or {}, s.get("outside") or {}
+            rows.append({**{k: s.get(k) for k in SEGMENTS},
+                         "inside": inside.get("mean"), "inside_low": inside.get("ci_low"),
+                         "inside_high": inside.get("ci_high"), "outside": outside.get("mean"),
+                         "outside_low": outside.get("ci_low"), "outside_high": outside.get("ci_high")})
+        return pd.DataFrame(rows, columns=list(SEGMENTS))
 
     @property
     def confirmed(self) -> list[list[str]]:

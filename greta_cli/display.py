@@ -93,6 +93,16 @@ def show_results(results: dict[str, Any], saved: list[str]) -> None:
         for c in matter:
             grid.add_row("•", Text(c["sentence"]))
         con.print(grid)
+    segments = [s for s in results.get("segments") or [] if s.get("confirmed") and s.get("sentence")]
+    if segments:
+        con.print()
+        con.print(f"[bold]Segments[/]: who has the highest or lowest {escape(results['target'])}, confirmed on held-out rows:")
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=3, justify="right")
+        grid.add_column()
+        for s in segments:
+            grid.add_row("•", Text(s["sentence"]))
+        con.print(grid)
     hyps = results["hypotheses"]
     if hyps:
         con.print()

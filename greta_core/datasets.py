@@ -69,3 +69,28 @@ def write_planted_csv(path: str, rows: int, kind: str = "regression", seed: int 
     for i, df in enumerate(planted_chunks(rows, kind, seed, features)):
         df.to_csv(path, mode="w" if i == 0 else "a", header=i == 0, index=False)
     return path
+
+
+SEGMENT_TRUTH = {"plan": "gold", "usage_max": 2.0, "tenure_min": 3.0, "rate_inside": 0.65, "rate_outside": 0.20}
+
+
+def planted_segment(rows: int = 40_000, seed: int = 0, null: bool = False) -> pd.DataFrame:
+    """A yes/no target ``churned`` with one planted segment of about 5% of rows (``SEGMENT_TRUTH``):
+    plan = "gold" (a quarter of rows), usage <= 2.0 (its 40th percentile) and tenure > 3.0 (its
+    50th percentile) churn at 65%, everyone else at 20%. region, channel and score are noise;
+    with ``null`` the target is noise too (20% everywhere)."""
+    rng = np.random.default_rng(seed)
+    t = SEGMENT_TRUTH
+    plan = rng.choice(["bronze", "silver", "gold", "platinum"], rows)
+    usage = np.round(rng.uniform(0, 5, rows), 3)
+    tenure = np.round(rng.uniform(0, 6, rows), 3)
+    inside = (plan == t["plan"]) & (usage <= t["usage_max"]) & (tenure > t["tenure_min"])
+    rate = np.where(inside & (not null), t["rate_inside"], t["rate_outside"])
+    return pd.DataFrame({
+        "plan": plan, "usage": usage, "tenure": tenure,
+        "region": rng.choice(["north", "south", "east", "west", "centre"], rows),
+        "channel": rng.choice(["web", "phone", "store"], rows),
+        "score": np.round(rng.normal(50, 10, rows), 2),
+        "age": rng.integers(18, 80, rows),
+        "churned": np.where(rng.random(rows) < rate, "yes", "no"),
+    })

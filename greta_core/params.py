@@ -43,6 +43,13 @@ class AnalysisParams:
     holdout_fraction: float = 0.5
     sample_size: int = 5000
     max_hypotheses: int = 10
+    # segments: who has the highest or lowest target (conjunctions of a few conditions)
+    segments: bool = True
+    segments_max_conditions: int = 3
+    segments_min_share: float = 0.02
+    segments_max_reported: int = 5
+    segments_bins: int = 10
+    segments_sample_rows: int = 50_000  # discovery rows the segment search runs on
     # execution
     backend: str = "pandas"
     workers: int | None = None

@@ -58,6 +58,8 @@ from greta_core.stats.linear import Gram
 from greta_core.stats.local_copy import HeldOutCopy, fold, leaves
 from greta_core.stats.robust import COV_TYPE
 from greta_core.stats.summary import Summary, empty_summary, summarize
+from greta_core import segments
+from greta_core.segments.conditions import plan_features
 
 SCHEMA_VERSION = 2
 MIN_ROWS = 20
@@ -96,6 +98,7 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
         release_arrow_memory()
         sample = _filtered(raw, row_filter)
         plan = make_plan(sample, backend.columns(), params, getattr(backend, "decimal", "."))
+        seg_features = plan_features(sample, plan, params.segments_bins) if params.segments else None
         filter_kinds = read_kinds(raw, row_filter)
         if row_filter is not None and hasattr(backend, "push_row_filter"):
             backend.push_row_filter(row_filter)  # Spark: rows are filtered before they reach Python
@@ -105,11 +108,12 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     with clock.stage("statistics"):
         whole = sample if len(raw) < rows else None  # the sample holds every row
         copy = scope.enter_context(HeldOutCopy()) if whole is None and local_batches(backend) else None
-        summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole, filter_kinds, copy)
+        summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole, filter_kinds, copy,
+                                                 seg_features)
         if summary.late_missing.any():  # missing values the planning rows did not show: read again
             plan = with_late_missing(plan, summary.late_missing, params)
             summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole, filter_kinds,
-                                                     copy)
+                                                     copy, seg_features)
     _check_rows(summary, layout, plan)
     t = plan.target.width
     summary, delta = recentre(summary, layout, t)
@@ -119,11 +123,15 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     with clock.stage("search"), threadpool_limits(1):  # many small solves: more BLAS threads only spin
         found, search_info, search_backend = _search(disc, layout, params, report, cancel)
     with clock.stage("confirm"):
+        seg = None
+        if summary.segments is not None:  # tested first: their p-values join the family below
+            seg = segments.find(summary.segments, seg_features, plan.target.task, segment_settings(params))
+        family = list(seg.p_values) if seg is not None else []
         meats, robust_info = holdout_meats(backend, read_plan, layout, summary, delta,
                                            tested(found.front, params.max_hypotheses), params, whole, report,
                                            cancel, notes, filter_kinds, copy)
         retested = confirm(found.front, layout, disc, summary.holdout, summary.sample, plan.target,
-                           params.alpha, params.max_hypotheses, dict(plan.centres), meats)
+                           params.alpha, params.max_hypotheses, dict(plan.centres), meats, family)
         results = select(list(retested))
         for c in results:
             if c.confirmed:
@@ -131,7 +139,9 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
         if plan.target.task == "binary":
             _logistic([c for c in results if c.confirmed], backend, layout, summary, plan, params, notes, cancel)
     with clock.stage("narrate"):
-        doc = _document(spec, params, plan, layout, summary, results, found, notes, backend, retested)
+        found_segments = segments.results(seg, family, plan.target, params.alpha) if seg is not None else None
+        doc = _document(spec, params, plan, layout, summary, results, found, notes, backend, retested,
+                        found_segments)
     doc["metrics"] = clock.metrics(summary.rows_read, found.evaluations, clock.seconds("search"))
     doc["metrics"]["search_generations"] = found.generations
     doc["metrics"]["search"] = search_info
@@ -288,14 +298,16 @@ def _mean(v: np.ndarray) -> float:
 def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Progress,
                     cancel: Callable[[], bool] | None, whole: pd.DataFrame | None = None,
                     filter_kinds: dict[str, str] | None = None,
-                    copy: HeldOutCopy | None = None) -> tuple[Summary, Layout, list[str]]:
+                    copy: HeldOutCopy | None = None,
+                    segment_features: list | None = None) -> tuple[Summary, Layout, list[str]]:
     """One pass when every candidate term fits in ``max_design_columns``; else the candidates
     are screened on a uniform sample of discovery rows and one pass reads the kept terms. The
     sample comes from ``whole`` (every row of the data, after the row filter: the planning
     sample when it holds them all) or else from a first pass. ``filter_kinds``: how to read the
     columns the row filter needs that the plan does not (``read_kinds``; text by default).
     ``copy``: where the pass that reads the kept terms writes its held-out rows (what an earlier
-    pass wrote there is discarded; a screening pass writes nothing)."""
+    pass wrote there is discarded; a screening pass writes nothing). ``segment_features``: keep
+    rows as segment codes in the final pass (None: segments are off)."""
     builder = DesignBuilder(plan, params.seed, params.holdout_fraction)
     t = plan.target.width
     notes = [f"Column {c.name!r}: {c.note}." for c in plan.columns if c.note]
@@ -306,12 +318,15 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
     def run(terms: list, screen: list, label: str, screen_size: int = 0) -> Summary:
         lay = Layout.of(terms)
         sample_size = 0 if screen else params.sample_size  # a screening pass keeps no holdout rows
+        keep = None
+        if segment_features is not None and not screen:
+            keep = segments.collector(plan, segment_features, segment_settings(params))
 
         spill = None if screen else copy
 
         def fn(df: pd.DataFrame) -> Summary:
             return summarize(df if row_filter is None else row_filter(df), builder, terms, screen, sample_size,
-                             screen_size, spill)
+                             screen_size, copy=spill, segments=keep)
 
         def prog(rows: int) -> None:
             report(label, min(rows / total, 0.99) if total else 0.0, {"rows": rows, "total": total})
@@ -353,6 +368,12 @@ def local_batches(backend: Any) -> bool:
     process cannot read."""
     name = getattr(backend, "name", None)
     return name == "pandas" or (name == "dask" and getattr(backend, "client", True) is None)
+
+
+def segment_settings(params: AnalysisParams) -> segments.Settings:
+    return segments.Settings(max_conditions=params.segments_max_conditions, min_share=params.segments_min_share,
+                             max_reported=params.segments_max_reported, bins=params.segments_bins,
+                             discovery_rows=params.segments_sample_rows)
 
 
 def read_columns(plan: Plan, row_filter: RowFilter | None = None,
@@ -530,7 +551,8 @@ def _logistic(chosen: list, backend: Any, layout: Layout, s: Summary, plan: Plan
 
 
 def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout, s: Summary,
-              results: list, found: Any, notes: list[str], backend: Any, tested: list | None = None) -> dict[str, Any]:
+              results: list, found: Any, notes: list[str], backend: Any, tested: list | None = None,
+              found_segments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     t = plan.target
     q = layout.width
     target_info = _target_info(t, s.discovery.merge(s.holdout), q)
@@ -561,8 +583,10 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
     lead = next((c for c in results if c.role == "lead"), None)
     columns = _columns(plan, hyps, lead.sizes if lead else {}, narrator)
     family = _family(tested if tested is not None else results, layout)
+    family["tests"] += [{"hypothesis": None, "test": "segment", "name": g["description"], "p_value": g["p_value"],
+                         "q_value": g["q_value"]} for g in found_segments or []]  # the same family
     notes = list(notes) + _notes(plan, s, results, params, family)
-    return {
+    out = {
         "schema_version": SCHEMA_VERSION, "greta_version": __version__, "target": t.name, "task": t.task,
         "target_info": target_info, "data": data, "columns": columns, "hypotheses": hyps,
         "summary": narrator.summary(data, hyps, columns, found.evaluations, found.strategy == "exact",
@@ -570,6 +594,9 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
         "retested": family,
         "config": params.to_dict(), "seed": params.seed,
     }
+    if found_segments is not None:
+        out["segments"] = found_segments
+    return out
 
 
 def _family(tested: list, layout: Layout) -> dict[str, Any]:
@@ -653,7 +680,9 @@ def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams,
     tests = "Held-out tests"
     if family and family["tests"]:
         k = len(family["hypotheses"])
+        g = sum(t["test"] == "segment" for t in family["tests"])
         tests = f"The {len(family['tests'])} held-out tests of the {k} re-tested {'hypothesis' if k == 1 else 'hypotheses'}"
+        tests += f" and {g} {'segment' if g == 1 else 'segments'}" if g else ""
     out.append(f"{tests} were corrected together for multiple testing (Benjamini–Hochberg at alpha = {params.alpha}); "
                "p-values from the search itself are not evidence, because it looked at many hypotheses.")
     if plan.target.task == "binary":

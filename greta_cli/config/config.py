@@ -24,6 +24,7 @@ from greta_cli.config.models import (
     OutputConfig,
     PreprocessingConfig,
     ScalabilityConfig,
+    SegmentsConfig,
     StatisticsConfig,
 )
 from greta_cli.config.redaction import config_to_dict, redact_url
@@ -38,6 +39,7 @@ __all__ = [
     "OutputConfig",
     "PreprocessingConfig",
     "ScalabilityConfig",
+    "SegmentsConfig",
     "StatisticsConfig",
     "config_from_dict",
     "config_to_dict",

@@ -181,6 +181,23 @@ class StatisticsConfig(_Section):
         10, ge=1, le=1000, description="Most hypotheses from the search re-tested on the holdout.")
 
 
+class SegmentsConfig(_Section):
+    """Segments: who has the highest (or lowest) target, found on discovery rows and confirmed
+    on held-out rows."""
+
+    enabled: bool = Field(True, description="Search for segments; false does no segment work at all.")
+    max_conditions: int = Field(
+        3, ge=1, le=6, description="Most conditions in a segment (a range on one column counts as two).")
+    min_share: float = Field(
+        0.02, gt=0, lt=1, description="Smallest segment, as a share of the rows.")
+    max_reported: int = Field(
+        5, ge=1, le=50, description="Most segments re-tested on held-out rows and reported.")
+    bins: int = Field(
+        10, ge=2, le=100, description="Quantile bins of each numeric column: the bounds a condition may use.")
+    sample_rows: int = Field(
+        50_000, ge=1000, le=10_000_000, description="Discovery rows (a uniform sample) the segment search runs on.")
+
+
 class OutputConfig(_Section):
     """What is written."""
 
@@ -264,6 +281,8 @@ class GretaConfig(_Section):
         default_factory=HypothesisSearchConfig, description="Genetic search for hypotheses.")
     statistics: StatisticsConfig = Field(
         default_factory=StatisticsConfig, description="Confirmation on held-out rows.")
+    segments: SegmentsConfig = Field(
+        default_factory=SegmentsConfig, description="Segments with the highest or lowest target.")
     output: OutputConfig = Field(default_factory=OutputConfig, description="What is written.")
     scalability: ScalabilityConfig = Field(
         default_factory=ScalabilityConfig, description="Distributed engines and background jobs.")

@@ -65,6 +65,7 @@ def analysis_params(config: GretaConfig) -> Any:
     from greta_core.params import AnalysisParams
 
     d, p, h, s = config.data, config.preprocessing, config.hypothesis_search, config.statistics
+    g = config.segments
     if not d.target:
         msg = "No target column given. Pass --target COLUMN or set data.target in the config."
         raise InvalidConfigError(msg)
@@ -81,6 +82,8 @@ def analysis_params(config: GretaConfig) -> Any:
         num_generations=h.num_generations, cx_prob=h.cx_prob, mut_prob=h.mut_prob,
         max_terms=h.max_terms, patience=h.patience, search_max_minutes=h.max_minutes, seed=h.seed, alpha=s.alpha, holdout_fraction=s.holdout_fraction,
         sample_size=s.sample_size, max_hypotheses=s.max_hypotheses,
+        segments=g.enabled, segments_max_conditions=g.max_conditions, segments_min_share=g.min_share,
+        segments_max_reported=g.max_reported, segments_bins=g.bins, segments_sample_rows=g.sample_rows,
         backend=config.scalability.ingestion_backend, workers=h.max_workers,
         distributed_backend=h.distributed_backend, cluster_address=h.cluster_address,
         distributed_fallback=h.distributed_fallback,

@@ -101,13 +101,17 @@ def tested(front: Sequence[Scored], max_hypotheses: int) -> list[tuple[int, ...]
 def confirm(front: Sequence[Scored], layout: Layout, discovery: Gram, held: Moments, sample: np.ndarray,
             target: TargetInfo, alpha: float, max_hypotheses: int,
             centres: dict[str, float] | None = None,
-            meats: Sequence[tuple[np.ndarray, int]] | None = None) -> list[Confirmed]:
+            meats: Sequence[tuple[np.ndarray, int]] | None = None, others: list[float] | None = None) -> list[Confirmed]:
     """Re-test the front on the holdout split; BH-correct every holdout test together.
     ``centres``: what was subtracted from each numeric column (for sizes in its own units).
     ``meats``: each tested hypothesis' robust (HC4) middle term summed over every held-out row, and
-    those rows (``greta_core.confirm.sandwich``); without them it is estimated from ``sample``."""
+    those rows (``greta_core.confirm.sandwich``); without them it is estimated from ``sample``.
+    ``others``: p-values of the run's other held-out tests (segments), corrected in the same
+    family; replaced in place by their q-values."""
+    others = others if others is not None else []
     hyps = tested(front, max_hypotheses)
     if not hyps:
+        others[:] = benjamini_hochberg(np.array(others, dtype=float)).tolist()
         return []
     disc = _discovery(discovery, layout, hyps)
     hold_gram = Gram.from_moments(held, discovery.t)
@@ -119,7 +123,9 @@ def confirm(front: Sequence[Scored], layout: Layout, discovery: Gram, held: Mome
     for tt in tests:
         family += [tt.overall, *tt.terms]
         family += [w for js, w in tt.columns.values() if len(js) > 1]
-    qs = iter(benjamini_hochberg(np.array([w.p_value if w.df1 else np.nan for w in family])))
+    corrected = benjamini_hochberg(np.array([w.p_value if w.df1 else np.nan for w in family] + others, dtype=float))
+    others[:] = corrected[len(family):].tolist()
+    qs = iter(corrected[: len(family)])
     needs = parents(layout.terms)
     out = []
     for i, (h, tt) in enumerate(zip(hyps, tests)):

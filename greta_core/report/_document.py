@@ -73,6 +73,17 @@ class ImportanceChart:
 
 
 @dataclass(frozen=True)
+class SegmentChart:
+    """Each confirmed segment's mean or rate (95% CI) against everyone's; only graphical
+    formats draw it."""
+
+    segments: tuple[Mapping[str, Any], ...]
+    overall: float | None
+    label: str
+    percent: bool
+
+
+@dataclass(frozen=True)
 class Collapsible:
     """A titled group of blocks that a page shows folded (HTML) and other formats in full."""
 
@@ -80,7 +91,7 @@ class Collapsible:
     blocks: tuple[Any, ...]
 
 
-Block = Heading | Paragraph | Table | ItemList | Charts | ImportanceChart | Collapsible
+Block = Heading | Paragraph | Table | ItemList | Charts | ImportanceChart | SegmentChart | Collapsible
 
 
 def build(results: Mapping[str, Any]) -> list[Block]:
@@ -104,6 +115,7 @@ def build(results: Mapping[str, Any]) -> list[Block]:
         inner = [b for i, h in enumerate(alternatives, 1) for b in
                  (Heading(3, f"Alternative {i}: {terms_label(h)}"), *_model_blocks(h, results))]
         blocks.append(Collapsible(f"Alternative models ({len(alternatives)})", tuple(inner)))
+    blocks += _segment_blocks(results)
     blocks += _unconfirmed_blocks(unconfirmed)
     technical = [b for i, h in enumerate(confirmed, 1) for b in _technical_blocks(h, i, results)]
     if technical:
@@ -455,3 +467,45 @@ def _footer(results: Mapping[str, Any]) -> str:
     if results.get("seed") is not None:
         parts.append(f"seed {text(results.get('seed'))}")
     return ", ".join(parts) + "."
+
+
+def _segment_blocks(results: Mapping[str, Any]) -> list[Block]:
+    """Who has the highest or lowest target: one sentence per confirmed segment, a chart of each
+    one's mean or rate against everyone's, a table; segments tested and not confirmed folded."""
+    if "segments" not in results:
+        return []
+    segments = records(results, "segments")
+    confirmed = [s for s in segments if s.get("confirmed") is True]
+    others = [s for s in segments if s.get("confirmed") is not True]
+    blocks: list[Block] = [Heading(2, "Segments")]
+    if not confirmed:
+        msg = ("No segment was confirmed on held-out data." if segments
+               else "No segment of the minimum size stood out on the discovery rows.")
+        blocks.append(Paragraph(msg))
+    else:
+        task = text(results.get("task"))
+        info = mapping(results, "target_info")
+        overall = as_float(info.get("mean"))
+        label = f"mean {text(results.get('target'))}"
+        if task == "binary":
+            label = f"{text(results.get('target'))} = {text(info.get('positive_class'))}"
+        elif task == "multiclass":
+            label = f"share of the segment's class of {text(results.get('target'))}"
+            overall = None
+        blocks.append(SegmentChart(tuple(confirmed), overall, label, task != "regression"))
+        blocks.append(ItemList(tuple(text(s.get("sentence")) for s in confirmed), ordered=False))
+        fmt = fmt_share if task != "regression" else fmt_num
+        body = tuple(
+            (text(s.get("description")), fmt_int(s.get("rows")), fmt_share(s.get("share")),
+             f"{fmt(mapping(s, 'inside').get('mean'))} [{fmt(mapping(s, 'inside').get('ci_low'))}, "
+             f"{fmt(mapping(s, 'inside').get('ci_high'))}]",
+             fmt(mapping(s, "outside").get("mean")), fmt_p(s.get("q_value")))
+            for s in confirmed)
+        caption = ("Inside against outside each segment on held-out rows the search never saw "
+                   "(95% CI; q-values corrected together with every other held-out test).")
+        blocks.append(Table(("Segment", "Rows", "Share", "Inside (95% CI)", "Outside", "q-value"), body,
+                            "lrrrrr", caption))
+    if others:
+        items = tuple(text(s.get("sentence")) for s in others)
+        blocks.append(Collapsible(f"Segments not confirmed ({len(others)})", (ItemList(items, ordered=False),)))
+    return blocks

@@ -304,3 +304,62 @@ def partial_dependence_chart(entry: Mapping[str, Any], y_label: str) -> str:
     if entry.get("kind") == "categorical":
         return bar_chart(entry, y_label)
     return line_chart(entry, y_label) or bar_chart(entry, y_label)
+
+
+def segment_chart(segments: Sequence[Mapping[str, Any]], overall: float | None, label: str, percent: bool,
+                  width: int = 760) -> str:
+    """Each segment's mean or rate inside (a bar, its 95% CI as a whisker) against the overall
+    one (a dashed line); the label gives the segment's share of the rows."""
+    def pct(v: float | None) -> str:
+        return NA_TEXT if v is None else (f"{100 * v:.1f}%" if percent else fmt_num(v))
+
+    rows = []
+    for s in segments:
+        inside = s.get("inside") if isinstance(s.get("inside"), Mapping) else {}
+        mean = as_float(inside.get("mean"))
+        if mean is None:
+            continue
+        share = as_float(s.get("share"))
+        name = text(s.get("description"))
+        if s.get("class") is not None and overall is None:  # several classes: name the segment's
+            name = f"[{text(s.get('class'))}] {name}"
+        size = f" ({100 * share:.1f}% of rows)" if share is not None else ""
+        rows.append((name, size, mean, as_float(inside.get("ci_low")), as_float(inside.get("ci_high"))))
+    if not rows:
+        return ""
+    values = [v for r in rows for v in r[2:] if v is not None] + ([overall] if overall is not None else [])
+    if percent:
+        lo, hi = 0.0, min(1.0, max(values) * 1.08) or 1.0
+    else:
+        lo, hi = _domain(values, include_zero=False)
+    label_chars = min(60, max(len(r[0]) + len(r[1]) for r in rows))
+    left = 12.0
+    scale = _Scale(lo, hi, left, width - 150)
+    title = f"Segments: {label} inside each segment, 95% CI (held-out)" + (
+        f"; dashed line: everyone ({pct(overall)})" if overall is not None else "")
+    top, step = 30.0, 40.0
+    bottom = top + step * len(rows)
+    body = [_text(6, 16, _clip(title, int(width / _CHAR_PX)), extra=_TTL), *_x_axis(scale, top - 4, bottom)]
+    for i, (name, size, mean, low, high) in enumerate(rows):
+        y = top + step * i
+        tip = f"{name}{size}: {pct(mean)}" + (f" [{pct(low)}, {pct(high)}]" if low is not None else "")
+        part = [f"<g><title>{esc(tip)}</title>", _text(6, y + 10, _clip(name + size, label_chars + 2))]
+        if percent:  # a rate: a bar from zero
+            part.append(f'<rect x="{scale.px0}" y="{y + 15}" width="{max(1.0, scale(mean) - scale.px0):.2f}" '
+                        f'height="14" fill="{ACCENT}"/>')
+        else:  # a mean: a dot (a bar from an arbitrary zero would mislead)
+            part.append(f'<circle cx="{scale(mean)}" cy="{y + 22}" r="4" fill="{ACCENT}"/>')
+        if low is not None and high is not None:
+            part.append(f'<line x1="{scale(low)}" y1="{y + 22}" x2="{scale(high)}" y2="{y + 22}" '
+                        f'stroke="{INK}" stroke-width="2"/>')
+        part.append(_text(max(scale(mean), scale(high) if high is not None else 0) + 6, y + 26, pct(mean),
+                          extra=_VAL))
+        body.append("".join(part) + "</g>")
+    if overall is not None:
+        x = scale(overall)
+        body.append(f'<line x1="{x}" y1="{top - 4}" x2="{x}" y2="{bottom}" stroke="{ZERO}" '
+                    'stroke-dasharray="4 3"/>')
+    return _svg(width, bottom + 22, title, body)
+
+
+NA_TEXT = "n/a"

@@ -17,13 +17,14 @@ from greta_core.report._document import (
     ImportanceChart,
     ItemList,
     Paragraph,
+    SegmentChart,
     Table,
     build,
     effect_label,
     title,
 )
 from greta_core.report._format import fmt_num, records, text
-from greta_core.report.charts import esc, forest_plot, importance_chart, partial_dependence_chart
+from greta_core.report.charts import esc, forest_plot, importance_chart, partial_dependence_chart, segment_chart
 
 # Blocks everything but inline styles and inline images, even if some markup slipped through.
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -85,6 +86,9 @@ def _block(block: Block) -> str:
         return _charts(block)
     if isinstance(block, ImportanceChart):
         chart = importance_chart(block.columns)
+        return f'<div class="charts">{chart}</div>' if chart else ""
+    if isinstance(block, SegmentChart):
+        chart = segment_chart(block.segments, block.overall, block.label, block.percent)
         return f'<div class="charts">{chart}</div>' if chart else ""
     if isinstance(block, Collapsible):
         inner = "\n".join(part for part in (_block(b) for b in block.blocks) if part)

@@ -12,6 +12,7 @@ from greta_core.report._document import (
     Collapsible,
     Heading,
     ImportanceChart,
+    SegmentChart,
     ItemList,
     Paragraph,
     Table,
@@ -62,7 +63,7 @@ def _block(block: Block) -> str:
         return _list(block)
     if isinstance(block, Table):
         return _table(block)
-    if isinstance(block, (Charts, ImportanceChart)):
+    if isinstance(block, (Charts, ImportanceChart, SegmentChart)):
         return ""
     if isinstance(block, Collapsible):
         inner = [_block(b) for b in (Heading(2, block.title), *block.blocks)]

@@ -12,6 +12,7 @@ from greta_core.report._document import (
     Collapsible,
     Heading,
     ImportanceChart,
+    SegmentChart,
     ItemList,
     Paragraph,
     Table,
@@ -88,7 +89,7 @@ def _block(block: Block, width: int) -> str:
         return _list(block, width)
     if isinstance(block, Table):
         return _table(block, width)
-    if isinstance(block, (Charts, ImportanceChart)):
+    if isinstance(block, (Charts, ImportanceChart, SegmentChart)):
         return ""
     if isinstance(block, Collapsible):
         inner = [_block(b, width) for b in (Heading(2, block.title), *block.blocks)]

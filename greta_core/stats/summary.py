@@ -34,12 +34,15 @@ class Summary:
     screen_size: int = 0
     screening: dict[str, int] | None = None  # how the terms of this pass were screened, if they were
     held_out_files: Any = None  # where a local copy holds these rows' held-out rows (stats.local_copy)
+    segments: Any = None  # rows kept as segment codes (greta_core.segments.collect), when segments are on
 
     def __sizeof__(self) -> int:
         """Bytes held (its arrays): what Dask counts as moved when a summary changes process."""
         parts = (self.discovery, self.holdout, self.screen)
         arrays = (self.sample_key, self.sample, self.late_missing)
-        return object.__sizeof__(self) + sum(p.__sizeof__() for p in parts if p is not None) + sum(a.nbytes for a in arrays)
+        held = self.segments.nbytes if self.segments is not None else 0
+        return (object.__sizeof__(self) + sum(p.__sizeof__() for p in parts if p is not None)
+                + sum(a.nbytes for a in arrays) + held)
 
     def merge(self, other: Summary) -> Summary:
         keys = np.concatenate([self.sample_key, other.sample_key])
@@ -62,7 +65,12 @@ class Summary:
             screen_key,
             self.screen_size,
             held_out_files=join(self.held_out_files, other.held_out_files),
+            segments=_merge_segments(self.segments, other.segments),
         )
+
+
+def _merge_segments(a: Any, b: Any) -> Any:
+    return b if a is None else a if b is None else a.merge(b)
 
 
 def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -82,6 +90,7 @@ def summarize(
     sample_size: int = 5000,
     screen_size: int = 0,
     copy: HeldOutCopy | None = None,
+    segments: Any = None,
 ) -> Summary:
     """Summarise one batch of raw rows. With ``screen_terms``, also keep the ``screen_size``
     discovery rows of smallest key in the design of those terms (a uniform sample to screen
@@ -89,7 +98,10 @@ def summarize(
 
     The design is written a few thousand rows at a time into one small buffer (it stays in the
     CPU's cache) and each block's co-moments are merged: the statistics of one block of the
-    whole batch, without writing and reading the batch's full design matrix."""
+    whole batch, without writing and reading the batch's full design matrix.
+
+    ``segments``: a callable turning the batch's rows into the rows kept for segments
+    (``greta_core.segments.collect``); None does no segment work."""
     rows, read, bad, late = builder.prepare(df)
     prog = builder.program(terms)
     q, t, nd, n = prog.width, rows.y.shape[1], rows.n_discovery, len(rows)
@@ -107,7 +119,8 @@ def summarize(
         e, e_key = builder.screen_rows(rows, builder.program(screen_terms), screen_size)
     files = None if copy is None else copy.write(rows, nd)
     return Summary(disc, held, keys, np.ascontiguousarray(sample), read, bad, e, sample_size, late,
-                   e_key, screen_size if screen_terms else 0, held_out_files=files)
+                   e_key, screen_size if screen_terms else 0, held_out_files=files,
+                   segments=segments(rows) if segments else None)
 
 
 def block_rows(width: int, ops: int = 1) -> int:

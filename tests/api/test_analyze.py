@@ -57,6 +57,10 @@ def test_a_path_gives_what_greta_run_gives(planted_csv: Path, by_cli: dict[str, 
     assert result.confirmed == _confirmed(by_cli) and result.confirmed
     assert [h["holdout"]["p_value"] for h in result.to_dict()["hypotheses"]] == \
         [h["holdout"]["p_value"] for h in by_cli["hypotheses"]]
+    segments = result.segments  # one row per segment tested, as `greta run` wrote them
+    assert list(segments["description"]) == [s["description"] for s in by_cli["segments"]]
+    assert list(segments["q_value"]) == [s["q_value"] for s in by_cli["segments"]]
+    assert segments["confirmed"].any() and {"inside", "inside_low", "outside", "share"} <= set(segments.columns)
 
 
 def test_a_pandas_frame_gives_what_greta_run_gives(frame: Any, by_cli: dict[str, Any]) -> None:
@@ -75,6 +79,7 @@ def test_a_dask_frame_gives_what_greta_run_gives(frame: Any, by_cli: dict[str, A
 
     result = greta.analyze(dd.from_pandas(frame, npartitions=3), target="y", seed=0, **SEARCH)
     assert result.confirmed == _confirmed(by_cli)
+    assert list(result.segments["description"]) == [s["description"] for s in by_cli["segments"]]
     assert result.to_dict()["data"]["backend"] == "dask"
 
 
@@ -82,6 +87,7 @@ def test_a_spark_frame_gives_what_greta_run_gives(spark_local: Any, frame: Any,
                                                   by_cli: dict[str, Any]) -> None:
     result = greta.analyze(spark_local.createDataFrame(frame), target="y", seed=0, **SEARCH)
     assert result.confirmed == _confirmed(by_cli)
+    assert list(result.segments["description"]) == [s["description"] for s in by_cli["segments"]]
     assert result.to_dict()["data"]["backend"] == "spark"
 
 

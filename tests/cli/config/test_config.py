@@ -453,7 +453,7 @@ def test_unknown_section(tmp_path: Path) -> None:
     assert "Did you mean 'statistics'?" in message
     message = _error(overrides=["zzz.alpha=1"])
     assert "Unknown configuration section 'zzz'" in message
-    assert "Valid sections: data, preprocessing, hypothesis_search, statistics, output, " \
+    assert "Valid sections: data, preprocessing, hypothesis_search, statistics, segments, output, " \
         "scalability." in message
     assert "Unknown configuration section '1'" in _error(path=_write(tmp_path, "1: 2\n"))
 

@@ -42,7 +42,17 @@ window.addEventListener('load', () => {
     const box = t.closest('svg').getBoundingClientRect(), r = t.getBoundingClientRect();
     return r.right > box.right + 1 || r.left < box.left - 1;
   }).map(t => t.textContent.slice(0, 60));
+  const segHead = [...document.querySelectorAll('h2')].find(e => e.textContent === 'Segments');
+  let seg = segHead, segChart = null, segItems = [];
+  while (seg && seg.tagName.toLowerCase() !== 'h2' || seg === segHead) {
+    if (!seg) break;
+    if (seg.querySelector && seg.querySelector('svg') && !segChart) segChart = seg.querySelector('svg').getBoundingClientRect();
+    if (seg.tagName && seg.tagName.toLowerCase() === 'ul' && !segItems.length) segItems = [...seg.querySelectorAll('li')].map(e => e.textContent);
+    seg = seg.nextElementSibling;
+  }
   document.body.setAttribute('data-probe', JSON.stringify({
+    segments: segHead ? {top: segHead.getBoundingClientRect().top, chart: segChart && {left: segChart.left,
+      right: segChart.right, height: segChart.height}, items: segItems} : null,
     width: w, height: h, scrollWidth: document.documentElement.scrollWidth,
     headTop: head ? head.getBoundingClientRect().top : null,
     chartTop: rect ? rect.top : null, chartBottom: rect ? rect.bottom : null,
@@ -91,3 +101,22 @@ def test_the_first_screen_holds_the_answer_and_nothing_overflows(chromium: str, 
     assert m["scrollWidth"] <= WIDTH, m
     assert m["wide"] == [], m["wide"]
     assert m["spill"] == [], m["spill"]
+
+
+def test_a_confirmed_segment_of_the_churn_example_matches_its_truth(chromium: str, churn_page: Path) -> None:
+    """The Segments section as laid out: its chart fits the page and its first sentence names
+    a group the truth says churns more (examples/make_churn.py): short tenure, many support
+    calls, a monthly contract or a high fee — and no noise column."""
+    m = _measure(chromium, churn_page)
+    seg = m["segments"]
+    assert seg is not None and seg["chart"] is not None, m
+    assert 0 <= seg["chart"]["left"] and seg["chart"]["right"] <= WIDTH and seg["chart"]["height"] > 40, seg
+    assert seg["items"], seg
+    truth = {"tenure_years is at most", "support_calls is", "contract is monthly", "monthly_fee is above"}
+    noise = ("region", "age", "has_partner", "paperless_billing", "satisfaction_survey")
+    first = seg["items"][0]
+    assert "confirmed on held-out data" in first and "not confirmed" not in first, first
+    where = first.split(" (")[0].removeprefix("Where ")
+    conditions = re.split(r", | and (?=[a-z_]+ is )", where)
+    assert conditions and all(any(c.startswith(t) for t in truth) for c in conditions), conditions
+    assert not any(n in where for n in noise), where

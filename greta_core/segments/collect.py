@@ -1,0 +1,90 @@
+"""Per-batch collection for segments, in the statistics pass (no pass of its own).
+
+Each batch keeps, as segment codes and target columns, the discovery rows of smallest key (a
+uniform sample the search runs on) and the held-out rows of smallest key (every held-out row
+while they fit in ``holdout_rows``; else a uniform sample) to confirm on. A row's key comes
+from its own values, so the rows kept do not depend on how the data is cut into batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from greta_core.plan.design import Rows, smallest
+from greta_core.segments.conditions import Coder
+
+
+@dataclass
+class Part:
+    """Rows kept of one split: their keys, codes and target columns."""
+
+    key: np.ndarray  # (k,)
+    codes: np.ndarray  # (k, p) uint8
+    y: np.ndarray  # (k, t)
+    seen: int  # rows of this split the part was drawn from
+    size: int  # most rows kept
+
+    def merge(self, other: Part) -> Part:
+        key = np.concatenate([self.key, other.key])
+        codes = np.concatenate([self.codes, other.codes])
+        y = np.concatenate([self.y, other.y])
+        if len(key) > self.size:
+            key, idx = smallest(key, self.size)
+            codes, y = codes[idx], y[idx]
+        return Part(key, codes, y, self.seen + other.seen, self.size)
+
+    def in_key_order(self) -> Part:
+        """The rows sorted by key: the same order however the data was cut into batches."""
+        order = np.argsort(self.key, kind="stable")
+        return Part(self.key[order], self.codes[order], self.y[order], self.seen, self.size)
+
+    @property
+    def complete(self) -> bool:
+        """Every row of the split is kept."""
+        return len(self.key) == self.seen
+
+
+@dataclass
+class SegmentRows:
+    discovery: Part
+    holdout: Part
+
+    def merge(self, other: SegmentRows) -> SegmentRows:
+        return SegmentRows(self.discovery.merge(other.discovery), self.holdout.merge(other.holdout))
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for p in (self.discovery, self.holdout) for a in (p.key, p.codes, p.y))
+
+
+def empty(p: int, t: int, discovery_rows: int, holdout_rows: int) -> SegmentRows:
+    def part(size: int) -> Part:
+        return Part(np.zeros(0), np.zeros((0, p), dtype=np.uint8), np.zeros((0, t)), 0, size)
+
+    return SegmentRows(part(discovery_rows), part(holdout_rows))
+
+
+def collect(rows: Rows, coder: Coder, discovery_rows: int, holdout_rows: int) -> SegmentRows:
+    """The rows one batch contributes (``rows`` in split order: discovery rows first)."""
+    nd, n = rows.n_discovery, len(rows)
+
+    def part(start: int, stop: int, size: int) -> Part:
+        if stop - start <= size:  # every row is kept: no sort, no copy of the rows first
+            idx: slice | np.ndarray = slice(start, stop)
+            key = rows.key[idx]
+        else:
+            key, pick = smallest(rows.key[start:stop], size)
+            idx = start + pick
+        return Part(key, coder.codes(rows, idx), rows.y[idx], stop - start, size)
+
+    return SegmentRows(part(0, nd, discovery_rows), part(nd, n, holdout_rows))
+
+
+def sizes(p: int, t: int, discovery_rows: int, holdout_rows: int, memory_mb: float) -> tuple[int, int]:
+    """Rows kept of each split so that both parts together take at most ``memory_mb``."""
+    per_row = p + 8 * t + 8
+    fit = int(memory_mb * 2**20 / per_row)
+    d = min(discovery_rows, max(fit // 4, 1000))
+    return d, min(holdout_rows, max(fit - d, 1000))
