@@ -63,6 +63,8 @@ from greta_core.segments.conditions import plan_features
 
 SCHEMA_VERSION = 2
 MIN_ROWS = 20
+SEGMENT_MB_LOCAL = 64.0  # rows kept for segments (both splits) when batches are summarised here
+SEGMENT_MB_DISTRIBUTED = 8.0  # ... and when summaries travel between processes
 MIN_CLASS_ROWS = 3  # rows of each target class in each split
 Progress = Callable[[str, float, dict[str, Any]], None]
 
@@ -320,7 +322,12 @@ def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Pr
         sample_size = 0 if screen else params.sample_size  # a screening pass keeps no holdout rows
         keep = None
         if segment_features is not None and not screen:
-            keep = segments.collector(plan, segment_features, segment_settings(params))
+            # summaries that travel between processes (Dask's workers, Spark's executors and the
+            # JVM between them) carry a smaller sample of rows for segments
+            memory = SEGMENT_MB_LOCAL if local_batches(backend) else SEGMENT_MB_DISTRIBUTED
+            # with a row filter the estimate counts rows the filter drops: keep every batch's rows
+            keep = segments.collector(plan, segment_features, segment_settings(params, memory),
+                                      None if row_filter is not None else total, params.holdout_fraction)
 
         spill = None if screen else copy
 
@@ -370,10 +377,10 @@ def local_batches(backend: Any) -> bool:
     return name == "pandas" or (name == "dask" and getattr(backend, "client", True) is None)
 
 
-def segment_settings(params: AnalysisParams) -> segments.Settings:
+def segment_settings(params: AnalysisParams, memory_mb: float = SEGMENT_MB_LOCAL) -> segments.Settings:
     return segments.Settings(max_conditions=params.segments_max_conditions, min_share=params.segments_min_share,
                              max_reported=params.segments_max_reported, bins=params.segments_bins,
-                             discovery_rows=params.segments_sample_rows)
+                             discovery_rows=params.segments_sample_rows, memory_mb=memory_mb)
 
 
 def read_columns(plan: Plan, row_filter: RowFilter | None = None,

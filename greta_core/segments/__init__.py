@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from greta_core.plan.design import Rows
-from greta_core.segments.collect import SegmentRows, collect, sizes
+from greta_core.segments.collect import key_bounds, SegmentRows, collect, sizes
 from greta_core.segments.conditions import Coder, Feature
 
 
@@ -33,11 +33,14 @@ class Settings:
     quality_a: float = 0.5  # share ** a * (mean inside - mean of all)
 
 
-def collector(plan: Any, features: Sequence[Feature], settings: Settings) -> Callable[[Rows], SegmentRows]:
-    """The per-batch function keeping rows for segments (picklable: it travels to workers)."""
+def collector(plan: Any, features: Sequence[Feature], settings: Settings, rows: int | None = None,
+              holdout_fraction: float = 0.5) -> Callable[[Rows], SegmentRows]:
+    """The per-batch function keeping rows for segments (picklable: it travels to workers).
+    ``rows``: an estimate of the rows in all, so each batch keeps only its share (``key_bounds``)."""
     d, h = sizes(len(features), plan.target.width, settings.discovery_rows, settings.holdout_rows,
                  settings.memory_mb)
-    return partial(collect, coder=Coder(plan, features), discovery_rows=d, holdout_rows=h)
+    return partial(collect, coder=Coder(plan, features), discovery_rows=d, holdout_rows=h,
+                   below=key_bounds(rows, d, h, holdout_fraction))
 
 
 @dataclass

@@ -66,20 +66,43 @@ def empty(p: int, t: int, discovery_rows: int, holdout_rows: int) -> SegmentRows
     return SegmentRows(part(discovery_rows), part(holdout_rows))
 
 
-def collect(rows: Rows, coder: Coder, discovery_rows: int, holdout_rows: int) -> SegmentRows:
-    """The rows one batch contributes (``rows`` in split order: discovery rows first)."""
+def collect(rows: Rows, coder: Coder, discovery_rows: int, holdout_rows: int,
+            below: tuple[float, float] = (1.0, 1.0)) -> SegmentRows:
+    """The rows one batch contributes (``rows`` in split order: discovery rows first). ``below``:
+    each split's rows are kept only when their key is below it (see :func:`key_bounds`), so that
+    the batches of a large data set together hand over about what the merge keeps, not each its
+    own ``discovery_rows`` and ``holdout_rows``."""
     nd, n = rows.n_discovery, len(rows)
 
-    def part(start: int, stop: int, size: int) -> Part:
-        if stop - start <= size:  # every row is kept: no sort, no copy of the rows first
-            idx: slice | np.ndarray = slice(start, stop)
+    def part(start: int, stop: int, size: int, bound: float) -> Part:
+        if bound < 1.0:
+            idx = start + np.flatnonzero(rows.key[start:stop] < bound)
+            key = rows.key[idx]
+            if len(idx) > size:
+                key, pick = smallest(key, size)
+                idx = idx[pick]
+        elif stop - start <= size:  # every row is kept: no sort, no copy of the rows first
+            idx = slice(start, stop)
             key = rows.key[idx]
         else:
             key, pick = smallest(rows.key[start:stop], size)
             idx = start + pick
         return Part(key, coder.codes(rows, idx), rows.y[idx], stop - start, size)
 
-    return SegmentRows(part(0, nd, discovery_rows), part(nd, n, holdout_rows))
+    return SegmentRows(part(0, nd, discovery_rows, below[0]), part(nd, n, holdout_rows, below[1]))
+
+
+def key_bounds(rows: int | None, discovery_rows: int, holdout_rows: int, holdout_fraction: float,
+               margin: float = 1.5) -> tuple[float, float]:
+    """The key below which a batch keeps a split's rows: with ``rows`` rows in all (an estimate),
+    a split's ``size`` smallest keys lie below about size / (its rows), and ``margin`` times that
+    leaves room for a low estimate. Keys are uniform, so the rows kept are the same smallest keys
+    the merge would keep from every row, whenever at least ``size`` fall below the bound (1.0:
+    keep every row; unknown or small data)."""
+    if not rows:
+        return 1.0, 1.0
+    split = ((1.0 - holdout_fraction) * rows, holdout_fraction * rows)
+    return tuple(min(1.0, margin * size / max(r, 1.0)) for size, r in zip((discovery_rows, holdout_rows), split))
 
 
 def sizes(p: int, t: int, discovery_rows: int, holdout_rows: int, memory_mb: float) -> tuple[int, int]:
