@@ -90,7 +90,7 @@ def to_json(results: Mapping[str, Any]) -> str:
     """Return the results document as indented, standard JSON (no NaN), UTF-8 text kept.
 
     Control and bidi characters that JSON would leave raw (DEL, C1, U+202E, ...) are written
-    as ``\\uXXXX`` escapes: the same strings once parsed, and nothing a terminal acts on."""
+    as ``\\u202e``-style escapes: the same strings once parsed, and nothing a terminal acts on."""
     text = json.dumps(_plain(results), indent=2, ensure_ascii=False, allow_nan=False)
     return text.translate(JSON_ESCAPES) + "\n"
 
