@@ -196,7 +196,12 @@ class ProcessPoolEvaluator(ChunkedEvaluator):
         for attempt in range(self.retries + 1):
             if self._pool is None:
                 self._start()
-            futures = {i: self._pool.submit(_mp_score, packed, n_var) for i, packed in pending.items()}
+            try:
+                futures = {i: self._pool.submit(_mp_score, packed, n_var) for i, packed in pending.items()}
+            except BrokenProcessPool:  # a process died after the last call's chunks were all answered
+                self.close()
+                self._start()
+                futures = {i: self._pool.submit(_mp_score, packed, n_var) for i, packed in pending.items()}
             self._submitted(list(futures.values()))
             for i, fut in futures.items():
                 try:

@@ -96,16 +96,25 @@ def test_a_lost_message_is_sent_again_by_an_idle_worker(
 
 
 def test_a_copy_delivered_while_the_job_runs_is_not_run_twice(
-        redis_factory: Any, jobs_factory: Any, kit: Any, data_csv: Path,
-        reference_results: dict[str, Any]) -> None:
+        redis_factory: Any, jobs_factory: Any, kit: Any, data_csv: Path, tmp_path: Path) -> None:
+    # a search long enough on any machine for its message to be handed out again as it runs
+    settings = {**kit.MEDIUM, "hypothesis_search.num_generations": 600}
+    out = tmp_path / "reference.json"
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("GRETA")}
+    flags = [a for k, v in settings.items() for a in ("--set", f"{k}={v}")]
+    ref = subprocess.run([sys.executable, "-m", "greta_cli.app", "run", "--data", str(data_csv), "--target", "y",
+                          "--seed", "1", *flags, "--output", str(out), "--quiet"], env=env, capture_output=True,
+                         text=True, check=False, timeout=300)
+    assert ref.returncode == 0, ref.stderr
+    reference_results = __import__("json").loads(out.read_text(encoding="utf-8"))
     server = redis_factory()
     jobs = jobs_factory(server.url)
     visibility = 2  # far shorter than the job: Redis hands its message out again as it runs
     jobs.env["GRETA__SCALABILITY__CELERY_CONFIG__VISIBILITY_TIMEOUT"] = str(visibility)
     manager = jobs.manager()
     workers = [jobs.worker(name="w0"), jobs.worker(name="w1")]
-    job = manager.submit_analysis_job(jobs.config(data_csv, **kit.MEDIUM))
-    done = kit.watch(manager, job.id, 120)
+    job = manager.submit_analysis_job(jobs.config(data_csv, **settings))
+    done = kit.watch(manager, job.id, 300)
     final = manager.get_job_status(job.id)
     assert final.state is JobState.SUCCEEDED, (done, final.error)
     assert final.finished_at - final.started_at > visibility + 2  # one sweep (1 s) and more
