@@ -84,11 +84,25 @@ def show_results(results: dict[str, Any], saved: list[str]) -> None:
     con.print()
     con.print(Text(results["summary"]))
     matter = [c for c in results.get("columns", []) if c.get("verdict") == "matters" and c.get("sentence")]
-    _bullets(con, f"[bold]What goes with {escape(results['target'])}[/], most important first:",
-             [c["sentence"] for c in matter])
+    if matter:
+        con.print()
+        con.print(f"[bold]What goes with {escape(results['target'])}[/], most important first:")
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=3, justify="right")
+        grid.add_column()
+        for c in matter:
+            grid.add_row("•", Text(c["sentence"]))
+        con.print(grid)
     segments = [s for s in results.get("segments") or [] if s.get("confirmed") and s.get("sentence")]
-    _bullets(con, f"[bold]Segments[/]: who has the highest or lowest {escape(results['target'])}, confirmed on "
-             "held-out rows:", [s["sentence"] for s in segments])
+    if segments:
+        con.print()
+        con.print(f"[bold]Segments[/]: who has the highest or lowest {escape(results['target'])}, confirmed on held-out rows:")
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=3, justify="right")
+        grid.add_column()
+        for s in segments:
+            grid.add_row("•", Text(s["sentence"]))
+        con.print(grid)
     hyps = results["hypotheses"]
     if hyps:
         con.print()
@@ -113,18 +127,3 @@ def show_results(results: dict[str, Any], saved: list[str]) -> None:
         con.print(f"wrote {shown_text(path)}", markup=False, soft_wrap=True)
     if not saved:
         con.print("[dim]Save the results with --output results.json, a report with --report report.html.[/]")
-
-
-def _bullets(con: Any, heading: str, sentences: list[str]) -> None:
-    """A heading (rich markup, names escaped) and one bullet per sentence (plain text); nothing
-    when there are no sentences."""
-    if not sentences:
-        return
-    con.print()
-    con.print(heading)
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(width=3, justify="right")
-    grid.add_column()
-    for sentence in sentences:
-        grid.add_row("•", Text(sentence))
-    con.print(grid)
