@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 # Small searches: a fixed number of generations (no early stop), so every run does the same work.
@@ -13,3 +14,8 @@ def outcome(opt: Any, result: Any) -> dict[str, Any]:
     return {"front": [(s.terms, s.objectives, s.violation) for s in result.front],
             "archive": sorted((k, s.objectives, s.violation) for k, s in opt.problem.archive.items()),
             "evaluations": result.evaluations, "generations": result.generations}
+
+
+def exit_worker(*_args: Any) -> None:
+    """Sent in place of a chunk: the worker process that takes it dies at once, mid-evaluation."""
+    os._exit(1)

@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 from engines import free_port, need
-from search_kit import SEARCH, outcome
+from search_kit import SEARCH, exit_worker, outcome
 
 from greta_core.errors import DistributedComputationError, GretaWarning
 from greta_core.hypothesis_search.optimizers import GeneticAlgorithmOptimizer
@@ -66,20 +66,32 @@ def test_killed_dask_worker_mid_search_gives_the_same_answer(planted, reference,
     assert cluster.workers[lost["worker"]].poll() is not None and cluster.alive_workers() == 1
 
 
-def test_killed_pool_process_is_replaced_and_its_chunks_sent_again(planted, reference):
+def test_killed_pool_process_is_replaced_and_its_chunks_sent_again(planted, reference, monkeypatch):
+    """One generation's chunks go to a function that ends the process evaluating it, so processes
+    die with chunks in flight whatever the machine's speed; those chunks are sent again."""
     opt = optimizer(planted, distributed_backend="multiprocessing", max_workers=2, fallback=False)
     ev = opt.placement.evaluator("multiprocessing")
     ev.min_chunk = 8
+    armed, sent = [False], []
 
-    def kill_one(futures):
-        pid = next(iter(ev._pool._processes))  # noqa: SLF001 - the test plays the OOM killer
-        os.kill(pid, signal.SIGKILL)
+    def deadly(pool):  # the test plays the OOM killer
+        submit = pool.submit
+        pool.submit = lambda fn, *args: submit(exit_worker if armed[0] else fn, *args)
 
-    on_call(ev, 3, kill_one)
+    start = ev._start  # noqa: SLF001
+    monkeypatch.setattr(ev, "_start", lambda: (start(), deadly(ev._pool)))  # noqa: SLF001
+    deadly(ev._pool)  # noqa: SLF001
+
+    def hook(futures):
+        sent.append(len(futures))
+        armed[0] = len(sent) == 3  # the 4th population's chunks end their processes; retries don't
+
+    ev.on_submitted = hook
     got = outcome(opt, opt.run())
     assert got == reference
     assert opt.backend_info["backend"] == "multiprocessing"
-    assert opt.backend_info["retried_chunks"] > 0
+    assert sent[4] == sent[3] > 0  # all of them sent again, once
+    assert opt.backend_info["retried_chunks"] == sent[3]
 
 
 def test_dead_cluster_address_fails_cleanly_without_fallback(planted):
