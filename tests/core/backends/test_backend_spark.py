@@ -80,15 +80,23 @@ def test_spark_statistics_pass_can_be_cancelled(spark_local: Any, planted: dict[
         return len(calls) > 1  # not before the job starts: while it runs
 
     with pytest.raises(CancelledError):
-        backend.reduce(_slow, _empty(), ["x1", "y"], {"x1": "numeric", "y": "numeric"}, None, cancel)
+        backend.reduce(_slow(), _empty(), ["x1", "y"], {"x1": "numeric", "y": "numeric"}, None, cancel)
     assert spark_local.range(3).count() == 3  # the session survives
 
 
-def _slow(df: Any) -> Any:
-    import time
+def _slow() -> Any:
+    """A batch function Spark's Python workers unpickle by value (this test module is not on their
+    path), so the job fails only by being cancelled."""
 
-    time.sleep(30)
-    return _empty()
+    def slow(df: Any) -> Any:
+        import time
+
+        from greta_core.stats.summary import empty_summary
+
+        time.sleep(30)
+        return empty_summary(1, 1, 0, 10)
+
+    return slow
 
 
 def _empty() -> Any:
