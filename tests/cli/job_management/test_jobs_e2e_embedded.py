@@ -75,7 +75,7 @@ def test_embedded_default_end_to_end(laptop: Any, kit: Any, data_csv: Path,
     kit.watch(manager, long_job.id, 120, until=lambda j: j.progress.stage == "search")
     t1 = time.monotonic()
     out = laptop.greta("cancel", long_job.id)
-    assert "Cancelled job" in out.stdout, (out.stdout, out.stderr)
+    assert "Cancelled job" in out.stdout, (out.stdout, out.stderr, laptop.greta("status", long_job.id).stdout)
     assert manager.get_job_status(long_job.id).state is JobState.CANCELLED
     assert time.monotonic() - t1 < 10
     # `greta run --async` queues on the same embedded broker.
