@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from greta_core import __version__
 from greta_core.backends import open_backend
+from greta_core.confirm import all_rows
 from greta_core.confirm.checks import partial_dependence, rank_checks
 from greta_core.confirm.holdout import confirm, select, tested
 from greta_core.confirm.layout import Layout
@@ -138,12 +139,19 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
         for c in results:
             if c.confirmed:
                 _checks(c, layout, summary, plan, notes)
+        fixed = None
+        if whole is not None and all_rows.eligible(summary.discovery.n + summary.holdout.n, layout):
+            lin, shift = centring_map(delta, layout, t)
+            fixed = all_rows.test_all_rows(DesignBuilder(read_plan, params.seed, 1.0), layout,
+                                           summary.discovery.merge(summary.holdout), whole, summary.sample,
+                                           plan.target, params.alpha, lin, shift, dict(plan.centres))
         if plan.target.task == "binary":
-            _logistic([c for c in results if c.confirmed], backend, layout, summary, plan, params, notes, cancel)
+            chosen = [c for c in results if c.confirmed] + ([fixed.model] if fixed and fixed.passing else [])
+            _logistic(chosen, backend, layout, summary, plan, params, notes, cancel)
     with clock.stage("narrate"):
         found_segments = segments.results(seg, family, plan.target, params.alpha) if seg is not None else None
         doc = _document(spec, params, plan, layout, summary, results, found, notes, backend, retested,
-                        found_segments)
+                        found_segments, fixed)
     doc["metrics"] = clock.metrics(summary.rows_read, found.evaluations, clock.seconds("search"))
     doc["metrics"]["search_generations"] = found.generations
     doc["metrics"]["search"] = search_info
@@ -559,7 +567,8 @@ def _logistic(chosen: list, backend: Any, layout: Layout, s: Summary, plan: Plan
 
 def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout, s: Summary,
               results: list, found: Any, notes: list[str], backend: Any, tested: list | None = None,
-              found_segments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+              found_segments: list[dict[str, Any]] | None = None,
+              fixed: all_rows.AllRows | None = None) -> dict[str, Any]:
     t = plan.target
     q = layout.width
     target_info = _target_info(t, s.discovery.merge(s.holdout), q)
@@ -588,11 +597,11 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
         h["narrative"] = " ".join([narrator.head(h), *h["findings"]])
         hyps.append(h)
     lead = next((c for c in results if c.role == "lead"), None)
-    columns = _columns(plan, hyps, lead.sizes if lead else {}, narrator)
+    columns = _columns(plan, hyps, lead.sizes if lead else {}, narrator, fixed)
     family = _family(tested if tested is not None else results, layout)
     family["tests"] += [{"hypothesis": None, "test": "segment", "name": g["description"], "p_value": g["p_value"],
                          "q_value": g["q_value"]} for g in found_segments or []]  # the same family
-    notes = list(notes) + _notes(plan, s, results, params, family)
+    notes = list(notes) + _notes(plan, s, results, params, family, fixed)
     out = {
         "schema_version": SCHEMA_VERSION, "greta_version": __version__, "target": t.name, "task": t.task,
         "target_info": target_info, "data": data, "columns": columns, "hypotheses": hyps,
@@ -603,6 +612,7 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
     }
     if found_segments is not None:
         out["segments"] = found_segments
+    out["all_rows"] = fixed.to_dict(layout) if fixed is not None else None
     return out
 
 
@@ -640,26 +650,38 @@ def _target_info(t: Any, m: Any, q: int) -> dict[str, Any]:
 
 
 def _columns(plan: Plan, hyps: list[dict[str, Any]], sizes: dict[str, dict[str, Any]],
-             narrator: Narrator) -> list[dict[str, Any]]:
+             narrator: Narrator, fixed: all_rows.AllRows | None = None) -> list[dict[str, Any]]:
     """A verdict for every column used: "matters" when its joint held-out test passes in the lead
-    model, "not confirmed" when it is in the lead model but fails, else "not in the model".
-    Ranked by importance (the lead model's held-out R² lost without the column's terms); a column
-    that matters carries its headline ``effect`` and its ``sentence``."""
+    model, or its test on all rows in the fixed model (``fixed``: every column's main terms)
+    passes; "not confirmed" when it is in the lead model but fails both, else "not in the model".
+    ``evidence`` says which test passed ("held-out rows", "all rows" or both). Ranked by
+    importance (the R² lost without the column's terms: the lead model's on held-out rows, else
+    the fixed model's on all rows); a column that matters carries its headline ``effect`` (from
+    the lead model when it passes there, else from the fixed model) and its ``sentence``."""
     lead = next((h for h in hyps if h["role"] == "lead"), None)
     tests = {c["name"]: c for c in lead["column_tests"]} if lead else {}
+    everywhere = {c["name"]: c for c in fixed.model.column_tests} if fixed is not None else {}
     out = []
     for col in plan.columns:
-        test = tests.get(col.name)
+        test, wide = tests.get(col.name), everywhere.get(col.name)
         row: dict[str, Any] = {"name": col.name, "kind": col.kind}
+        held = test is not None and test["passed"]
+        on_all = wide is not None and wide["passed"]
+        if not held and on_all:
+            test, size = wide, fixed.model.sizes.get(col.name)
+        else:
+            size = sizes.get(col.name)
         if test is None:
             row.update(verdict="not in the model", importance=None, direction=None, terms=[], joint_test=None)
         else:
-            size = sizes.get(col.name)
-            row.update(verdict="matters" if test["passed"] else "not confirmed", importance=test["importance"],
+            row.update(verdict="matters" if held or on_all else "not confirmed", importance=test["importance"],
                        direction=_direction(size), terms=test["terms"],
                        joint_test={k: test[k] for k in ("f_statistic", "df1", "df2", "p_value", "q_value")})
-            if test["passed"] and size is not None:
+            if (held or on_all) and size is not None:
                 row.update(effect=size, sentence=narrator.column_sentence(col.name, size, test["q_value"]))
+        row["evidence"] = [e for e, ok in (("held-out rows", held), ("all rows", on_all)) if ok]
+        if wide is not None:
+            row["all_rows_test"] = {k: wide[k] for k in ("f_statistic", "df1", "df2", "p_value", "q_value", "passed")}
         out.append(row)
     order = {"matters": 0, "not confirmed": 1, "not in the model": 2}
     return sorted(out, key=lambda r: (order[r["verdict"]], -(r["importance"] or 0.0), r["name"]))
@@ -678,7 +700,7 @@ def _direction(size: dict[str, Any] | None) -> str | None:
 
 
 def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams,
-           family: dict[str, Any] | None = None) -> list[str]:
+           family: dict[str, Any] | None = None, fixed: all_rows.AllRows | None = None) -> list[str]:
     out = []
     if s.rows_bad_target:
         out.append(f"{s.rows_bad_target:,} rows were left out because their target value was missing or not one of {list(plan.target.classes) or 'the numbers'}.")
@@ -708,6 +730,12 @@ def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams,
     out.append("Held-out tests and intervals use heteroskedasticity-robust (HC4) standard errors"
                + (f" over all {int(s.holdout.n):,} held-out rows." if rows >= s.holdout.n else
                   f", estimated from a uniform sample of {rows:,} of the held-out rows."))
+    if fixed is not None:
+        passed = [c["name"] for c in fixed.model.column_tests if c["passed"]]
+        out.append(f"Every column's main terms were also fitted together on all {fixed.rows:,} rows, a model fixed "
+                   "before looking at the target, and each column was tested there (HC4, Holm's correction over "
+                   f"the {len(fixed.model.column_tests)} columns at alpha / 2 = {fixed.alpha:g}): "
+                   + (f"{', '.join(passed)} passed." if passed else "none passed."))
     if s.holdout.n < 200:
         out.append(f"Only {int(s.holdout.n)} held-out rows: small effects cannot be confirmed with so few rows.")
     return out

@@ -263,6 +263,13 @@ class Narrator:
                f"{'possible ' if exhaustive else ''}hypotheses on {data['rows_discovery']:,} "
                f"discovery rows; {retest}.")
         lead = next((h for h in hyps if h.get("role") == "lead"), None)
+        matter = [c["name"] for c in columns if c["verdict"] == "matters"]
+        caveat = (f"These are associations in this data: a column can go with {self.y} because it affects it, "
+                  "because it follows from it, or because both follow from something else.")
+        if lead is None and matter:  # only the test of every column together on all rows passed
+            return (f"What goes with {self.y}: {_join(matter)} (most important first), each tested on all "
+                    f"{data['rows_used']:,} rows with every other column held fixed; no hypothesis of the search "
+                    f"was confirmed on the held-out rows. {how} {caveat}")
         if lead is None:
             held = int(data["rows_holdout"])
             need = 7.85 / max(held, 1)  # (z 0.975 + z 0.8)²/n: the partial R² one test finds 80% of the time
@@ -270,9 +277,6 @@ class Narrator:
                     f"{held:,} held-out rows, a column must account for about {pct(need)} or more of the "
                     f"variation in {self.y} to be confirmed reliably, and more when many are tested; a weaker one "
                     f"needs more rows. {how}")
-        matter = [c["name"] for c in columns if c["verdict"] == "matters"]
-        return (f"What goes with {self.y}: {_join(matter)} (most important first). Together, in the best confirmed "
-                f"model, they account for {pct(lead['holdout']['r2'])} of the variation in {self.y} on held-out "
-                f"data ({self.fit_measure()}, {qtext(lead['holdout'].get('q_value'))}). {how} These are "
-                f"associations in this data: a column can go with {self.y} because it affects it, because it "
-                "follows from it, or because both follow from something else.")
+        return (f"What goes with {self.y}: {_join(matter)} (most important first). The best confirmed model "
+                f"accounts for {pct(lead['holdout']['r2'])} of the variation in {self.y} on held-out "
+                f"data ({self.fit_measure()}, {qtext(lead['holdout'].get('q_value'))}). {how} {caveat}")

@@ -123,3 +123,20 @@ def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
     out[order] = np.minimum(adjusted, 1.0)
     q[ok] = out
     return q
+
+
+def holm(pvalues: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values (family-wise error); NaNs stay NaN."""
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = np.isfinite(p)
+    if not ok.any():
+        return out
+    x = p[ok]
+    m = len(x)
+    order = np.argsort(x, kind="stable")
+    adjusted = np.maximum.accumulate(x[order] * (m - np.arange(m)))
+    got = np.empty(m)
+    got[order] = np.minimum(adjusted, 1.0)
+    out[ok] = got
+    return out
