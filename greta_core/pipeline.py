@@ -144,9 +144,10 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
             lin, shift = centring_map(delta, layout, t)
             fixed = all_rows.test_all_rows(DesignBuilder(read_plan, params.seed, 1.0), layout,
                                            summary.discovery.merge(summary.holdout), whole, summary.sample,
-                                           plan.target, params.alpha, lin, shift, dict(plan.centres))
+                                           plan.target, params.alpha, lin, shift, dict(plan.centres),
+                                           all_terms=summary.screening is None)
         if plan.target.task == "binary":
-            chosen = [c for c in results if c.confirmed] + ([fixed.model] if fixed and fixed.passing else [])
+            chosen = [c for c in results if c.confirmed] + ([fixed.model] if fixed and fixed.model.confirmed else [])
             _logistic(chosen, backend, layout, summary, plan, params, notes, cancel)
     with clock.stage("narrate"):
         found_segments = segments.results(seg, family, plan.target, params.alpha) if seg is not None else None
@@ -612,7 +613,7 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
     }
     if found_segments is not None:
         out["segments"] = found_segments
-    out["all_rows"] = fixed.to_dict(layout) if fixed is not None else None
+    out["all_rows"] = fixed.to_dict() if fixed is not None else None
     return out
 
 
@@ -651,40 +652,56 @@ def _target_info(t: Any, m: Any, q: int) -> dict[str, Any]:
 
 def _columns(plan: Plan, hyps: list[dict[str, Any]], sizes: dict[str, dict[str, Any]],
              narrator: Narrator, fixed: all_rows.AllRows | None = None) -> list[dict[str, Any]]:
-    """A verdict for every column used: "matters" when its joint held-out test passes in the lead
-    model, or its test on all rows in the fixed model (``fixed``: every column's main terms)
-    passes; "not confirmed" when it is in the lead model but fails both, else "not in the model".
-    ``evidence`` says which test passed ("held-out rows", "all rows" or both). Ranked by
-    importance (the R² lost without the column's terms: the lead model's on held-out rows, else
-    the fixed model's on all rows); a column that matters carries its headline ``effect`` (from
-    the lead model when it passes there, else from the fixed model) and its ``sentence``."""
+    """A verdict for every column used: "matters", "not confirmed" (in the lead model, but not
+    confirmed) or "not in the model".
+
+    Without ``fixed`` (the test on all rows of the models fixed before looking) a column matters
+    when its joint held-out test passes in the lead model. With it, the verdict is that test on
+    all rows, which no seed moves; the lead model's held-out test still makes a column matter
+    when the column enters it through a curve or a product and the plan's terms were screened
+    (so that no all-terms model was fixed before looking). ``evidence`` says which passed ("all rows", "held-out rows").
+
+    Ranked by importance (the R² lost without the column's terms: in the lead model on held-out
+    rows, else in the model on all rows); a column that matters carries its headline ``effect``
+    (from the lead model when it passes there, else from the main-terms model on all rows) and
+    its ``sentence``."""
     lead = next((h for h in hyps if h["role"] == "lead"), None)
     tests = {c["name"]: c for c in lead["column_tests"]} if lead else {}
-    everywhere = {c["name"]: c for c in fixed.model.column_tests} if fixed is not None else {}
+    shaped = {s for h in ([lead] if lead else []) for name in h["terms"] for s in _shape_sources(plan, name)}
     out = []
     for col in plan.columns:
-        test, wide = tests.get(col.name), everywhere.get(col.name)
+        test = tests.get(col.name)
         row: dict[str, Any] = {"name": col.name, "kind": col.kind}
         held = test is not None and test["passed"]
+        wide = fixed.column(col.name) if fixed is not None else None
         on_all = wide is not None and wide["passed"]
-        if not held and on_all:
+        if fixed is not None:
+            held = held and col.name in shaped and fixed.screened
+            row["all_rows_test"] = wide
+        size = sizes.get(col.name) if held else None
+        if on_all and size is None:  # sized holding every other column fixed
             test, size = wide, fixed.model.sizes.get(col.name)
-        else:
-            size = sizes.get(col.name)
         if test is None:
             row.update(verdict="not in the model", importance=None, direction=None, terms=[], joint_test=None)
         else:
-            row.update(verdict="matters" if held or on_all else "not confirmed", importance=test["importance"],
-                       direction=_direction(size), terms=test["terms"],
+            ok = held or on_all
+            row.update(verdict="matters" if ok else "not confirmed", importance=test["importance"],
+                       direction=_direction(size) if ok else None, terms=test["terms"],
                        joint_test={k: test[k] for k in ("f_statistic", "df1", "df2", "p_value", "q_value")})
-            if (held or on_all) and size is not None:
-                row.update(effect=size, sentence=narrator.column_sentence(col.name, size, test["q_value"]))
-        row["evidence"] = [e for e, ok in (("held-out rows", held), ("all rows", on_all)) if ok]
-        if wide is not None:
-            row["all_rows_test"] = {k: wide[k] for k in ("f_statistic", "df1", "df2", "p_value", "q_value", "passed")}
+            if ok and size is not None:
+                where = fixed.rows if test is wide and fixed is not None else None
+                shapes = test is wide and wide["model"] == "all terms"
+                row.update(effect=size, sentence=narrator.column_sentence(col.name, size, test["q_value"], where, shapes))
+        row["evidence"] = [e for e, ok in (("all rows", on_all), ("held-out rows", held)) if ok]
         out.append(row)
     order = {"matters": 0, "not confirmed": 1, "not in the model": 2}
     return sorted(out, key=lambda r: (order[r["verdict"]], -(r["importance"] or 0.0), r["name"]))
+
+
+def _shape_sources(plan: Plan, term_name: str) -> tuple[str, ...]:
+    """The columns of a term that is a curve or a product (a square, log or product term)."""
+    term = next((t for t in plan.terms if t.name == term_name), None)
+    return term.sources if term is not None and term.kind not in all_rows.MAIN_KINDS else ()
 
 
 def _direction(size: dict[str, Any] | None) -> str | None:
@@ -731,11 +748,7 @@ def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams,
                + (f" over all {int(s.holdout.n):,} held-out rows." if rows >= s.holdout.n else
                   f", estimated from a uniform sample of {rows:,} of the held-out rows."))
     if fixed is not None:
-        passed = [c["name"] for c in fixed.model.column_tests if c["passed"]]
-        out.append(f"Every column's main terms were also fitted together on all {fixed.rows:,} rows, a model fixed "
-                   "before looking at the target, and each column was tested there (HC4, Holm's correction over "
-                   f"the {len(fixed.model.column_tests)} columns at alpha / 2 = {fixed.alpha:g}): "
-                   + (f"{', '.join(passed)} passed." if passed else "none passed."))
+        out.append(fixed.note())
     if s.holdout.n < 200:
         out.append(f"Only {int(s.holdout.n)} held-out rows: small effects cannot be confirmed with so few rows.")
     return out

@@ -1,21 +1,27 @@
-"""The test on all rows of a model fixed before looking (DESIGN §5): every column's main terms.
+"""The test on all rows of models fixed before looking at the target (DESIGN §5).
 
 The split answers "which terms, which shape" with honest held-out tests, but it spends half the
-rows on the search and the answer moves with the seed. A model chosen before looking at the
-target needs no split: every column's main terms (a numeric column's value and missing
-indicator, a categorical column's levels) fitted together on every row, each column tested
-jointly with the robust (HC4) covariance over every row, the columns corrected together (Holm,
-at alpha / 2: the other half stays with the held-out route, so that a column called a driver by
-either route keeps the run's error rate). No seed enters it, and it has the power of all the rows.
+rows on the search and its answer moves with the seed. A model chosen before looking at the
+target needs no split. Two such models are fitted on every row:
 
-It runs when every row is in memory (the planning sample holds the whole data) and rows far
-outnumber the model's columns (:data:`ROWS_PER_COLUMN`). The sizes it gives are "holding every
-other column fixed" in the literal sense: every other column is in the model.
+- the *main-terms* model: every column's main terms (a numeric column's value and missing
+  indicator, a categorical column's levels);
+- the *all-terms* model: every candidate term of the plan (squares, logs, products too), when
+  the plan's terms were not screened (screening looks at the target) and rows far outnumber them.
+
+Each column is tested in each model jointly over its terms, with the robust (HC4) covariance
+summed over every row; all these tests are corrected together (Holm, at alpha / 2: the other
+half stays with the held-out route, so that a column called a driver by either keeps the run's
+error rate). A column passes when one of its tests passes. No seed enters it, and it has the
+power of all the rows. It runs when every row is in memory (the planning sample holds the whole
+data) and rows outnumber a model's design columns :data:`ROWS_PER_COLUMN` times over (and
+:data:`EXTRA_ROWS` more). Sizes from the main-terms model hold every other column fixed in the
+literal sense: every other column is in the model.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,66 +34,105 @@ from greta_core.plan.schema import TargetInfo
 from greta_core.stats.moments import Moments
 from greta_core.stats.pvalues import holm
 
-ROWS_PER_COLUMN = 10  # rows per model column (and 20 more) before the fixed model is tested on all rows
+ROWS_PER_COLUMN = 3
+EXTRA_ROWS = 10
 MAIN_KINDS = ("numeric", "categorical")
+TEST_KEYS = ("f_statistic", "df1", "df2", "p_value", "q_value", "passed")
 
 
 @dataclass
 class AllRows:
-    """The fixed model tested on all rows: a :class:`Confirmed` whose column tests carry
-    Holm-adjusted p-values (``q_value``) at ``alpha``."""
+    """The fixed models tested on all rows. ``model``: the main-terms model (its column tests
+    carry Holm-adjusted p-values as ``q_value``); ``all_terms``: the all-terms model's column
+    tests, when it was fitted."""
 
     model: Confirmed
     rows: int
     alpha: float
+    all_terms: list[dict[str, Any]] | None = None
+    terms: dict[str, list[str]] = field(default_factory=dict)
+    screened: bool = False  # the plan's terms were screened: the all-terms model is not fixed before looking
+
+    def column(self, name: str) -> dict[str, Any] | None:
+        """The column's test on all rows: the one that passed (the main-terms model's first),
+        else the main-terms model's; with ``model``: "main terms" or "all terms"."""
+        found = [{**{k: c[k] for k in TEST_KEYS}, "importance": c["importance"], "terms": c["terms"], "model": m}
+                 for m, tests in (("main terms", self.model.column_tests), ("all terms", self.all_terms or []))
+                 for c in tests if c["name"] == name]
+        return next((c for c in found if c["passed"]), found[0] if found else None)
 
     @property
-    def passing(self) -> dict[str, dict[str, Any]]:
-        return {c["name"]: c for c in self.model.column_tests if c["passed"]}
+    def passing(self) -> list[str]:
+        names = [c["name"] for c in self.model.column_tests]
+        return [n for n in names if (self.column(n) or {}).get("passed")]
 
-    def to_dict(self, layout: Layout) -> dict[str, Any]:
-        return {"terms": [layout.terms[i].name for i in self.model.terms], "rows": self.rows,
-                "alpha": self.alpha, "correction": "holm", "covariance": self.model.holdout["covariance"],
-                "r2": self.model.holdout["r2"], "column_tests": self.model.column_tests}
+    def note(self) -> str:
+        models = "every column's main terms" + (", and every candidate term," if self.all_terms is not None else "")
+        k = len(self.model.column_tests) + len(self.all_terms or [])
+        passed = self.passing
+        return (f"The columns were also tested on all {self.rows:,} rows in models fixed before looking at the "
+                f"target ({models} fitted together; HC4, Holm's correction over the {k} column tests at alpha / 2 = "
+                f"{self.alpha:g}): " + (f"{', '.join(passed)} passed." if passed else "none passed."))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "alpha": self.alpha, "correction": "holm", "covariance": self.model.holdout["covariance"],
+                "models": [{"name": "main terms", "terms": self.terms["main terms"], "r2": self.model.holdout["r2"],
+                            "column_tests": self.model.column_tests}]
+                + ([{"name": "all terms", "terms": self.terms["all terms"], "column_tests": self.all_terms}]
+                   if self.all_terms is not None else [])}
 
 
 def main_terms(layout: Layout) -> tuple[int, ...]:
     return tuple(i for i, t in enumerate(layout.terms) if t.kind in MAIN_KINDS)
 
 
+def fits(rows: float, layout: Layout, h: tuple[int, ...]) -> bool:
+    """Whether rows far outnumber the design columns of the model of terms ``h``."""
+    return bool(h) and rows >= ROWS_PER_COLUMN * sum(len(layout.columns[i]) for i in h) + EXTRA_ROWS
+
+
 def eligible(rows: float, layout: Layout) -> bool:
-    """Whether rows far outnumber the fixed model's design columns."""
-    h = main_terms(layout)
-    width = sum(len(layout.columns[i]) for i in h)
-    return bool(h) and rows >= ROWS_PER_COLUMN * width + 20
+    return fits(rows, layout, main_terms(layout))
 
 
 def test_all_rows(builder: Any, layout: Layout, everything: Moments, whole: Any, sample: np.ndarray,
                   target: TargetInfo, alpha: float, lin: np.ndarray, shift: np.ndarray,
-                  centres: dict[str, float]) -> AllRows:
-    """Fit every main term on every row (``everything``: the co-moments of both splits;
-    ``whole``: those rows, in memory, for the exact robust middle term; ``builder``: a design
-    builder whose held-out split is every row) and test each column at ``alpha / 2``, Holm over
-    the columns. ``sample``: held-out rows for the sizes' ranges."""
-    h = main_terms(layout)
-    fn = held_out_meat(builder, layout, everything, [h], lin, shift)
+                  centres: dict[str, float], all_terms: bool = True) -> AllRows:
+    """Fit the fixed models on every row and test each column in each (``everything``: the
+    co-moments of both splits; ``whole``: those rows, in memory, for the exact robust middle
+    term; ``builder``: a design builder whose held-out split is every row). ``all_terms``:
+    whether the all-terms model may be fitted (not when the terms were screened). ``sample``:
+    held-out rows for the sizes' ranges."""
+    main = main_terms(layout)
+    models = [main]
+    every = tuple(range(len(layout.terms)))
+    if all_terms and every != main and fits(everything.n, layout, every):
+        models.append(every)
+    fn = held_out_meat(builder, layout, everything, models, lin, shift)
     sums = fn.empty().merge(fn(whole))
-    tests = _robust_tests(everything, sample, layout, h, (sums.meats[0], sums.rows))
-    names = list(tests.columns)
-    adjusted = holm(np.array([w.p_value if w.df1 else np.nan for _, w in tests.columns.values()]))
+    tests = [_robust_tests(everything, sample, layout, h, (meat, sums.rows)) for h, meat in zip(models, sums.meats)]
+    flat = [(m, name, js, w) for m, tt in enumerate(tests) for name, (js, w) in tt.columns.items()]
+    adjusted = holm(np.array([w.p_value if w.df1 else np.nan for *_, w in flat]))
     level = alpha / 2.0
-    column_tests = [_column_row(name, [layout.terms[h[j]].name for j in js], w, q, level,
-                                _importance(everything, layout, h, js))
-                    for name, (js, w), q in zip(names, tests.columns.values(), adjusted)]
-    r2 = r2_of(everything, np.concatenate([layout.columns[i] for i in h]), layout.width) \
-        if target.task == "multiclass" else float(tests.fit.r2.mean())
-    overall = _overall(tests, float("nan"), r2, everything.n)
-    term_rows = {t["name"]: {"term": t["terms"][0], "q_value": t["q_value"]} for t in column_tests}
-    model = Confirmed(h, {}, overall, [], column_tests, any(c["passed"] for c in column_tests), role="all rows")
-    model.effects = effects(tests.fit, everything, layout, h, target,
-                            {layout.terms[i].name: term_rows[layout.terms[i].sources[0]] for i in h})
-    model.sizes = column_sizes(tests.fit, everything, sample, layout, h, centres, target)
-    return AllRows(model, int(sums.rows), level)
+    rows: list[list[dict[str, Any]]] = [[] for _ in models]
+    for (m, name, js, w), q in zip(flat, adjusted):
+        h = models[m]
+        rows[m].append(_column_row(name, [layout.terms[h[j]].name for j in js], w, q, level,
+                                   _importance(everything, layout, h, js)))
+    fit = tests[0]
+    r2 = r2_of(everything, np.concatenate([layout.columns[i] for i in main]), layout.width) \
+        if target.task == "multiclass" else float(fit.fit.r2.mean())
+    by_column = {c["name"]: c for c in rows[0]}
+    model = Confirmed(main, {}, _overall(fit, float("nan"), r2, everything.n), [], rows[0],
+                      any(c["passed"] for c in rows[0]), role="all rows")
+    model.effects = effects(fit.fit, everything, layout, main, target,
+                            {layout.terms[i].name: {"q_value": by_column[layout.terms[i].sources[0]]["q_value"]}
+                             for i in main})
+    model.sizes = column_sizes(fit.fit, everything, sample, layout, main, centres, target)
+    names = {"main terms": [layout.terms[i].name for i in main]}
+    if len(models) > 1:
+        names["all terms"] = [layout.terms[i].name for i in models[1]]
+    return AllRows(model, int(sums.rows), level, rows[1] if len(models) > 1 else None, names, not all_terms)
 
 
 __all__ = ["AllRows", "eligible", "main_terms", "test_all_rows"]

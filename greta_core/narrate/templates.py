@@ -115,14 +115,21 @@ class Narrator:
         return f"{verb} by {self._amount(row['change'])} ({self._ci(row)})"
 
     # ------------------------------------------------------------------ one column
-    def column_sentence(self, name: str, size: dict[str, Any], q: float | None) -> str:
-        """The sentence of one column with a passing verdict."""
+    def column_sentence(self, name: str, size: dict[str, Any], q: float | None, all_rows: int | None = None,
+                        shapes: bool = False) -> str:
+        """The sentence of one column with a passing verdict; ``all_rows``: the rows of the test
+        on all rows that passed (its ``q`` is Holm-adjusted), None when the held-out test did;
+        ``shapes``: that test was of all the column's terms (curves and products too)."""
         if size["kind"] == "levels":
             body = self._levels(name, size)
         else:
             body = self._numeric(name, size)
         if self.task == "binary" and size.get("model") == "linear probability":
             body += " (sized by a straight-line model: the logistic fit was not usable)"
+        if all_rows is not None:
+            p = "adjusted p < 0.001" if q is not None and q < 0.001 else f"adjusted p = {q:.3f}"
+            how = " through its curves and products (all its terms together)" if shapes else ""
+            return f"{body}; confirmed on all {all_rows:,} rows with every column in the model{how}, {p}."
         return f"{body}; confirmed on held-out data, {qtext(q)}."
 
     def _span(self, name: str, size: dict[str, Any]) -> str:
@@ -266,6 +273,13 @@ class Narrator:
         matter = [c["name"] for c in columns if c["verdict"] == "matters"]
         caveat = (f"These are associations in this data: a column can go with {self.y} because it affects it, "
                   "because it follows from it, or because both follow from something else.")
+        if lead is not None and not matter:  # the model predicts; no column does once the others are held
+            named = _join(lead.get("features") or lead["terms"])
+            return (f"The best confirmed model ({named}) accounts for {pct(lead['holdout']['r2'])} of the "
+                    f"variation in {self.y} on held-out data ({self.fit_measure()}, "
+                    f"{qtext(lead['holdout'].get('q_value'))}), but no single column was confirmed once every other "
+                    f"column is held fixed on all {data['rows_used']:,} rows: the columns are related closely enough "
+                    f"that this data cannot tell which of them goes with {self.y}. {how} {caveat}")
         if lead is None and matter:  # only the test of every column together on all rows passed
             return (f"What goes with {self.y}: {_join(matter)} (most important first), each tested on all "
                     f"{data['rows_used']:,} rows with every other column held fixed; no hypothesis of the search "
