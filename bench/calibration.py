@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Calibration: how often does Greta confirm anything on data where nothing drives the target?
 
+A run "confirms something" when a hypothesis is confirmed or a column's verdict is "matters"
+(on held-out rows, or on all rows in the models fixed before looking).
+
 usage: python bench/calibration.py [--case null|hetero|leverage|size|both|all] [--runs 40]
                                    [--hetero-runs 20] [--rows 4000] [--hetero-rows 10000]
                                    [--leverage-runs 20] [--leverage-rows 20000,50000]
@@ -73,7 +76,8 @@ def run_case(case: str, runs: int, rows: int, alpha: float, tmp: str) -> tuple[l
         name = str(Path(tmp) / f"{case}{i}.csv")
         path = write_case(case, name, rows, i)
         doc = analyze(FileSpec(path), AnalysisParams(target="y", seed=i, alpha=alpha))
-        found = sorted({f for h in doc["hypotheses"] if h["confirmed"] for f in h["features"]})
+        found = sorted({f for h in doc["hypotheses"] if h["confirmed"] for f in h["features"]}
+                       | {c["name"] for c in doc["columns"] if c["verdict"] == "matters"})
         if found:
             hits.append((i, found))
     return hits, time.perf_counter() - t0

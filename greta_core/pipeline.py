@@ -657,9 +657,10 @@ def _columns(plan: Plan, hyps: list[dict[str, Any]], sizes: dict[str, dict[str, 
 
     Without ``fixed`` (the test on all rows of the models fixed before looking) a column matters
     when its joint held-out test passes in the lead model. With it, the verdict is that test on
-    all rows, which no seed moves; the lead model's held-out test still makes a column matter
-    when the column enters it through a curve or a product and the plan's terms were screened
-    (so that no all-terms model was fixed before looking). ``evidence`` says which passed ("all rows", "held-out rows").
+    all rows, which no seed moves; the lead model's held-out test alone makes a column matter
+    only when the column enters it through a curve or a product and the plan's terms were
+    screened (so that no all-terms model was fixed before looking). ``evidence`` says which
+    tests passed ("all rows", "held-out rows"); ``all_rows_test`` is the test on all rows.
 
     Ranked by importance (the R² lost without the column's terms: in the lead model on held-out
     rows, else in the model on all rows); a column that matters carries its headline ``effect``
@@ -672,15 +673,16 @@ def _columns(plan: Plan, hyps: list[dict[str, Any]], sizes: dict[str, dict[str, 
     for col in plan.columns:
         test = tests.get(col.name)
         row: dict[str, Any] = {"name": col.name, "kind": col.kind}
-        held = test is not None and test["passed"]
+        passed = test is not None and test["passed"]
         wide = fixed.column(col.name) if fixed is not None else None
         on_all = wide is not None and wide["passed"]
-        if fixed is not None:
-            held = held and col.name in shaped and fixed.screened
-            row["all_rows_test"] = wide
-        size = sizes.get(col.name) if held else None
-        if on_all and size is None:  # sized holding every other column fixed
+        held = passed if fixed is None else passed and (on_all or (col.name in shaped and fixed.screened))
+        size, where, shapes = sizes.get(col.name), None, False
+        if on_all and not held:  # sized with every other column held fixed
             test, size = wide, fixed.model.sizes.get(col.name)
+            where, shapes = fixed.rows, wide["model"] == "all terms"
+        if fixed is not None:
+            row["all_rows_test"] = wide
         if test is None:
             row.update(verdict="not in the model", importance=None, direction=None, terms=[], joint_test=None)
         else:
@@ -689,10 +691,8 @@ def _columns(plan: Plan, hyps: list[dict[str, Any]], sizes: dict[str, dict[str, 
                        direction=_direction(size) if ok else None, terms=test["terms"],
                        joint_test={k: test[k] for k in ("f_statistic", "df1", "df2", "p_value", "q_value")})
             if ok and size is not None:
-                where = fixed.rows if test is wide and fixed is not None else None
-                shapes = test is wide and wide["model"] == "all terms"
                 row.update(effect=size, sentence=narrator.column_sentence(col.name, size, test["q_value"], where, shapes))
-        row["evidence"] = [e for e, ok in (("all rows", on_all), ("held-out rows", held)) if ok]
+        row["evidence"] = [e for e, ok in (("all rows", on_all), ("held-out rows", passed)) if ok]
         out.append(row)
     order = {"matters": 0, "not confirmed": 1, "not in the model": 2}
     return sorted(out, key=lambda r: (order[r["verdict"]], -(r["importance"] or 0.0), r["name"]))
