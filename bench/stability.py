@@ -7,7 +7,9 @@ Runs ``greta.analyze`` with seeds 0..--seeds-1 on real data sets that ship with 
 (diabetes, breast_cancer, wine) and statsmodels (fair, star98, scotland, anes96), and on the
 bundled churn example, and prints per data set the set of columns that "matter" under each
 seed and whether every seed agrees; then the share of data sets whose seeds all agree.
-Goal: the seeds agree on at least 90% of the data sets.
+Goal: the seeds agree on at least 90% of the data sets. Measured: 2 of 8 when the split alone
+decided; 8 of 8 with the test on all rows of the models fixed before looking (README, "How it
+works", step 5).
 
 star98's target is binomial (NABOVE of NABOVE + NBELOW pupils): the proportion above the
 median is analysed.

@@ -1,0 +1,109 @@
+"""The test on all rows of the models fixed before looking (greta_core.confirm.all_rows): its
+numbers are a statsmodels refit's, its verdicts do not move with the seed, and it runs only
+when every row is in memory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hc4 import ols_hc4
+from scipy import stats
+
+from greta_core.ingestion.readers import FileSpec
+from greta_core.params import AnalysisParams
+from greta_core.pipeline import analyze
+from greta_core.stats.pvalues import holm
+
+
+def run(df: pd.DataFrame, tmp_path: Path, **params) -> dict:
+    path = tmp_path / "data.csv"
+    df.to_csv(path, index=False)
+    return analyze(FileSpec(str(path)), AnalysisParams(target="y", **params))
+
+
+def matters(doc: dict) -> set[str]:
+    return {c["name"] for c in doc["columns"] if c["verdict"] == "matters"}
+
+
+def weak(rows: int = 3000, seed: int = 5) -> pd.DataFrame:
+    """A strong driver, a weak one a single split often misses, a level effect and noise."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({f"x{i}": rng.normal(size=rows) for i in range(1, 5)})
+    df["g"] = rng.choice(["a", "b", "c"], rows)
+    df["y"] = 0.8 * df.x1 + 0.09 * df.x2 + 0.3 * (df.g == "c") + rng.normal(size=rows) * (1 + 0.5 * (df.x3 > 1))
+    return df
+
+
+def test_the_column_tests_are_a_statsmodels_hc4_refit_on_all_rows(tmp_path):
+    df = weak()
+    doc = run(df, tmp_path, interactions=False, squares=False, logs=False)
+    fixed = doc["all_rows"]
+    assert fixed is not None and fixed["rows"] == len(df) and [m["name"] for m in fixed["models"]] == ["main terms"]
+    design = pd.concat([df[["x1", "x2", "x3", "x4"]], pd.get_dummies(df.g, prefix="g", drop_first=True, dtype=float)],
+                       axis=1)
+    ref = ols_hc4(df.y.to_numpy(), np.column_stack([np.ones(len(df)), design.to_numpy()]))
+    where = {"x1": [1], "x2": [2], "x3": [3], "x4": [4], "g": [5, 6]}
+    got = {c["name"]: c for c in fixed["models"][0]["column_tests"]}
+    assert set(got) == set(where)
+    for name, idx in where.items():
+        b = ref.params[idx]
+        w = float(b @ np.linalg.solve(ref.cov[np.ix_(idx, idx)], b)) / len(idx)
+        assert got[name]["f_statistic"] == pytest.approx(w, rel=1e-7)
+        assert got[name]["p_value"] == pytest.approx(stats.f.sf(w, len(idx), ref.df_resid), rel=1e-6)
+    names = list(got)
+    adjusted = holm(np.array([got[n]["p_value"] for n in names]))
+    for n, q in zip(names, adjusted):
+        assert got[n]["q_value"] == pytest.approx(q, rel=1e-12)
+        assert got[n]["passed"] == (q <= fixed["alpha"]) and fixed["alpha"] == 0.025
+    assert matters(doc) == {n for n in names if got[n]["passed"]} == {"x1", "x2", "g"}
+    x2 = next(c for c in doc["columns"] if c["name"] == "x2")
+    assert "all rows" in x2["evidence"] and x2["all_rows_test"]["model"] == "main terms"
+
+
+def test_the_verdicts_do_not_move_with_the_seed(tmp_path):
+    df = weak()
+    docs = [run(df, tmp_path, seed=s) for s in range(5)]
+    assert all(matters(d) == {"x1", "x2", "g"} for d in docs)
+    assert all(d["all_rows"]["models"][-1]["name"] == "all terms" for d in docs)  # rows far outnumber every term
+    held = [{c["name"] for c in d["hypotheses"][0]["column_tests"] if c["passed"]} for d in docs]
+    assert all(h <= {"x1", "x2", "g"} for h in held)
+
+
+def test_a_product_without_main_effects_is_found_by_the_all_terms_model(tmp_path):
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({f"x{i}": rng.normal(size=4000) for i in range(1, 6)})
+    df["y"] = 0.25 * df.x1 * df.x2 + rng.normal(size=len(df))
+    doc = run(df, tmp_path)
+    assert matters(doc) == {"x1", "x2"}
+    test = next(c for c in doc["columns"] if c["name"] == "x1")["all_rows_test"]
+    assert test["model"] == "all terms" and test["passed"]
+
+
+def test_columns_that_cannot_be_told_apart_are_said_so(tmp_path):
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=400)
+    df = pd.DataFrame({"a": a, "b": a + rng.normal(scale=0.02, size=len(a)), "c": rng.normal(size=len(a))})
+    df["y"] = 0.5 * (df.a + df.b) + rng.normal(size=len(a))
+    doc = run(df, tmp_path, interactions=False, squares=False, logs=False)
+    assert doc["hypotheses"][0]["confirmed"] and matters(doc) == set()
+    assert "no single column was confirmed once every other column is held fixed" in doc["summary"]
+    assert "cannot tell which of them" in doc["summary"]
+
+
+def test_a_small_table_is_tested_on_all_its_rows(tmp_path):
+    rng = np.random.default_rng(6)
+    df = pd.DataFrame({f"x{i}": rng.normal(size=40) for i in range(1, 5)})
+    df["y"] = 1.5 * df.x1 + rng.normal(size=len(df))
+    doc = run(df, tmp_path)
+    assert matters(doc) == {"x1"} and doc["all_rows"]["rows"] == 40
+    x1 = next(c for c in doc["columns"] if c["name"] == "x1")
+    assert "all rows" in x1["evidence"] and x1["all_rows_test"]["passed"]
+
+
+def test_not_run_when_the_rows_are_not_all_in_memory(tmp_path):
+    doc = run(weak(), tmp_path, sample_rows=1000)
+    assert doc["all_rows"] is None
+    assert all("all rows" not in c["evidence"] for c in doc["columns"])
