@@ -101,7 +101,7 @@ def main() -> None:
         ratio = g / r if math.isfinite(g) and math.isfinite(r) else float("inf")
         summary.append((f, g, r, ratio))
         verdicts.append(ratio <= 1.3)
-    print("\n| partial R² | rows for 80% power: Greta | OLS + Bonferroni (m = %d) | ratio |" % terms)
+    print(f"\n| partial R² | rows for 80% power: Greta | OLS + Bonferroni (m = {terms}) | ratio |")
     print("|---:|---:|---:|---:|")
     for f, g, r, ratio in summary:
         print(f"| {f:g} | {g:,.0f} | {r:,.0f} | {ratio:.2f} |")

@@ -603,6 +603,11 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
     family["tests"] += [{"hypothesis": None, "test": "segment", "name": g["description"], "p_value": g["p_value"],
                          "q_value": g["q_value"]} for g in found_segments or []]  # the same family
     notes = list(notes) + _notes(plan, s, results, params, family, fixed)
+    apart = [c["name"] for c in columns if c["verdict"] == "not confirmed" and c["evidence"] == ["held-out rows"]]
+    if apart:
+        notes.append(f"{_join_names(apart)} passed in the lead model on held-out rows but not on all rows with every "
+                     "other column in the model: what they carry cannot be told apart from the columns related to "
+                     "them, so they are not confirmed.")
     out = {
         "schema_version": SCHEMA_VERSION, "greta_version": __version__, "target": t.name, "task": t.task,
         "target_info": target_info, "data": data, "columns": columns, "hypotheses": hyps,
@@ -696,6 +701,11 @@ def _columns(plan: Plan, hyps: list[dict[str, Any]], sizes: dict[str, dict[str, 
         out.append(row)
     order = {"matters": 0, "not confirmed": 1, "not in the model": 2}
     return sorted(out, key=lambda r: (order[r["verdict"]], -(r["importance"] or 0.0), r["name"]))
+
+
+def _join_names(names: list[str]) -> str:
+    quoted = [repr(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
 
 
 def _shape_sources(plan: Plan, term_name: str) -> tuple[str, ...]:

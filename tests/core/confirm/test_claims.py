@@ -116,7 +116,19 @@ def test_heteroskedastic_noise_confirms_nothing(tmp_path, seed):
     df = pd.DataFrame({f"x{i}": rng.normal(size=10_000) for i in range(1, 6)})
     df["y"] = rng.normal(size=len(df)) * np.exp(df["x1"])
     doc = run(df, tmp_path, seed=seed)
-    assert claimed(doc) == set() and matters(doc) == set()
+    assert claimed(doc) == set()
+    if seed != 12:
+        assert matters(doc) == set()
+        return
+    # This data set is one of the few in 40 whose own rows give a noise column a small p-value:
+    # x3 passes the test on all rows (Holm at alpha / 2), as a statsmodels HC4 refit of every
+    # column on every row says; bench/calibration.py measures how often (2 of 40 runs, either route).
+    from hc4 import ols_hc4
+
+    assert matters(doc) == {"x3"}
+    test = next(c for c in doc["columns"] if c["name"] == "x3")["all_rows_test"]
+    ref = ols_hc4(df.y.to_numpy(), np.column_stack([np.ones(len(df)), df[[f"x{i}" for i in range(1, 6)]]]))
+    assert test["model"] == "main terms" and test["p_value"] == pytest.approx(ref.pvalues[3], rel=1e-6)
 
 
 def _holdout_fit(df: pd.DataFrame, tmp_path: Path, terms: list[str], seed: int = 0):
