@@ -696,7 +696,10 @@ def _columns(plan: Plan, hyps: list[dict[str, Any]], sizes: dict[str, dict[str, 
                        direction=_direction(size) if ok else None, terms=test["terms"],
                        joint_test={k: test[k] for k in ("f_statistic", "df1", "df2", "p_value", "q_value")})
             if ok and size is not None:
-                row.update(effect=size, sentence=narrator.column_sentence(col.name, size, test["q_value"], where, shapes))
+                sentence = narrator.column_sentence(col.name, size, test["q_value"], where, shapes)
+                if held and on_all:
+                    sentence += narrator.with_every_column(size, fixed.model.sizes.get(col.name), fixed.rows)
+                row.update(effect=size, sentence=sentence)
         row["evidence"] = [e for e, ok in (("all rows", on_all), ("held-out rows", passed)) if ok]
         out.append(row)
     order = {"matters": 0, "not confirmed": 1, "not in the model": 2}

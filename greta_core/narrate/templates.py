@@ -132,6 +132,22 @@ class Narrator:
             return f"{body}; confirmed on all {all_rows:,} rows with every column in the model{how}, {p}."
         return f"{body}; confirmed on held-out data, {qtext(q)}."
 
+    def with_every_column(self, size: dict[str, Any], everything: dict[str, Any] | None, rows: int) -> str:
+        """A sentence for a column whose lead-model size (``size``) changes sign or differs by
+        more than half from its size with every other column in the model (``everything``, on
+        all ``rows``): that the two models disagree is part of the answer. Else ""."""
+        if (everything is None or self.task == "multiclass" or size["kind"] == "levels"
+                or size["kind"] != everything["kind"] or size.get("by") or everything.get("by")):
+            return ""
+        a, b = size["changes"][0], everything["changes"][0]
+        x, y = a["change"], b["change"]
+        if x * y > 0 and max(abs(x), abs(y)) <= 2 * min(abs(x), abs(y)):
+            return ""
+        verb = "rises" if y >= 0 else "falls"
+        return (f" With every other column in the model (on all {rows:,} rows), {self._outcome()} {verb} by "
+                f"{self._amount(y)} over the same range ({self._ci(b)}) instead: part of what the lead model gives "
+                "this column belongs to columns related to it.")
+
     def _span(self, name: str, size: dict[str, Any]) -> str:
         lo, hi = _apart(size["from"], size["to"])
         if size["kind"] == "two values":

@@ -107,3 +107,20 @@ def test_not_run_when_the_rows_are_not_all_in_memory(tmp_path):
     doc = run(weak(), tmp_path, sample_rows=1000)
     assert doc["all_rows"] is None
     assert all("all rows" not in c["evidence"] for c in doc["columns"])
+
+
+def test_a_size_that_flips_with_every_column_in_the_model_is_said():
+    from greta_core.narrate.templates import Narrator
+
+    def size(change: float) -> dict:
+        return {"kind": "middle half", "from": 1.0, "to": 3.0,
+                "changes": [{"change": change, "ci_low": change - 0.1, "ci_high": change + 0.1, "std_error": 0.05}]}
+
+    n = Narrator("mpg", "regression")
+    said = n.with_every_column(size(-10.4), size(0.45), 32)
+    assert said == (" With every other column in the model (on all 32 rows), mpg rises by 0.450 over the same range "
+                    "(95% CI 0.350 to 0.550) instead: part of what the lead model gives this column belongs to "
+                    "columns related to it.")
+    assert "falls by 4.00" in n.with_every_column(size(-10.4), size(-4.0), 32)  # more than half smaller
+    assert n.with_every_column(size(-10.4), size(-6.0), 32) == ""  # within a factor of two: nothing to say
+    assert n.with_every_column(size(-10.4), None, 32) == ""
