@@ -139,13 +139,14 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
         for c in results:
             if c.confirmed:
                 _checks(c, layout, summary, plan, notes)
-        fixed = None
+        fixed, t0 = None, time.perf_counter()
         if whole is not None and all_rows.eligible(summary.discovery.n + summary.holdout.n, layout):
             lin, shift = centring_map(delta, layout, t)
             fixed = all_rows.test_all_rows(DesignBuilder(read_plan, params.seed, 1.0), layout,
                                            summary.discovery.merge(summary.holdout), whole, summary.sample,
                                            plan.target, params.alpha, lin, shift, dict(plan.centres),
                                            all_terms=summary.screening is None)
+        all_rows_seconds = time.perf_counter() - t0
         if plan.target.task == "binary":
             chosen = [c for c in results if c.confirmed] + ([fixed.model] if fixed and fixed.model.confirmed else [])
             _logistic(chosen, backend, layout, summary, plan, params, notes, cancel)
@@ -164,6 +165,8 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     doc["metrics"]["memory_limit"] = {"bytes": limit.bytes, "source": limit.source}
     doc["metrics"]["search_backend"] = search_backend
     doc["metrics"]["robust_variance"] = robust_info
+    doc["metrics"]["all_rows"] = {"tested": fixed is not None, "seconds": round(all_rows_seconds, 4),
+                                  "models": len(doc["all_rows"]["models"]) if fixed is not None else 0}
     report("done", 1.0, {})
     return doc
 

@@ -124,3 +124,11 @@ def test_a_size_that_flips_with_every_column_in_the_model_is_said():
     assert "falls by 4.00" in n.with_every_column(size(-10.4), size(-4.0), 32)  # more than half smaller
     assert n.with_every_column(size(-10.4), size(-6.0), 32) == ""  # within a factor of two: nothing to say
     assert n.with_every_column(size(-10.4), None, 32) == ""
+
+
+def test_the_metrics_say_whether_and_how_long(tmp_path):
+    doc = run(weak(), tmp_path)
+    got = doc["metrics"]["all_rows"]
+    assert got["tested"] and got["models"] == 2 and 0 < got["seconds"] < doc["metrics"]["stages"]["confirm"]["seconds"]
+    doc = run(weak(), tmp_path, sample_rows=1000)
+    assert doc["metrics"]["all_rows"] == {"tested": False, "seconds": 0.0, "models": 0}
