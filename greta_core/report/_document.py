@@ -214,8 +214,9 @@ def _answer_blocks(results: Mapping[str, Any]) -> list[Block]:
         for c in rows
     )
     headers = ("Column", "Verdict", "Through", "R² it carries", "Direction", "q-value")
-    caption = ("Each column's terms tested together on held-out rows (robust standard errors); "
-               "'R² it carries' is the held-out R² lost when they leave the model.")
+    caption = ("Each column's terms tested together (robust standard errors): in the lead model on held-out rows, "
+               "or, where its sentence says so, on all rows with every other column in the model (the q-value "
+               "Holm-adjusted). 'R² it carries' is the R² lost when its terms leave that model.")
     return [*blocks, Table(headers, body, "lllrlr", caption)]
 
 

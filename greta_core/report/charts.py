@@ -141,7 +141,7 @@ def importance_chart(columns: Sequence[Mapping[str, Any]], width: int = 760) -> 
         return ""
     label_chars = min(28, max(len(r[0]) for r in rows))
     scale = _Scale(0.0, max(v for _, v, _ in rows) * 1.08 or 1.0, 12 + label_chars * _CHAR_PX, width - 200)
-    title = "Held-out R² each column carries (blue: higher values raise it, orange: lower it, grey: no single direction)"
+    title = "R² each column carries (blue: higher values raise it, orange: lower it, grey: no single direction)"
     height = 40 + 22 * len(rows) + 20
     body = [_text(6, 16, _clip(title, int(width / _CHAR_PX)), extra=_TTL), *_x_axis(scale, 26, height - 22)]
     for i, (label, value, direction) in enumerate(rows):

@@ -290,7 +290,7 @@ def test_the_answer_comes_first(fmt: str) -> None:
     assert "not confirmed" in answer and "x9" not in answer
     assert plain.index("What goes with price") < plain.index("The model") < plain.index("Technical details")
     if fmt == "html":
-        assert answer.count("<svg") == 1 and "Held-out R² each column carries" in answer
+        assert answer.count("<svg") == 1 and "R² each column carries" in answer
         assert "<details><summary>Technical details" in report
 
 
