@@ -132,3 +132,32 @@ def test_the_metrics_say_whether_and_how_long(tmp_path):
     assert got["tested"] and got["models"] == 2 and 0 < got["seconds"] < doc["metrics"]["stages"]["confirm"]["seconds"]
     doc = run(weak(), tmp_path, sample_rows=1000)
     assert doc["metrics"]["all_rows"] == {"tested": False, "seconds": 0.0, "models": 0}
+
+
+def birthwt_like(seed: int) -> pd.DataFrame:
+    """189 births, as R's MASS::birthwt: a low birth weight driven by smoking, race and uterine
+    irritability (logistic), next to five columns that do nothing."""
+    rng = np.random.default_rng(seed)
+    n = 189
+    df = pd.DataFrame({"age": rng.normal(23, 5, n).round(), "lwt": rng.normal(130, 30, n).round(),
+                       "race": rng.choice(["white", "black", "other"], n, p=[0.5, 0.15, 0.35]),
+                       "smoke": rng.choice(["no", "yes"], n, p=[0.6, 0.4]), "ptl": rng.poisson(0.2, n),
+                       "ht": rng.choice(["no", "yes"], n, p=[0.94, 0.06]),
+                       "ui": rng.choice(["no", "yes"], n, p=[0.85, 0.15]), "ftv": rng.poisson(0.8, n)})
+    logit = -2.2 + 1.3 * (df.smoke == "yes") + 1.4 * (df.race != "white") + 1.5 * (df.ui == "yes")
+    df["y"] = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
+    return df
+
+
+def test_a_birthwt_sized_table_finds_what_ols_with_bonferroni_on_all_rows_finds(tmp_path):
+    import statsmodels.api as sm
+
+    df = birthwt_like(3)
+    x = pd.get_dummies(df.drop(columns="y"), drop_first=True, dtype=float)
+    ref = sm.OLS((df.y == "yes").astype(float), sm.add_constant(x)).fit()
+    found = {c.split("_")[0] for c, p in ref.pvalues.items() if c != "const" and p < 0.05 / x.shape[1]}
+    assert found == {"race", "smoke", "ui"}
+    for seed in range(3):  # the split alone (preprocessing.sample_rows=100) confirms none of them
+        doc = run(df, tmp_path, seed=seed)
+        assert matters(doc) == found
+        assert doc["summary"].startswith("What goes with y: ") and "No column was confirmed" not in doc["summary"]
