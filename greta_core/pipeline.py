@@ -666,9 +666,10 @@ def _columns(plan: Plan, hyps: list[dict[str, Any]], sizes: dict[str, dict[str, 
     Without ``fixed`` (the test on all rows of the models fixed before looking) a column matters
     when its joint held-out test passes in the lead model. With it, the verdict is that test on
     all rows, which no seed moves; the lead model's held-out test alone makes a column matter
-    only when the column enters it through a curve or a product and the plan's terms were
-    screened (so that no all-terms model was fixed before looking). ``evidence`` says which
-    tests passed ("all rows", "held-out rows"); ``all_rows_test`` is the test on all rows.
+    only when the column enters it through a curve or a product and no all-terms model was
+    fitted for a reason other than too few rows (its terms were screened, or too many).
+    ``evidence`` says which tests passed ("all rows", "held-out rows"); ``all_rows_test`` is the
+    test on all rows.
 
     Ranked by importance (the R² lost without the column's terms: in the lead model on held-out
     rows, else in the model on all rows); a column that matters carries its headline ``effect``
@@ -684,7 +685,7 @@ def _columns(plan: Plan, hyps: list[dict[str, Any]], sizes: dict[str, dict[str, 
         passed = test is not None and test["passed"]
         wide = fixed.column(col.name) if fixed is not None else None
         on_all = wide is not None and wide["passed"]
-        held = passed if fixed is None else passed and (on_all or (col.name in shaped and fixed.screened))
+        held = passed if fixed is None else passed and (on_all or (col.name in shaped and fixed.held_out_shapes))
         size, where, shapes = sizes.get(col.name), None, False
         if on_all and not held:  # sized with every other column held fixed
             test, size = wide, fixed.model.sizes.get(col.name)

@@ -7,7 +7,8 @@ target needs no split. Two such models are fitted on every row:
 - the *main-terms* model: every column's main terms (a numeric column's value and missing
   indicator, a categorical column's levels);
 - the *all-terms* model: every candidate term of the plan (squares, logs, products too), when
-  the plan's terms were not screened (screening looks at the target) and rows far outnumber them.
+  the plan's terms were not screened (screening looks at the target), they take at most
+  :data:`ALL_TERMS_MAX_COLUMNS` design columns and rows far outnumber them.
 
 Each column is tested in each model jointly over its terms, with the robust (HC4) covariance
 summed over every row; all these tests are corrected together (Holm, at alpha / 2: the other
@@ -36,6 +37,10 @@ from greta_core.stats.pvalues import holm
 
 ROWS_PER_COLUMN = 3
 EXTRA_ROWS = 10
+#: The all-terms model's most design columns: its robust middle term costs rows × columns² (20
+#: columns give 230 terms: about 10 s over 40,000 rows), and past this many a split's held-out
+#: rows are many enough to judge curves and products.
+ALL_TERMS_MAX_COLUMNS = 120
 MAIN_KINDS = ("numeric", "categorical")
 TEST_KEYS = ("f_statistic", "df1", "df2", "p_value", "q_value", "passed")
 
@@ -51,7 +56,7 @@ class AllRows:
     alpha: float
     all_terms: list[dict[str, Any]] | None = None
     terms: dict[str, list[str]] = field(default_factory=dict)
-    screened: bool = False  # the plan's terms were screened: the all-terms model is not fixed before looking
+    held_out_shapes: bool = False  # no all-terms model, though rows were many (terms screened, or too many)
 
     def column(self, name: str) -> dict[str, Any] | None:
         """The column's test on all rows: the one that passed (the main-terms model's first),
@@ -106,7 +111,8 @@ def test_all_rows(builder: Any, layout: Layout, everything: Moments, whole: Any,
     main = main_terms(layout)
     models = [main]
     every = tuple(range(len(layout.terms)))
-    if all_terms and every != main and fits(everything.n, layout, every):
+    wide = layout.width > ALL_TERMS_MAX_COLUMNS
+    if all_terms and not wide and every != main and fits(everything.n, layout, every):
         models.append(every)
     fn = held_out_meat(builder, layout, everything, models, lin, shift)
     sums = fn.empty().merge(fn(whole))
@@ -132,7 +138,8 @@ def test_all_rows(builder: Any, layout: Layout, everything: Moments, whole: Any,
     names = {"main terms": [layout.terms[i].name for i in main]}
     if len(models) > 1:
         names["all terms"] = [layout.terms[i].name for i in models[1]]
-    return AllRows(model, int(sums.rows), level, rows[1] if len(models) > 1 else None, names, not all_terms)
+    return AllRows(model, int(sums.rows), level, rows[1] if len(models) > 1 else None, names,
+                   len(models) == 1 and (not all_terms or wide))
 
 
 __all__ = ["AllRows", "eligible", "main_terms", "test_all_rows"]

@@ -161,3 +161,14 @@ def test_a_birthwt_sized_table_finds_what_ols_with_bonferroni_on_all_rows_finds(
         doc = run(df, tmp_path, seed=seed)
         assert matters(doc) == found
         assert doc["summary"].startswith("What goes with y: ") and "No column was confirmed" not in doc["summary"]
+
+
+def test_with_too_many_terms_for_the_all_terms_model_a_product_is_judged_on_held_out_rows(tmp_path):
+    rng = np.random.default_rng(8)
+    df = pd.DataFrame({f"x{i}": rng.normal(size=8000) for i in range(20)})  # 230 candidate terms
+    df["y"] = df.x0 + 0.3 * df.x3 * df.x4 + rng.normal(size=len(df))
+    doc = run(df, tmp_path)
+    assert [m["name"] for m in doc["all_rows"]["models"]] == ["main terms"]
+    assert matters(doc) == {"x0", "x3", "x4"}
+    x3 = next(c for c in doc["columns"] if c["name"] == "x3")
+    assert x3["evidence"] == ["held-out rows"] and "x3*x4" in x3["terms"]
