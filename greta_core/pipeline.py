@@ -667,7 +667,7 @@ def _columns(plan: Plan, hyps: list[dict[str, Any]], sizes: dict[str, dict[str, 
     when its joint held-out test passes in the lead model. With it, the verdict is that test on
     all rows, which no seed moves; the lead model's held-out test alone makes a column matter
     only when the column enters it through a curve or a product and no all-terms model was
-    fitted for a reason other than too few rows (its terms were screened, or too many).
+    fitted for a reason other than too few rows (its terms were screened, or too costly).
     ``evidence`` says which tests passed ("all rows", "held-out rows"); ``all_rows_test`` is the
     test on all rows.
 

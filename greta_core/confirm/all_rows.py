@@ -38,8 +38,8 @@ from greta_core.stats.pvalues import holm
 ROWS_PER_COLUMN = 3
 EXTRA_ROWS = 10
 #: The all-terms model's most design columns: its robust middle term costs rows × columns² (20
-#: columns give 230 terms: about 10 s over 40,000 rows), and past this many a split's held-out
-#: rows are many enough to judge curves and products.
+#: columns give 230 terms: about 10 s over 40,000 rows). Past it, with rows enough for the model,
+#: the lead model's held-out tests judge curves and products instead.
 ALL_TERMS_MAX_COLUMNS = 120
 MAIN_KINDS = ("numeric", "categorical")
 TEST_KEYS = ("f_statistic", "df1", "df2", "p_value", "q_value", "passed")
@@ -56,7 +56,7 @@ class AllRows:
     alpha: float
     all_terms: list[dict[str, Any]] | None = None
     terms: dict[str, list[str]] = field(default_factory=dict)
-    held_out_shapes: bool = False  # no all-terms model, though rows were many (terms screened, or too many)
+    held_out_shapes: bool = False  # no all-terms model, though rows were many (terms screened, or too costly)
 
     def column(self, name: str) -> dict[str, Any] | None:
         """The column's test on all rows: the one that passed (the main-terms model's first),
@@ -139,7 +139,7 @@ def test_all_rows(builder: Any, layout: Layout, everything: Moments, whole: Any,
     if len(models) > 1:
         names["all terms"] = [layout.terms[i].name for i in models[1]]
     return AllRows(model, int(sums.rows), level, rows[1] if len(models) > 1 else None, names,
-                   len(models) == 1 and (not all_terms or wide))
+                   len(models) == 1 and (not all_terms or (wide and fits(everything.n, layout, every))))
 
 
 __all__ = ["AllRows", "eligible", "main_terms", "test_all_rows"]
