@@ -653,6 +653,7 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
         "source": spec.path, "format": getattr(backend, "format", None) or backend.reader.__class__.__name__.replace("Reader", "").lower(),
         "backend": backend.name, "rows": s.rows_read, "rows_used": int(s.discovery.n + s.holdout.n),
         "rows_discovery": int(s.discovery.n), "rows_holdout": int(s.holdout.n) if alone is None else 0,
+        "split": alone is None,
         "columns_used": [{"name": c.name, "kind": c.kind, **({"centre": plan.centre(c.name)} if c.kind != "categorical" else {})}
                          for c in plan.columns],
         "columns_dropped": [{"name": n, "reason": r} for n, r in plan.dropped],
@@ -674,7 +675,7 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
         h["narrative"] = " ".join([narrator.head(h), *h["findings"]])
         hyps.append(h)
     lead = next((c for c in results if c.role == "lead"), None)
-    columns = _columns(plan, hyps, lead.sizes if lead else {}, narrator, fixed)
+    columns = _columns(plan, hyps, lead.sizes if lead else {}, narrator, fixed, alone is not None)
     family = _family(tested if tested is not None else results, layout)
     family["tests"] += [{"hypothesis": None, "test": "segment", "name": g["description"], "p_value": g["p_value"],
                          "q_value": g["q_value"]} for g in found_segments or []]  # the same family
@@ -737,7 +738,7 @@ def _target_info(t: Any, m: Any, q: int) -> dict[str, Any]:
 
 
 def _columns(plan: Plan, hyps: list[dict[str, Any]], sizes: dict[str, dict[str, Any]],
-             narrator: Narrator, fixed: all_rows.AllRows | None = None) -> list[dict[str, Any]]:
+             narrator: Narrator, fixed: all_rows.AllRows | None = None, alone: bool = False) -> list[dict[str, Any]]:
     """A verdict for every column used: "matters", "not confirmed" (in the lead model, but not
     confirmed) or "not in the model".
 
@@ -747,6 +748,8 @@ def _columns(plan: Plan, hyps: list[dict[str, Any]], sizes: dict[str, dict[str, 
     only when the column enters it through a curve or a product and the plan's terms were
     screened (so that no all-terms model was fixed before looking). ``evidence`` says which
     tests passed ("all rows", "held-out rows"); ``all_rows_test`` is the test on all rows.
+    ``alone``: the table was too small to split, and every column is in the one model tested on
+    all rows: a column that fails there is "not confirmed".
 
     Ranked by importance (the R² lost without the column's terms: in the lead model on held-out
     rows, else in the model on all rows); a column that matters carries its headline ``effect``
@@ -769,6 +772,8 @@ def _columns(plan: Plan, hyps: list[dict[str, Any]], sizes: dict[str, dict[str, 
             where, shapes = fixed.rows, wide["model"] == "all terms"
         if fixed is not None:
             row["all_rows_test"] = wide
+        if test is None and alone:
+            test = wide
         if test is None:
             row.update(verdict="not in the model", importance=None, direction=None, terms=[], joint_test=None)
         else:
