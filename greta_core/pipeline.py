@@ -686,8 +686,9 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
                      "other column in the model: what they carry cannot be told apart from the columns related to "
                      "them, so they are not confirmed.")
     if alone is not None and fixed is not None:
-        summary = narrator.summary_on_all_rows(columns, alone, fixed.rows, sum(len(layout.columns[i]) for i in fixed.model.terms),
-                                               len(fixed.model.column_tests) + len(fixed.all_terms or []), fixed.alpha)
+        width = all_rows.width(layout, fixed.model.terms)
+        tests = len(fixed.model.column_tests) + len(fixed.all_terms or [])
+        summary = narrator.summary_on_all_rows(columns, alone, fixed.rows, width, tests, fixed.alpha)
     else:
         summary = narrator.summary(data, hyps, columns, found.evaluations, found.strategy == "exact",
                                    len(tested) if tested is not None else None)

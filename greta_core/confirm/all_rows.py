@@ -17,8 +17,9 @@ power of all the rows. It runs when every row is in memory (the planning sample 
 data) and rows outnumber a model's design columns :data:`ROWS_PER_COLUMN` times over (and
 :data:`EXTRA_ROWS` more); the main-terms model is also fitted on a small table, when it has at
 most :data:`SMALL_COLUMNS` design columns and leaves :data:`SMALL_RESIDUAL_DF` residual degrees
-of freedom (stackloss: 21 rows, 3 columns; longley: 16 rows, 6 columns). Sizes from the main-terms model hold every other column fixed in the
-literal sense: every other column is in the model.
+of freedom (stackloss: 21 rows, 3 columns; longley: 16 rows, 6 columns). Sizes from the
+main-terms model hold every other column fixed in the literal sense: every other column is in
+the model.
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ class AllRows:
         models = "every column's main terms" + (", and every candidate term," if self.all_terms is not None else "")
         k = len(self.model.column_tests) + len(self.all_terms or [])
         passed = self.passing
-        return (f"The columns were {'also ' if also else ''}tested on all {self.rows:,} rows in models fixed before looking at the "
+        return (f"The columns were {'also ' if also else ''}tested on all {self.rows:,} rows in models fixed "
+                "before looking at the "
                 f"target ({models} fitted together; HC4, Holm's correction over the {k} column tests at alpha / 2 = "
                 f"{self.alpha:g}): " + (f"{', '.join(passed)} passed." if passed else "none passed."))
 

@@ -132,7 +132,8 @@ def _forest_row(row: ForestRow, y: float, scale: _Scale, label_chars: int) -> st
 DOWN = "#c05621"
 
 
-IMPORTANCE_TITLE = "Held-out R² each column carries (blue: higher values raise it, orange: lower it, grey: no single direction)"
+IMPORTANCE_TITLE = ("Held-out R² each column carries (blue: higher values raise it, orange: lower it, "
+                    "grey: no single direction)")
 
 
 def importance_chart(columns: Sequence[Mapping[str, Any]], width: int = 760, title: str = IMPORTANCE_TITLE) -> str:
