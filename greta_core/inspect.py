@@ -14,8 +14,9 @@ def inspect_file(path: str, target: str, sample_rows: int = 50000) -> dict[str, 
     """Infer the plan from a sample of ``path`` (no statistics pass)."""
     backend = PandasBackend(FileSpec(path))
     params = AnalysisParams(target=target, sample_rows=sample_rows)
-    plan = make_plan(backend.sample(planning_rows(params, len(backend.columns()))), backend.columns(), params,
-                     getattr(backend, "decimal", "."))
+    rows = planning_rows(params, len(backend.columns()))
+    sample = backend.sample(rows)
+    plan = make_plan(sample, backend.columns(), params, getattr(backend, "decimal", "."), len(sample) < rows)
     return {
         "task": plan.target.task,
         "classes": list(plan.target.classes),

@@ -42,6 +42,7 @@ from greta_core.errors import (
 )
 from greta_core.hypothesis_search.cost import check_search
 from greta_core.hypothesis_search.exact import ExactSearch, choose
+from greta_core.hypothesis_search.scoring import SearchResult
 from greta_core.ingestion.readers import FileSpec
 from greta_core.metrics import StageClock
 from greta_core.narrate.templates import Narrator
@@ -64,6 +65,8 @@ from greta_core.segments.conditions import plan_features
 
 SCHEMA_VERSION = 2
 MIN_ROWS = 20
+SPLIT_ROWS = 2 * MIN_ROWS  # fewer rows, all in memory: tested on all rows alone when the model fits them
+MIN_ROWS_ALONE = 10  # the fewest rows tested on all rows alone
 SEGMENT_MB_LOCAL = 64.0  # rows kept for segments (both splits) when batches are summarised here
 SEGMENT_MB_DISTRIBUTED = 8.0  # ... and when summaries travel between processes
 MIN_CLASS_ROWS = 3  # rows of each target class in each split
@@ -100,7 +103,8 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
         raw = backend.sample(rows)
         release_arrow_memory()
         sample = _filtered(raw, row_filter)
-        plan = make_plan(sample, backend.columns(), params, getattr(backend, "decimal", "."))
+        in_memory = len(raw) < rows  # the sample holds every row
+        plan = make_plan(sample, backend.columns(), params, getattr(backend, "decimal", "."), in_memory)
         seg_features = plan_features(sample, plan, params.segments_bins) if params.segments else None
         filter_kinds = read_kinds(raw, row_filter)
         if row_filter is not None and hasattr(backend, "push_row_filter"):
@@ -109,7 +113,7 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
         if _surely_genetic(plan, params):
             check_search(params)  # a search too long is refused before the statistics pass
     with clock.stage("statistics"):
-        whole = sample if len(raw) < rows else None  # the sample holds every row
+        whole = sample if in_memory else None
         copy = scope.enter_context(HeldOutCopy()) if whole is None and local_batches(backend) else None
         summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole, filter_kinds, copy,
                                                  seg_features)
@@ -117,6 +121,10 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
             plan = with_late_missing(plan, summary.late_missing, params)
             summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole, filter_kinds,
                                                      copy, seg_features)
+        # alone: why the columns are tested on all rows alone, the rows too few to split (None: split)
+        alone, run_params = _alone(_split_short(summary, layout, plan), summary, layout, plan, params, whole)
+        if alone is not None:  # every row held out, no segments: the pass again, quick on so few rows
+            summary, layout, notes = statistics_pass(backend, plan, run_params, report, cancel, whole, filter_kinds)
     _check_rows(summary, layout, plan)
     t = plan.target.width
     summary, delta = recentre(summary, layout, t)
@@ -124,7 +132,8 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     plan = replace(plan, centres=tuple((n, plan.centre(n) + d) for n, d in delta.items()))
     disc = Gram.from_moments(summary.discovery, t)
     with clock.stage("search"), threadpool_limits(1):  # many small solves: more BLAS threads only spin
-        found, search_info, search_backend = _search(disc, layout, params, report, cancel)
+        found, search_info, search_backend = (_search(disc, layout, params, report, cancel) if alone is None else
+                                              _no_search(alone, params.seed))
     with clock.stage("confirm"):
         seg = None
         if summary.segments is not None:  # tested first: their p-values join the family below
@@ -149,11 +158,11 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
         all_rows_seconds = time.perf_counter() - t0
         if plan.target.task == "binary":
             chosen = [c for c in results if c.confirmed] + ([fixed.model] if fixed and fixed.model.confirmed else [])
-            _logistic(chosen, backend, layout, summary, plan, params, notes, cancel)
+            _logistic(chosen, backend, layout, summary, plan, run_params, notes, cancel)
     with clock.stage("narrate"):
         found_segments = segments.results(seg, family, plan.target, params.alpha) if seg is not None else None
         doc = _document(spec, params, plan, layout, summary, results, found, notes, backend, retested,
-                        found_segments, fixed)
+                        found_segments, fixed, alone)
     doc["metrics"] = clock.metrics(summary.rows_read, found.evaluations, clock.seconds("search"))
     doc["metrics"]["search_generations"] = found.generations
     doc["metrics"]["search"] = search_info
@@ -205,6 +214,11 @@ def _search(disc: Gram, layout: Layout, params: AnalysisParams, report: Progress
     return found, info, opt.backend_info
 
 
+def _no_search(why: str, seed: int) -> tuple[SearchResult, dict[str, Any], dict[str, Any]]:
+    """What stands for the search of a table tested on all rows alone: none ran."""
+    return SearchResult((), 0, 0, seed, "none"), {"strategy": "none", "hypotheses": 0, "reason": why}, {}
+
+
 def _surely_genetic(plan: Plan, params: AnalysisParams) -> bool:
     """Whether the search will be the genetic one, known from the plan (not when its terms are
     screened first: which are kept is known after the statistics pass)."""
@@ -246,14 +260,18 @@ def planning_rows(params: AnalysisParams, columns: int) -> int:
     return min(params.sample_rows, max(fit, 1000))
 
 
-def make_plan(sample: pd.DataFrame, all_columns: list[str], params: AnalysisParams, decimal: str = ".") -> Plan:
+def make_plan(sample: pd.DataFrame, all_columns: list[str], params: AnalysisParams, decimal: str = ".",
+              whole: bool = False) -> Plan:
     """The plan of the analysis from the planning sample; ``decimal`` is the decimal mark of
-    numbers held as text (the data's: "." or ",")."""
+    numbers held as text (the data's: "." or ","); ``whole``: the sample holds every row, so a
+    table too small to split may still be tested on all its rows (at least
+    :data:`MIN_ROWS_ALONE`)."""
     if len(sample) == 0:
         msg = "The data has a header but no data rows. Greta needs rows to analyse."
         raise DataFormatError(msg)
-    if len(sample) < MIN_ROWS:
-        msg = f"The data has only {len(sample)} row(s); Greta needs at least {MIN_ROWS} to split off held-out rows."
+    if len(sample) < (MIN_ROWS_ALONE if whole else MIN_ROWS):
+        msg = (f"The data has only {len(sample)} row(s); Greta needs at least {MIN_ROWS} to split off held-out rows"
+               + (f", or {MIN_ROWS_ALONE} to test each column on all of them." if whole else "."))
         raise DataFormatError(msg)
     target = infer_target(sample, params.target, decimal)
     wanted = list(params.columns) if params.columns else [c for c in all_columns if c != params.target]
@@ -482,52 +500,105 @@ def holdout_meats(backend: Any, plan: Plan, layout: Layout, s: Summary, delta: d
     return [(m, sums.rows) for m in sums.meats], info
 
 
-def _check_rows(s: Summary, layout: Layout, plan: Plan) -> None:
-    if s.discovery.n + s.holdout.n == 0:
-        msg = f"No row has a usable value of the target {plan.target.name!r}."
-        raise TargetError(msg)
+def _split_short(s: Summary, layout: Layout, plan: Plan) -> tuple[Exception | None, str | None]:
+    """Whether the rows are too few to split into discovery and held-out rows: the refusal when
+    they cannot be split (a half, or a class in a half, too short), and why they are tested on
+    all rows alone if they can be, in the words of the summary (also for fewer than
+    :data:`SPLIT_ROWS` rows, whatever the seed's split). (None, None) when they are split, or
+    when no row has a target value."""
+    total = int(s.discovery.n + s.holdout.n)
+    if total == 0:
+        return None, None
+    why = (f"The table was too small to split into discovery and held-out rows ({total:,} rows with a target "
+           f"value; Greta splits {SPLIT_ROWS} or more)")
     for name, m in (("discovery", s.discovery), ("holdout", s.holdout)):
         if m.n < MIN_ROWS // 2:
-            total = int(s.discovery.n + s.holdout.n)
             msg = (f"Only {int(m.n)} of the {total} rows with a target value fell in the {name} split; each "
                    f"split needs at least {MIN_ROWS // 2}, and a random split of so few rows can leave one short. "
                    "Greta needs more rows than this to search and confirm.")
-            raise DataFormatError(msg)
+            if total >= SPLIT_ROWS:
+                why = (f"The table was too small to split into discovery and held-out rows (a random split of its "
+                       f"{total:,} rows left {int(m.n)} in the {name} half; each needs {MIN_ROWS // 2})")
+            return DataFormatError(msg), why
+    if plan.target.task == "multiclass":
+        tiny = _check_classes(s, layout.width, plan)
+        if tiny is not None:
+            return tiny
+    return None, why if total < SPLIT_ROWS else None
+
+
+def _alone(short: tuple[Exception | None, str | None], s: Summary, layout: Layout, plan: Plan,
+           params: AnalysisParams, whole: pd.DataFrame | None) -> tuple[str | None, AnalysisParams]:
+    """Whether rows too few to split (``short``: the refusal and why, :func:`_split_short`) are
+    tested on all rows alone: why (None: they are split), and the parameters of the run (every
+    row held out, no segments). They are when every row is in memory, the main-terms model fits
+    them, each class has :data:`MIN_CLASS_ROWS` rows and no term is screened (screening looks at
+    discovery rows). Else the rows are split as before, or, when they cannot be, refused."""
+    error, why = short
+    if why is None:
+        return None, params
+    n = int(s.discovery.n + s.holdout.n)
+    need = max(all_rows.rows_needed(layout), MIN_ROWS_ALONE)
+    tiny = _check_classes(s, layout.width, plan, alone=True) if plan.target.task == "multiclass" else None
+    if whole is not None and plan.candidate_width <= params.max_design_columns and n >= need and tiny is None:
+        return why, replace(params, holdout_fraction=1.0, segments=False)
+    if error is None:
+        return None, params
+    if whole is not None and n < need and isinstance(error, DataFormatError):  # the rows are the trouble
+        width = all_rows.width(layout, all_rows.main_terms(layout))
+        msg = (f"The data has only {n} rows with a target value: too few to split off held-out rows (that needs "
+               f"at least {MIN_ROWS}), and too few to test its columns on all rows ({width} design "
+               f"column{'s' if width != 1 else ''} need at least {need} rows).")
+        raise DataFormatError(msg)
+    raise error if tiny is None else tiny[0]
+
+
+def _check_rows(s: Summary, layout: Layout, plan: Plan) -> None:
+    """Refuse rows with no target value, values whose squares overflow, a constant target; in
+    each split that has rows (a table tested on all rows alone has held-out rows only)."""
+    if s.discovery.n + s.holdout.n == 0:
+        msg = f"No row has a usable value of the target {plan.target.name!r}."
+        raise TargetError(msg)
     q = layout.width
     labels = list(layout.labels) + [plan.target.name] * plan.target.width
-    for m in (s.discovery, s.holdout):
+    splits = [(name, m) for name, m in (("discovery", s.discovery), ("holdout", s.holdout)) if m.n]
+    for _, m in splits:
         bad = np.flatnonzero(~np.isfinite(np.diag(m.m2)))
         if len(bad):
             names = ", ".join(repr(n) for n in dict.fromkeys(labels[i] for i in bad[:5]))
             msg = (f"Values too large to analyse in {names}: their squares or products overflow. "
                    "Rescale these columns (e.g. divide by 1e6) or leave them out (data.exclude).")
             raise DataFormatError(msg)
-    for name, m in (("discovery", s.discovery), ("holdout", s.holdout)):
+    for name, m in splits:
         if np.all(np.diag(m.m2)[q:] <= 0):
-            msg = f"The target {plan.target.name!r} is constant in the {name} split: there is nothing to explain."
+            where = f"the {name} split" if len(splits) > 1 else "every row"
+            msg = f"The target {plan.target.name!r} is constant in {where}: there is nothing to explain."
             raise TargetError(msg)
-    if plan.target.task == "multiclass":
-        _check_classes(s, q, plan)
 
 
-def _check_classes(s: Summary, q: int, plan: Plan) -> None:
-    """Refuse a class too small to be tested: each needs rows in both splits."""
+def _check_classes(s: Summary, q: int, plan: Plan, alone: bool = False) -> tuple[TargetError, str] | None:
+    """A class too small to be tested (each needs rows in both splits; ``alone``: in all rows):
+    the refusal, and why the table cannot be split in the words of the summary; None when every
+    class has rows enough."""
     t = plan.target
     counts = {c: 0 for c in t.classes[1:]}
     least = {c: np.inf for c in t.classes[1:]}
     for m in (s.discovery, s.holdout):
-        per_class = np.rint(m.mean[q:] * m.n)
+        per_class = np.rint(m.mean[q:] * m.n) if m.n else np.zeros(len(counts))
         for c, k in zip(t.classes[1:], per_class):
             counts[c] += int(k)
             least[c] = min(least[c], k)
-    small = [c for c in counts if least[c] < MIN_CLASS_ROWS]
-    if small:
-        c = min(small, key=lambda c: counts[c])
-        msg = (f"Class {c!r} of the target {t.name!r} has only {counts[c]} row(s); each class needs "
-               f"at least {MIN_CLASS_ROWS} rows in both the discovery and the held-out split "
-               f"({2 * MIN_CLASS_ROWS} or more in all) to be tested. Merge it into another class, "
-               "or leave its rows out (data.row_filter).")
-        raise TargetError(msg)
+    small = [c for c in counts if (counts[c] if alone else least[c]) < MIN_CLASS_ROWS]
+    if not small:
+        return None
+    c = min(small, key=lambda c: counts[c])
+    msg = (f"Class {c!r} of the target {t.name!r} has only {counts[c]} row(s); each class needs "
+           f"at least {MIN_CLASS_ROWS} rows in both the discovery and the held-out split "
+           f"({2 * MIN_CLASS_ROWS} or more in all) to be tested, or {MIN_CLASS_ROWS} in all when the columns are "
+           "tested on all rows. Merge it into another class, or leave its rows out (data.row_filter).")
+    why = (f"The table was too small to split: class {c!r} of {t.name!r} has only {counts[c]} rows, too few "
+           f"for {MIN_CLASS_ROWS} in each of the discovery and held-out halves")
+    return TargetError(msg), why
 
 
 def _checks(c: Any, layout: Layout, s: Summary, plan: Plan, notes: list[str]) -> None:
@@ -572,14 +643,17 @@ def _logistic(chosen: list, backend: Any, layout: Layout, s: Summary, plan: Plan
 def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout, s: Summary,
               results: list, found: Any, notes: list[str], backend: Any, tested: list | None = None,
               found_segments: list[dict[str, Any]] | None = None,
-              fixed: all_rows.AllRows | None = None) -> dict[str, Any]:
+              fixed: all_rows.AllRows | None = None, alone: str | None = None) -> dict[str, Any]:
+    """The results document; ``alone``: why the table could not be split (its columns were tested
+    on all rows alone: no hypotheses, no held-out rows)."""
     t = plan.target
     q = layout.width
     target_info = _target_info(t, s.discovery.merge(s.holdout), q)
     data = {
         "source": spec.path, "format": getattr(backend, "format", None) or backend.reader.__class__.__name__.replace("Reader", "").lower(),
         "backend": backend.name, "rows": s.rows_read, "rows_used": int(s.discovery.n + s.holdout.n),
-        "rows_discovery": int(s.discovery.n), "rows_holdout": int(s.holdout.n),
+        "rows_discovery": int(s.discovery.n), "rows_holdout": int(s.holdout.n) if alone is None else 0,
+        "split": alone is None,
         "columns_used": [{"name": c.name, "kind": c.kind, **({"centre": plan.centre(c.name)} if c.kind != "categorical" else {})}
                          for c in plan.columns],
         "columns_dropped": [{"name": n, "reason": r} for n, r in plan.dropped],
@@ -601,21 +675,27 @@ def _document(spec: FileSpec, params: AnalysisParams, plan: Plan, layout: Layout
         h["narrative"] = " ".join([narrator.head(h), *h["findings"]])
         hyps.append(h)
     lead = next((c for c in results if c.role == "lead"), None)
-    columns = _columns(plan, hyps, lead.sizes if lead else {}, narrator, fixed)
+    columns = _columns(plan, hyps, lead.sizes if lead else {}, narrator, fixed, alone is not None)
     family = _family(tested if tested is not None else results, layout)
     family["tests"] += [{"hypothesis": None, "test": "segment", "name": g["description"], "p_value": g["p_value"],
                          "q_value": g["q_value"]} for g in found_segments or []]  # the same family
-    notes = list(notes) + _notes(plan, s, results, params, family, fixed)
+    notes = list(notes) + _notes(plan, s, results, params, family, fixed, alone)
     apart = [c["name"] for c in columns if c["verdict"] == "not confirmed" and c["evidence"] == ["held-out rows"]]
     if apart:
         notes.append(f"{_join_names(apart)} passed in the lead model on held-out rows but not on all rows with every "
                      "other column in the model: what they carry cannot be told apart from the columns related to "
                      "them, so they are not confirmed.")
+    if alone is not None and fixed is not None:
+        width = all_rows.width(layout, fixed.model.terms)
+        tests = len(fixed.model.column_tests) + len(fixed.all_terms or [])
+        summary = narrator.summary_on_all_rows(columns, alone, fixed.rows, width, tests, fixed.alpha)
+    else:
+        summary = narrator.summary(data, hyps, columns, found.evaluations, found.strategy == "exact",
+                                   len(tested) if tested is not None else None)
     out = {
         "schema_version": SCHEMA_VERSION, "greta_version": __version__, "target": t.name, "task": t.task,
         "target_info": target_info, "data": data, "columns": columns, "hypotheses": hyps,
-        "summary": narrator.summary(data, hyps, columns, found.evaluations, found.strategy == "exact",
-                                    len(tested) if tested is not None else None), "notes": notes,
+        "summary": summary, "notes": notes,
         "retested": family,
         "config": params.to_dict(), "seed": params.seed,
     }
@@ -659,7 +739,7 @@ def _target_info(t: Any, m: Any, q: int) -> dict[str, Any]:
 
 
 def _columns(plan: Plan, hyps: list[dict[str, Any]], sizes: dict[str, dict[str, Any]],
-             narrator: Narrator, fixed: all_rows.AllRows | None = None) -> list[dict[str, Any]]:
+             narrator: Narrator, fixed: all_rows.AllRows | None = None, alone: bool = False) -> list[dict[str, Any]]:
     """A verdict for every column used: "matters", "not confirmed" (in the lead model, but not
     confirmed) or "not in the model".
 
@@ -670,6 +750,8 @@ def _columns(plan: Plan, hyps: list[dict[str, Any]], sizes: dict[str, dict[str, 
     fitted for a reason other than too few rows (its terms were screened, or too costly).
     ``evidence`` says which tests passed ("all rows", "held-out rows"); ``all_rows_test`` is the
     test on all rows.
+    ``alone``: the table was too small to split, and every column is in the one model tested on
+    all rows: a column that fails there is "not confirmed".
 
     Ranked by importance (the R² lost without the column's terms: in the lead model on held-out
     rows, else in the model on all rows); a column that matters carries its headline ``effect``
@@ -692,6 +774,8 @@ def _columns(plan: Plan, hyps: list[dict[str, Any]], sizes: dict[str, dict[str, 
             where, shapes = fixed.rows, wide["model"] == "all terms"
         if fixed is not None:
             row["all_rows_test"] = wide
+        if test is None and alone:
+            test = wide
         if test is None:
             row.update(verdict="not in the model", importance=None, direction=None, terms=[], joint_test=None)
         else:
@@ -734,12 +818,19 @@ def _direction(size: dict[str, Any] | None) -> str | None:
 
 
 def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams,
-           family: dict[str, Any] | None = None, fixed: all_rows.AllRows | None = None) -> list[str]:
+           family: dict[str, Any] | None = None, fixed: all_rows.AllRows | None = None,
+           alone: str | None = None) -> list[str]:
     out = []
+    if alone is not None and fixed is not None:  # first: the terminal shows the first notes
+        out.append(f"{alone}: no hypotheses were searched and none was confirmed on held-out rows"
+                   + ("; segments were not searched either (they are confirmed on held-out rows)" if params.segments
+                      else "") + ". " + fixed.note(also=False))
     if s.rows_bad_target:
         out.append(f"{s.rows_bad_target:,} rows were left out because their target value was missing or not one of {list(plan.target.classes) or 'the numbers'}.")
     for name, reason in plan.dropped:
         out.append(f"Column {name!r} was not used: {reason}.")
+    if alone is not None:
+        return out + _notes_alone(plan, fixed)
     tests = "Held-out tests"
     if family and family["tests"]:
         k = len(family["hypotheses"])
@@ -768,4 +859,17 @@ def _notes(plan: Plan, s: Summary, results: list, params: AnalysisParams,
         out.append(fixed.note())
     if s.holdout.n < 200:
         out.append(f"Only {int(s.holdout.n)} held-out rows: small effects cannot be confirmed with so few rows.")
+    return out
+
+
+def _notes_alone(plan: Plan, fixed: all_rows.AllRows | None) -> list[str]:
+    """The notes on how a table tested on all rows alone was tested: those on held-out rows do not apply."""
+    out = ["The tests on all rows use heteroskedasticity-robust (HC4) standard errors, with the t and F "
+           "reference distributions of the model's residual degrees of freedom, which allow for so few rows."]
+    if plan.target.task == "binary":
+        fit = fixed.model.logistic if fixed is not None else None
+        sized = fixed is not None and any(z.get("model") == "logistic" for z in fixed.model.sizes.values())
+        out.append("Tests of a yes/no target on all rows use a straight-line (linear probability) model"
+                   + (f"; its sizes are changes in the predicted probability from a logistic fit ({fit['method']})."
+                      if sized and fit else "; so do its sizes."))
     return out

@@ -16,8 +16,11 @@ half stays with the held-out route, so that a column called a driver by either k
 error rate). A column passes when one of its tests passes. No seed enters it, and it has the
 power of all the rows. It runs when every row is in memory (the planning sample holds the whole
 data) and rows outnumber a model's design columns :data:`ROWS_PER_COLUMN` times over (and
-:data:`EXTRA_ROWS` more). Sizes from the main-terms model hold every other column fixed in the
-literal sense: every other column is in the model.
+:data:`EXTRA_ROWS` more); the main-terms model is also fitted on a small table, when it has at
+most :data:`SMALL_COLUMNS` design columns and leaves :data:`SMALL_RESIDUAL_DF` residual degrees
+of freedom (stackloss: 21 rows, 3 columns; longley: 16 rows, 6 columns). Sizes from the
+main-terms model hold every other column fixed in the literal sense: every other column is in
+the model.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ EXTRA_ROWS = 10
 #: columns give 230 terms: about 10 s over 40,000 rows). Past it, with rows enough for the model,
 #: the lead model's held-out tests judge curves and products instead.
 ALL_TERMS_MAX_COLUMNS = 120
+SMALL_COLUMNS = 10  # a main-terms model this narrow is fitted on a small table ...
+SMALL_RESIDUAL_DF = 8  # ... when it leaves this many residual degrees of freedom
 MAIN_KINDS = ("numeric", "categorical")
 TEST_KEYS = ("f_statistic", "df1", "df2", "p_value", "q_value", "passed")
 
@@ -71,11 +76,14 @@ class AllRows:
         names = [c["name"] for c in self.model.column_tests]
         return [n for n in names if (self.column(n) or {}).get("passed")]
 
-    def note(self) -> str:
+    def note(self, also: bool = True) -> str:
+        """What was tested and what passed; ``also``: besides the held-out tests (not when the
+        table was too small to split)."""
         models = "every column's main terms" + (", and every candidate term," if self.all_terms is not None else "")
         k = len(self.model.column_tests) + len(self.all_terms or [])
         passed = self.passing
-        return (f"The columns were also tested on all {self.rows:,} rows in models fixed before looking at the "
+        return (f"The columns were {'also ' if also else ''}tested on all {self.rows:,} rows in models fixed "
+                "before looking at the "
                 f"target ({models} fitted together; HC4, Holm's correction over the {k} column tests at alpha / 2 = "
                 f"{self.alpha:g}): " + (f"{', '.join(passed)} passed." if passed else "none passed."))
 
@@ -91,13 +99,27 @@ def main_terms(layout: Layout) -> tuple[int, ...]:
     return tuple(i for i, t in enumerate(layout.terms) if t.kind in MAIN_KINDS)
 
 
+def width(layout: Layout, h: tuple[int, ...]) -> int:
+    return sum(len(layout.columns[i]) for i in h)
+
+
 def fits(rows: float, layout: Layout, h: tuple[int, ...]) -> bool:
     """Whether rows far outnumber the design columns of the model of terms ``h``."""
-    return bool(h) and rows >= ROWS_PER_COLUMN * sum(len(layout.columns[i]) for i in h) + EXTRA_ROWS
+    return bool(h) and rows >= ROWS_PER_COLUMN * width(layout, h) + EXTRA_ROWS
+
+
+def rows_needed(layout: Layout) -> int:
+    """The fewest rows on which the main-terms model is fitted. A narrow model needs only
+    :data:`SMALL_RESIDUAL_DF` residual degrees of freedom: its few coefficients are estimated
+    well enough from a small table (the textbook regressions of stackloss and longley), and the
+    t and F reference distributions with those degrees of freedom allow for the small sample."""
+    w = width(layout, main_terms(layout))
+    return w + 1 + SMALL_RESIDUAL_DF if w <= SMALL_COLUMNS else ROWS_PER_COLUMN * w + EXTRA_ROWS
 
 
 def eligible(rows: float, layout: Layout) -> bool:
-    return fits(rows, layout, main_terms(layout))
+    """Whether the main-terms model is fitted on these rows (the all-terms model keeps :func:`fits`)."""
+    return bool(main_terms(layout)) and rows >= rows_needed(layout)
 
 
 def test_all_rows(builder: Any, layout: Layout, everything: Moments, whole: Any, sample: np.ndarray,
@@ -142,4 +164,4 @@ def test_all_rows(builder: Any, layout: Layout, everything: Moments, whole: Any,
                    len(models) == 1 and (not all_terms or (wide and fits(everything.n, layout, every))))
 
 
-__all__ = ["AllRows", "eligible", "main_terms", "test_all_rows"]
+__all__ = ["AllRows", "eligible", "main_terms", "rows_needed", "test_all_rows"]

@@ -40,6 +40,23 @@ def pct(v: float) -> str:
     return f"{100 * v:.1f}%"
 
 
+def detectable(rows: int, width: int, tests: int, level: float, power: float = 0.8,
+               share: float = 0.1) -> tuple[float, int]:
+    """Roughly what a test of one column on ``rows`` rows, in a model of ``width`` design
+    columns, finds with probability ``power`` when it is one of ``tests`` tests corrected at
+    ``level`` (Bonferroni's threshold, Holm's first step): the share of the variation the other
+    columns leave (partial R²) that it needs, and the rows a column with ``share`` needs. The
+    normal approximation of a one-term test, noncentrality f²·(residual df); t's heavier tails
+    with few rows, and columns of several terms, need more."""
+    from statistics import NormalDist
+
+    z = NormalDist()
+    lam = (z.inv_cdf(1 - level / max(tests, 1) / 2) + z.inv_cdf(power)) ** 2
+    f2 = lam / max(rows - width - 1, 1)
+    need = lam * (1 - share) / share + width + 1
+    return f2 / (1 + f2), int(float(f"{need:.2g}"))
+
+
 def _join(items: Sequence[str]) -> str:
     items = list(items)
     if not items:
@@ -310,3 +327,22 @@ class Narrator:
         return (f"What goes with {self.y}: {_join(matter)} (most important first). The best confirmed model "
                 f"accounts for {pct(lead['holdout']['r2'])} of the variation in {self.y} on held-out "
                 f"data ({self.fit_measure()}, {qtext(lead['holdout'].get('q_value'))}). {how} {caveat}")
+
+    def summary_on_all_rows(self, columns: Sequence[dict[str, Any]], why: str, rows: int, width: int, tests: int,
+                            level: float) -> str:
+        """The summary of a table too small to split (``why``: a sentence's start that says so),
+        whose columns were each tested on all ``rows`` in one model of ``width`` design columns
+        (``tests`` column tests, Holm at ``level``). When none passed, how strong a column must be
+        to pass with these rows, and how many rows a modest one needs: with so few rows a
+        column that does not pass is no sign that it does not matter."""
+        how = (f"{why}, so each column was tested on all {rows:,} rows with every other column held fixed "
+               "(no search, no held-out rows).")
+        matter = [c["name"] for c in columns if c["verdict"] == "matters"]
+        if matter:
+            caveat = (f"These are associations in this data: a column can go with {self.y} because it affects it, "
+                      "because it follows from it, or because both follow from something else.")
+            return f"What goes with {self.y}: {_join(matter)} (most important first). {how} {caveat}"
+        share, needed = detectable(rows, width, tests, level)
+        return (f"No column passed its test on all {rows:,} rows, and with so few rows that says little: a column "
+                f"must account for about {pct(share)} of the variation in {self.y} that the other columns leave to "
+                f"pass 8 times in 10; one that accounts for 10% would need about {needed:,} rows. {how}")

@@ -27,6 +27,7 @@ from greta_core.report._format import (
     strings,
     text,
 )
+from greta_core.report.charts import IMPORTANCE_TITLE
 
 NOT_CONFIRMED = "not confirmed on held-out data"
 
@@ -67,9 +68,11 @@ class Charts:
 
 @dataclass(frozen=True)
 class ImportanceChart:
-    """The columns that matter, by the held-out R² each carries; only graphical formats draw it."""
+    """The columns that matter, by the held-out R² each carries (or the R² ``title`` says); only
+    graphical formats draw it."""
 
     columns: tuple[Mapping[str, Any], ...]
+    title: str = IMPORTANCE_TITLE
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ def build(results: Mapping[str, Any]) -> list[Block]:
     blocks += _answer_blocks(results)
     blocks += _target_blocks(results)
     if lead is None:
-        blocks += _findings_blocks([], bool(hypotheses))
+        blocks += _findings_blocks([], bool(hypotheses), unsplit(results))
     else:
         blocks += [Heading(2, "The model"), *_model_blocks(lead, results)]
     if alternatives:
@@ -201,8 +204,11 @@ def _answer_blocks(results: Mapping[str, Any]) -> list[Block]:
     matter = [c for c in columns if c.get("verdict") == "matters"]
     if not matter:
         return []
-    blocks: list[Block] = [Heading(2, f"What goes with {text(results.get('target'))}"),
-                           ImportanceChart(tuple(matter))]
+    alone = unsplit(results)
+    chart = (ImportanceChart(tuple(matter), "R² each column carries on all rows "
+                             "(blue: higher values raise it, orange: lower it, grey: no single direction)")
+             if alone else ImportanceChart(tuple(matter)))
+    blocks: list[Block] = [Heading(2, f"What goes with {text(results.get('target'))}"), chart]
     sentences = [text(c.get("sentence")) for c in matter if c.get("sentence")]
     if sentences:
         blocks.append(ItemList(tuple(sentences), ordered=False))
@@ -217,6 +223,9 @@ def _answer_blocks(results: Mapping[str, Any]) -> list[Block]:
     caption = ("Each column's terms tested together (robust standard errors): in the lead model on held-out rows, "
                "or, where its sentence says so, on all rows with every other column in the model (the q-value "
                "Holm-adjusted). 'R² it carries' is the R² lost when its terms leave that model.")
+    if alone:
+        caption = ("Each column's terms tested together on all rows, with every other column in the model (robust "
+                   "standard errors; q: Holm-adjusted p); 'R² it carries' is the R² lost when they leave the model.")
     return [*blocks, Table(headers, body, "lllrlr", caption)]
 
 
@@ -232,13 +241,20 @@ def _rank(h: Mapping[str, Any], default: int) -> str:
     return fmt_int(h.get("rank")) if as_float(h.get("rank")) is not None else str(default)
 
 
-def _findings_blocks(confirmed: list[Mapping[str, Any]], any_tested: bool) -> list[Block]:
+def unsplit(results: Mapping[str, Any]) -> bool:
+    """Whether the table was too small to split: its columns were tested on all rows alone."""
+    return mapping(results, "data").get("split") is False
+
+
+def _findings_blocks(confirmed: list[Mapping[str, Any]], any_tested: bool, alone: bool = False) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Confirmed findings")]
     if not confirmed:
         msg = (
             "No hypothesis was confirmed on held-out data."
             if any_tested
-            else ("No hypotheses were tested.")
+            else "No hypotheses were searched: the table was too small to split into discovery and held-out rows."
+            if alone
+            else "No hypotheses were tested."
         )
         return [*blocks, Paragraph(msg)]
     rows = tuple(

@@ -132,16 +132,20 @@ def _forest_row(row: ForestRow, y: float, scale: _Scale, label_chars: int) -> st
 DOWN = "#c05621"
 
 
-def importance_chart(columns: Sequence[Mapping[str, Any]], width: int = 760) -> str:
-    """Horizontal bars of the held-out R² each column carries, coloured by direction (blue:
-    higher values raise the target, orange: lower it, grey: it depends)."""
+IMPORTANCE_TITLE = ("R² each column carries (blue: higher values raise it, orange: lower it, "
+                    "grey: no single direction)")
+
+
+def importance_chart(columns: Sequence[Mapping[str, Any]], width: int = 760, title: str = IMPORTANCE_TITLE) -> str:
+    """Horizontal bars of the held-out R² each column carries (or the R² said by ``title``),
+    coloured by direction (blue: higher values raise the target, orange: lower it, grey: it
+    depends)."""
     rows = [(text(c.get("name")), v, c.get("direction")) for c in columns
             if (v := as_float(c.get("importance"))) is not None]
     if not rows:
         return ""
     label_chars = min(28, max(len(r[0]) for r in rows))
     scale = _Scale(0.0, max(v for _, v, _ in rows) * 1.08 or 1.0, 12 + label_chars * _CHAR_PX, width - 200)
-    title = "R² each column carries (blue: higher values raise it, orange: lower it, grey: no single direction)"
     height = 40 + 22 * len(rows) + 20
     body = [_text(6, 16, _clip(title, int(width / _CHAR_PX)), extra=_TTL), *_x_axis(scale, 26, height - 22)]
     for i, (label, value, direction) in enumerate(rows):

@@ -85,7 +85,7 @@ def _block(block: Block) -> str:
     if isinstance(block, Charts):
         return _charts(block)
     if isinstance(block, ImportanceChart):
-        chart = importance_chart(block.columns)
+        chart = importance_chart(block.columns, title=block.title)
         return f'<div class="charts">{chart}</div>' if chart else ""
     if isinstance(block, SegmentChart):
         chart = segment_chart(block.segments, block.overall, block.label, block.percent)
