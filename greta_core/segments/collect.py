@@ -28,11 +28,11 @@ class Part:
 
     def merge(self, other: Part) -> Part:
         key = np.concatenate([self.key, other.key])
-        codes = np.concatenate([self.codes, other.codes])
+        codes = _stack(self.codes, other.codes)
         y = np.concatenate([self.y, other.y])
         if len(key) > self.size:
             key, idx = smallest(key, self.size)
-            codes, y = codes[idx], y[idx]
+            codes, y = codes.T[:, idx].T, y[idx]  # the rows picked, still column by column
         return Part(key, codes, y, self.seen + other.seen, self.size)
 
     def in_key_order(self) -> Part:
@@ -51,6 +51,14 @@ class Part:
         return len(self.key) == self.seen
 
 
+def _stack(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The rows of ``a`` then ``b`` in Fortran order (as :meth:`Coder.codes` writes them):
+    each column is copied in one run, and the search reads one column at a time."""
+    out = np.empty((len(a) + len(b), a.shape[1]), dtype=a.dtype, order="F")
+    out[: len(a)], out[len(a):] = a, b
+    return out
+
+
 @dataclass
 class SegmentRows:
     discovery: Part
@@ -66,7 +74,7 @@ class SegmentRows:
 
 def empty(p: int, t: int, discovery_rows: int, holdout_rows: int) -> SegmentRows:
     def part(size: int) -> Part:
-        return Part(np.zeros(0), np.zeros((0, p), dtype=np.uint8), np.zeros((0, t)), 0, size)
+        return Part(np.zeros(0), np.zeros((0, p), dtype=np.uint8, order="F"), np.zeros((0, t)), 0, size)
 
     return SegmentRows(part(discovery_rows), part(holdout_rows))
 
