@@ -32,7 +32,7 @@ class Part:
         y = np.concatenate([self.y, other.y])
         if len(key) > self.size:
             key, idx = smallest(key, self.size)
-            codes, y = codes.T[:, idx].T, y[idx]  # the rows picked, still column by column
+            codes, y = _pick(codes, idx), y[idx]
         return Part(key, codes, y, self.seen + other.seen, self.size)
 
     def in_key_order(self) -> Part:
@@ -56,6 +56,14 @@ def _stack(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     each column is copied in one run, and the search reads one column at a time."""
     out = np.empty((len(a) + len(b), a.shape[1]), dtype=a.dtype, order="F")
     out[: len(a)], out[len(a):] = a, b
+    return out
+
+
+def _pick(codes: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Rows ``idx`` of ``codes``, still in Fortran order: gathered one column at a time."""
+    out = np.empty((len(idx), codes.shape[1]), dtype=codes.dtype, order="F")
+    for j in range(codes.shape[1]):
+        np.take(codes[:, j], idx, out=out[:, j])
     return out
 
 
