@@ -196,7 +196,8 @@ class DesignBuilder:
         n = len(frame) if rows is None else len(rows)
         if self.numeric:  # converted together: a wide file has thousands of numeric columns
             block = frame[self.numeric].to_numpy(np.float64)
-            values = np.asfortranarray(block if rows is None else block[rows])
+            # rows picked from the transposed block come out column by column: one copy, not two
+            values = np.asfortranarray(block if rows is None else block.T[:, rows].T)
         else:
             values = np.zeros((n, 0), order="F")
         missing = np.isnan(values)

@@ -60,7 +60,9 @@ class Candidates:
 def find(rows: SegmentRows, features: Sequence[Feature], task: str, settings: Settings) -> Candidates:
     from greta_core.segments.confirm import distinct, search, test
 
-    rows = SegmentRows(rows.discovery.in_key_order(), rows.holdout)  # the search sees one order on every backend
+    # the search sees one order on every backend; the codes are read a column at a time (a
+    # condition's mask, a column's counts), so each part's are laid out column after column
+    rows = SegmentRows(rows.discovery.in_key_order().by_column(), rows.holdout.by_column())
     found = search(rows.discovery, features, task, settings.max_conditions, settings.min_share, settings.beam,
                    settings.quality_a)
     chosen = distinct(found, rows.discovery, features, settings.max_reported, task, settings.quality_a)

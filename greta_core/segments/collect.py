@@ -28,11 +28,11 @@ class Part:
 
     def merge(self, other: Part) -> Part:
         key = np.concatenate([self.key, other.key])
-        codes = np.concatenate([self.codes, other.codes])
+        codes = _stack(self.codes, other.codes)
         y = np.concatenate([self.y, other.y])
         if len(key) > self.size:
             key, idx = smallest(key, self.size)
-            codes, y = codes[idx], y[idx]
+            codes, y = _pick(codes, idx), y[idx]
         return Part(key, codes, y, self.seen + other.seen, self.size)
 
     def in_key_order(self) -> Part:
@@ -40,10 +40,31 @@ class Part:
         order = np.argsort(self.key, kind="stable")
         return Part(self.key[order], self.codes[order], self.y[order], self.seen, self.size)
 
+    def by_column(self) -> Part:
+        """The same rows with the codes in Fortran order: one column's codes are contiguous, so
+        a condition on it reads one run of bytes instead of every row's whole record."""
+        return Part(self.key, np.asfortranarray(self.codes), self.y, self.seen, self.size)
+
     @property
     def complete(self) -> bool:
         """Every row of the split is kept."""
         return len(self.key) == self.seen
+
+
+def _stack(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The rows of ``a`` then ``b`` in Fortran order (as :meth:`Coder.codes` writes them):
+    each column is copied in one run, and the search reads one column at a time."""
+    out = np.empty((len(a) + len(b), a.shape[1]), dtype=a.dtype, order="F")
+    out[: len(a)], out[len(a):] = a, b
+    return out
+
+
+def _pick(codes: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Rows ``idx`` of ``codes``, still in Fortran order: gathered one column at a time."""
+    out = np.empty((len(idx), codes.shape[1]), dtype=codes.dtype, order="F")
+    for j in range(codes.shape[1]):
+        np.take(codes[:, j], idx, out=out[:, j])
+    return out
 
 
 @dataclass
@@ -61,7 +82,7 @@ class SegmentRows:
 
 def empty(p: int, t: int, discovery_rows: int, holdout_rows: int) -> SegmentRows:
     def part(size: int) -> Part:
-        return Part(np.zeros(0), np.zeros((0, p), dtype=np.uint8), np.zeros((0, t)), 0, size)
+        return Part(np.zeros(0), np.zeros((0, p), dtype=np.uint8, order="F"), np.zeros((0, t)), 0, size)
 
     return SegmentRows(part(discovery_rows), part(holdout_rows))
 

@@ -69,8 +69,9 @@ class Coder:
         return len(self.features)
 
     def codes(self, rows: Rows, idx: np.ndarray | slice) -> np.ndarray:
-        """The codes of rows ``idx`` of a batch (numeric values there are centred)."""
-        out = np.empty((len(rows.key[idx]), self.width), dtype=np.uint8)
+        """The codes of rows ``idx`` of a batch (numeric values there are centred), one column
+        after another in memory (Fortran order): each column is written in one contiguous run."""
+        out = np.empty((len(rows.key[idx]), self.width), dtype=np.uint8, order="F")
         for j, k, cuts in self._numeric:
             v, col = rows.values[idx, k], out[:, j]
             if len(cuts) <= 16:  # a few comparisons beat a binary search per value

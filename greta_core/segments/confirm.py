@@ -69,26 +69,28 @@ def distinct(found: list[tuple[int, Found]], part: Part, features: Sequence[Feat
     segment — its rows overlapping it — is left out)."""
     columns = dict(targets(part.y, task))
     chosen: list[tuple[int, Found, Segment, int]] = []
-    masks: list[np.ndarray] = []
+    masks: list[tuple[np.ndarray, int]] = []  # the chosen segments' rows, and how many
     taken = np.zeros(len(part.y), dtype=bool)
     for k, f in found:
         if len(chosen) >= most:
             break
         m = mask(part.codes, f.segment, features)
-        size = int(m.sum())
-        if size == 0 or any(np.count_nonzero(m & o) > OVERLAP * min(size, int(o.sum())) for o in masks):
+        size = int(np.count_nonzero(m))
+        if size == 0 or any(np.count_nonzero(m & o) > OVERLAP * min(size, n) for o, n in masks):
             continue
-        if taken.any():
+        if masks:  # rows are taken by the segments chosen so far
             y, rest = columns[k], ~taken
             alone = m & rest
-            if alone.sum() < 2:
+            inside = int(np.count_nonzero(alone))
+            if inside < 2:
                 continue
-            q = quality(np.float64(alone.sum()), np.float64(y[alone].mean()), int(rest.sum()), float(y[rest].mean()), a)
+            q = quality(np.float64(inside), np.float64(y[alone].mean()), int(np.count_nonzero(rest)),
+                        float(y[rest].mean()), a)
             if q * np.sign(f.quality) < 0.5 * abs(f.quality):
                 continue
         seg, _ = simplify(f.segment, part.codes, features)  # the same rows, fewer words
         chosen.append((k, f, seg, size))
-        masks.append(m)
+        masks.append((m, size))
         taken |= m
     return chosen
 

@@ -146,29 +146,57 @@ def _candidates(level: list[tuple[Segment, np.ndarray]], features: Sequence[Feat
                 offsets: np.ndarray, counts: np.ndarray, sums: np.ndarray) -> tuple[np.ndarray, ...] | None:
     """Every way to narrow each segment by one bound or level on one of ``columns`` (whose codes
     are rows ``offsets[i]:offsets[i + 1]`` of ``counts`` and ``sums``), as arrays: segment,
-    column, low and high bin (numeric), level bits (categorical), rows and target sum."""
+    column, low and high bin (numeric), level bits (categorical), rows and target sum. They come
+    segment by segment, column by column; on a numeric column, first each new upper bound, then
+    each new lower bound.
+
+    The numeric columns' candidates of every segment are made at once (the rows and sums in a
+    range are differences of running sums, the same additions in the same order as one column
+    at a time); a categorical column's levels, a few per segment, one at a time."""
+    nb, nc = len(level), len(columns)
+    numeric = np.array([features[j].kind == "numeric" for j in columns], dtype=bool)
     parts: list[tuple[np.ndarray, ...]] = []
+    order: list[np.ndarray] = []  # each part's (segment, column) pair: b * nc + i
+    if numeric.any():
+        # running sums over each numeric column's bins, one zero row before each column's
+        num = np.flatnonzero(numeric)
+        width = offsets[num + 1] - offsets[num]
+        start = np.concatenate([[0], np.cumsum(width + 1)[:-1]])
+        c_cnt, c_sum = np.zeros((int(np.sum(width + 1)), nb)), np.zeros((int(np.sum(width + 1)), nb))
+        for i, a, w in zip(num, start, width):
+            np.cumsum(counts[offsets[i]:offsets[i + 1]], axis=0, out=c_cnt[a + 1:a + 1 + w])
+            np.cumsum(sums[offsets[i]:offsets[i + 1]], axis=0, out=c_sum[a + 1:a + 1 + w])
+        # each (segment, numeric column): its current bounds (the whole column when unused)
+        lo = np.zeros((nb, len(num)), dtype=np.int64)
+        hi = np.broadcast_to(width - 1, (nb, len(num))).copy()
+        where = {int(columns[i]): n for n, i in enumerate(num)}
+        for b, (seg, _m) in enumerate(level):
+            for c in seg:
+                if c.column in where:
+                    lo[b, where[c.column]], hi[b, where[c.column]] = c.low, c.high
+        span = hi - lo  # new upper bounds lo..hi-1, then as many new lower bounds lo+1..hi
+        pb, pn = np.nonzero(span > 0)  # row-major: segment by segment, column by column
+        n = span[pb, pn]
+        first = np.repeat(np.cumsum(2 * n) - 2 * n, 2 * n)
+        r = np.arange(int(np.sum(2 * n))) - first
+        eb, en, elo, ehi, en_ = (np.repeat(x, 2 * n) for x in (pb, pn, lo[pb, pn], hi[pb, pn], n))
+        upper = r < en_
+        low = np.where(upper, elo, elo + 1 + r - en_)
+        high = np.where(upper, elo + r, ehi)
+        base = start[en]
+        parts.append((eb, np.asarray(columns)[num][en], low, high, np.zeros(len(r), dtype=np.int64),
+                      c_cnt[base + high + 1, eb] - c_cnt[base + low, eb],
+                      c_sum[base + high + 1, eb] - c_sum[base + low, eb]))
+        order.append(eb * nc + num[en])
     for b, (seg, _m) in enumerate(level):
         used = {c.column: c for c in seg}
         for i, j in enumerate(columns):
             f = features[j]
+            if numeric[i]:
+                continue
             cnt = counts[offsets[i]:offsets[i + 1], b]
             sm = sums[offsets[i]:offsets[i + 1], b]
             current = used.get(j)
-            if f.kind == "numeric":
-                lo, hi = (current.low, current.high) if current else (0, f.codes - 1)
-                if hi <= lo:
-                    continue
-                c_cnt = np.concatenate([[0.0], np.cumsum(cnt)])  # c_cnt[i]: bins below i
-                c_sum = np.concatenate([[0.0], np.cumsum(sm)])
-                up = np.arange(lo, hi)  # a new upper bound: bins lo..u
-                low = np.arange(lo + 1, hi + 1)  # a new lower bound: bins l..hi
-                parts.append((np.full(2 * len(up), b), np.full(2 * len(up), j),
-                              np.concatenate([np.full(len(up), lo), low]), np.concatenate([up, np.full(len(low), hi)]),
-                              np.zeros(2 * len(up), dtype=np.int64),
-                              np.concatenate([c_cnt[up + 1] - c_cnt[lo], c_cnt[hi + 1] - c_cnt[low]]),
-                              np.concatenate([c_sum[up + 1] - c_sum[lo], c_sum[hi + 1] - c_sum[low]])))
-                continue
             have = np.array(sorted(current.levels) if current else range(f.codes), dtype=np.int64)
             if len(have) < 2:
                 continue
@@ -179,6 +207,8 @@ def _candidates(level: list[tuple[Segment, np.ndarray]], features: Sequence[Feat
                 k, s = np.concatenate([k, k.sum() - k]), np.concatenate([s, s.sum() - s])
             z = np.zeros(len(bits), dtype=np.int64)
             parts.append((np.full(len(bits), b), np.full(len(bits), j), z, z, bits, k, s))
-    if not parts:
+            order.append(np.full(len(bits), b * nc + i))
+    if not parts or not sum(len(o) for o in order):
         return None
-    return tuple(np.concatenate([p[i] for p in parts]) for i in range(7))
+    at = np.argsort(np.concatenate(order), kind="stable")
+    return tuple(np.concatenate([p[i] for p in parts])[at] for i in range(7))

@@ -45,13 +45,11 @@ class Summary:
                 + sum(a.nbytes for a in arrays) + held)
 
     def merge(self, other: Summary) -> Summary:
-        keys = np.concatenate([self.sample_key, other.sample_key])
-        rows = np.concatenate([self.sample, other.sample])
-        keys, rows = _smallest(keys, rows, self.sample_size)
+        keys, rows = _smallest(self.sample_key, self.sample, other.sample_key, other.sample, self.sample_size)
         screen_key, screen = self.screen_key, self.screen
         if self.screen_size:
-            screen_key, screen = _smallest(np.concatenate([self.screen_key, other.screen_key]),
-                                           np.concatenate([self.screen, other.screen]), self.screen_size)
+            screen_key, screen = _smallest(self.screen_key, self.screen, other.screen_key, other.screen,
+                                           self.screen_size)
         return Summary(
             self.discovery.merge(other.discovery),
             self.holdout.merge(other.holdout),
@@ -77,9 +75,17 @@ def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return b if a.size == 0 else a if b.size == 0 else a + b
 
 
-def _smallest(keys: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    keys, idx = smallest(keys, k)
-    return keys, rows[idx]
+def _smallest(key_a: np.ndarray, a: np.ndarray, key_b: np.ndarray, b: np.ndarray,
+              k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` rows of smallest key of ``a`` and ``b`` together, in increasing key order. The
+    rows are gathered from each side, never first copied into one array (a sample of a wide
+    design is megabytes, and each merge would copy both)."""
+    keys, idx = smallest(np.concatenate([key_a, key_b]), k)
+    out = np.empty((len(idx),) + a.shape[1:], dtype=np.result_type(a, b))
+    first = idx < len(a)
+    out[first] = a[idx[first]]
+    out[~first] = b[idx[~first] - len(a)]
+    return keys, out
 
 
 def summarize(
