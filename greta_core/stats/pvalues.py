@@ -7,6 +7,8 @@ incomplete beta function) wherever scipy's value underflows.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import special
 
@@ -109,34 +111,28 @@ def log10_wilks_p(lam: np.ndarray, p: int, q: np.ndarray, dfe: np.ndarray) -> np
 
 def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
     """Benjamini–Hochberg adjusted p-values (q-values); NaNs stay NaN."""
-    p = np.asarray(pvalues, dtype=float)
-    q = np.full_like(p, np.nan)
-    ok = np.isfinite(p)
-    if not ok.any():
-        return q
-    x = p[ok]
-    m = len(x)
-    order = np.argsort(x, kind="stable")
-    scaled = x[order] * m / np.arange(1, m + 1)
-    adjusted = np.minimum.accumulate(scaled[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(adjusted, 1.0)
-    q[ok] = out
-    return q
+    def step_up(x: np.ndarray) -> np.ndarray:  # sorted p-values -> their adjusted values
+        return np.minimum.accumulate((x * len(x) / np.arange(1, len(x) + 1))[::-1])[::-1]
+
+    return _adjusted(pvalues, step_up)
 
 
 def holm(pvalues: np.ndarray) -> np.ndarray:
     """Holm's step-down adjusted p-values (family-wise error); NaNs stay NaN."""
+    return _adjusted(pvalues, lambda x: np.maximum.accumulate(x * (len(x) - np.arange(len(x)))))
+
+
+def _adjusted(pvalues: np.ndarray, adjust: Any) -> np.ndarray:
+    """``adjust`` (sorted finite p-values -> adjusted) applied to the finite ``pvalues``, capped
+    at 1, in their own order; NaNs stay NaN."""
     p = np.asarray(pvalues, dtype=float)
     out = np.full_like(p, np.nan)
     ok = np.isfinite(p)
     if not ok.any():
         return out
     x = p[ok]
-    m = len(x)
     order = np.argsort(x, kind="stable")
-    adjusted = np.maximum.accumulate(x[order] * (m - np.arange(m)))
-    got = np.empty(m)
-    got[order] = np.minimum(adjusted, 1.0)
+    got = np.empty(len(x))
+    got[order] = np.minimum(adjust(x[order]), 1.0)
     out[ok] = got
     return out

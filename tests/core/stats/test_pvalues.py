@@ -133,3 +133,18 @@ def test_benjamini_hochberg_keeps_nan() -> None:
     np.testing.assert_allclose(q[[0, 2, 3]], ref)
     assert np.isnan(benjamini_hochberg(np.array([np.nan]))).all()
     assert benjamini_hochberg(np.array([])).shape == (0,)
+
+
+def test_holm_and_benjamini_hochberg_equal_statsmodels():
+    import numpy as np
+    from statsmodels.stats.multitest import multipletests
+
+    from greta_core.stats.pvalues import benjamini_hochberg, holm
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        p = rng.random(int(rng.integers(1, 30))) ** 3
+        assert np.allclose(holm(p), multipletests(p, method="holm")[1], rtol=1e-12, atol=0)
+        assert np.allclose(benjamini_hochberg(p), multipletests(p, method="fdr_bh")[1], rtol=1e-12, atol=0)
+    got = holm(np.array([np.nan, 0.01, 0.04]))
+    assert np.isnan(got[0]) and got[1:].tolist() == [0.02, 0.04]
