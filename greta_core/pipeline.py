@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import replace
 from typing import Any
@@ -57,7 +58,8 @@ from greta_core.resources.budget import check_plan, check_planning_sample, check
 from greta_core.resources.memory import memory_limit, release_arrow_memory
 from greta_core.stats.centring import centring_map, recentre
 from greta_core.stats.linear import Gram
-from greta_core.stats.local_copy import HeldOutCopy, fold, leaves
+from greta_core.stats.moments import Moments
+from greta_core.stats.local_copy import RowsCopy, fold
 from greta_core.stats.robust import COV_TYPE
 from greta_core.stats.summary import Summary, empty_summary, summarize
 from greta_core import segments
@@ -114,7 +116,7 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
             check_search(params)  # a search too long is refused before the statistics pass
     with clock.stage("statistics"):
         whole = sample if in_memory else None
-        copy = scope.enter_context(HeldOutCopy()) if whole is None and local_batches(backend) else None
+        copy = scope.enter_context(RowsCopy()) if whole is None and local_batches(backend) else None
         summary, layout, notes = statistics_pass(backend, plan, params, report, cancel, whole, filter_kinds, copy,
                                                  seg_features)
         if summary.late_missing.any():  # missing values the planning rows did not show: read again
@@ -131,6 +133,11 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     read_plan = plan  # the statistics pass built its design rows with these centres
     plan = replace(plan, centres=tuple((n, plan.centre(n) + d) for n, d in delta.items()))
     disc = Gram.from_moments(summary.discovery, t)
+    everything = summary.discovery.merge(summary.holdout)
+    models, shapes = ([], False)
+    if {t.name for t in plan.main_terms} <= {t.name for t in layout.terms}:  # main terms not screened
+        models, shapes = all_rows.fixed_models(layout, everything, all_terms=summary.screening is None,
+                                               rows_read=None if whole is not None else summary.rows_read)
     with clock.stage("search"), threadpool_limits(1):  # many small solves: more BLAS threads only spin
         found, search_info, search_backend = (_search(disc, layout, params, report, cancel) if alone is None else
                                               _no_search(alone, params.seed))
@@ -139,9 +146,9 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
         if summary.segments is not None:  # tested first: their p-values join the family below
             seg = segments.find(summary.segments, seg_features, plan.target.task, segment_settings(params))
         family = list(seg.p_values) if seg is not None else []
-        meats, robust_info = holdout_meats(backend, read_plan, layout, summary, delta,
-                                           tested(found.front, params.max_hypotheses), params, whole, report,
-                                           cancel, notes, filter_kinds, copy)
+        meats, sums, robust_info = holdout_meats(backend, read_plan, layout, summary, delta,
+                                                 tested(found.front, params.max_hypotheses), run_params, whole,
+                                                 report, cancel, notes, filter_kinds, copy, everything, models)
         retested = confirm(found.front, layout, disc, summary.holdout, summary.sample, plan.target,
                            params.alpha, params.max_hypotheses, dict(plan.centres), meats, family)
         results = select(list(retested))
@@ -149,12 +156,9 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
             if c.confirmed:
                 _checks(c, layout, summary, plan, notes)
         fixed, t0 = None, time.perf_counter()
-        if whole is not None and all_rows.eligible(summary.discovery.n + summary.holdout.n, layout):
-            lin, shift = centring_map(delta, layout, t)
-            fixed = all_rows.test_all_rows(DesignBuilder(read_plan, params.seed, 1.0), layout,
-                                           summary.discovery.merge(summary.holdout), whole, summary.sample,
-                                           plan.target, params.alpha, lin, shift, dict(plan.centres),
-                                           all_terms=summary.screening is None)
+        if sums is not None:
+            fixed = all_rows.test_all_rows(layout, everything, models, *sums, summary.sample, plan.target,
+                                           params.alpha, dict(plan.centres), shapes)
         all_rows_seconds = time.perf_counter() - t0
         if plan.target.task == "binary":
             chosen = [c for c in results if c.confirmed] + ([fixed.model] if fixed and fixed.model.confirmed else [])
@@ -175,7 +179,8 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     doc["metrics"]["search_backend"] = search_backend
     doc["metrics"]["robust_variance"] = robust_info
     doc["metrics"]["all_rows"] = {"tested": fixed is not None, "seconds": round(all_rows_seconds, 4),
-                                  "models": len(doc["all_rows"]["models"]) if fixed is not None else 0}
+                                  "models": len(doc["all_rows"]["models"]) if fixed is not None else 0,
+                                  "source": robust_info.get("fixed_source")}
     report("done", 1.0, {})
     return doc
 
@@ -330,14 +335,14 @@ def _mean(v: np.ndarray) -> float:
 def statistics_pass(backend: Any, plan: Plan, params: AnalysisParams, report: Progress,
                     cancel: Callable[[], bool] | None, whole: pd.DataFrame | None = None,
                     filter_kinds: dict[str, str] | None = None,
-                    copy: HeldOutCopy | None = None,
+                    copy: RowsCopy | None = None,
                     segment_features: list | None = None) -> tuple[Summary, Layout, list[str]]:
     """One pass when every candidate term fits in ``max_design_columns``; else the candidates
     are screened on a uniform sample of discovery rows and one pass reads the kept terms. The
     sample comes from ``whole`` (every row of the data, after the row filter: the planning
     sample when it holds them all) or else from a first pass. ``filter_kinds``: how to read the
     columns the row filter needs that the plan does not (``read_kinds``; text by default).
-    ``copy``: where the pass that reads the kept terms writes its held-out rows (what an earlier
+    ``copy``: where the pass that reads the kept terms writes its rows (what an earlier
     pass wrote there is discarded; a screening pass writes nothing). ``segment_features``: keep
     rows as segment codes in the final pass (None: segments are off)."""
     builder = DesignBuilder(plan, params.seed, params.holdout_fraction)
@@ -434,50 +439,41 @@ def read_columns(plan: Plan, row_filter: RowFilter | None = None,
 def holdout_meats(backend: Any, plan: Plan, layout: Layout, s: Summary, delta: dict[str, float],
                   hypotheses: list[tuple[int, ...]], params: AnalysisParams, whole: pd.DataFrame | None,
                   report: Progress, cancel: Callable[[], bool] | None, notes: list[str],
-                  filter_kinds: dict[str, str] | None = None,
-                  copy: HeldOutCopy | None = None) -> tuple[list[tuple[np.ndarray, int]] | None, dict[str, Any]]:
-    """Each tested hypothesis' robust (HC4) middle term summed over every held-out row, and how
-    it was got (``metrics.robust_variance``): from the holdout sample when it holds every
-    held-out row; from the rows in memory (``whole``: the data, after the row filter) when they
-    are all there; from the statistics pass' local ``copy`` of the held-out rows when it has them
-    all; else from a second, narrow pass over the data (``greta_core.confirm.sandwich``).
-    ``plan``: the plan the statistics pass read with; ``delta``: what recentring moved.
-    None instead of the sums: the sample estimate is used (the reason is in ``notes``)."""
+                  filter_kinds: dict[str, str] | None = None, copy: RowsCopy | None = None,
+                  everything: Moments | None = None, fixed: Sequence[tuple[int, ...]] = (),
+                  ) -> tuple[list[tuple[np.ndarray, int]] | None, tuple[tuple[np.ndarray, ...], int] | None,
+                             dict[str, Any]]:
+    """Each tested hypothesis' robust (HC4) middle term summed over every held-out row, each
+    ``fixed`` model's (fitted on ``everything``, the co-moments of every row) summed over every
+    row, and how they were got (``metrics.robust_variance``): from the holdout sample when it
+    holds every held-out row (the hypotheses only); from the rows in memory (``whole``: the data,
+    after the row filter) when they are all there; from the statistics pass' local ``copy`` of
+    the rows when it has them all; else from a second, narrow pass over the data
+    (``greta_core.confirm.sandwich``). ``plan``: the plan the statistics pass read with;
+    ``delta``: what recentring moved. None instead of the hypotheses' sums: the sample estimate
+    is used (the reason is in ``notes``); instead of the fixed models' sums: they are not tested."""
     n = int(s.holdout.n)
     info: dict[str, Any] = {"covariance": COV_TYPE, "held_out_rows": n, "rows": n, "source": "holdout sample",
-                            "seconds": 0.0, "cpu_seconds": 0.0}
-    if not hypotheses or len(s.sample) >= n:
-        return None, info
+                            "seconds": 0.0, "cpu_seconds": 0.0, "fixed_models": len(fixed)}
+    hyps = hypotheses if len(s.sample) < n else []
+    if not hyps and not fixed:
+        return None, None, info
     t0, c0 = time.perf_counter(), time.process_time()
     builder = DesignBuilder(plan, params.seed, params.holdout_fraction)
     lin, shift = centring_map(delta, layout, plan.target.width)
-    if whole is not None:  # already filtered
-        fn = held_out_meat(builder, layout, s.holdout, hypotheses, lin, shift)
+    keep = parse_optional(params.row_filter) if whole is None else None  # the rows in memory are filtered
+    fn = held_out_meat(builder, layout, s.holdout, hyps, lin, shift, keep, everything, fixed)
+    if whole is not None:
         with threadpool_limits(1):
             sums = fn.empty().merge(fn(whole))
-        info["source"] = "rows in memory"
-    elif copy is not None and copy.complete and s.held_out_files is not None:
-        fn = held_out_meat(builder, layout, s.holdout, hypotheses, lin, shift)
-        names = [t.name for t in builder.categorical]
-        total, done = leaves(s.held_out_files), 0
-
-        def part(path: str) -> Any:
-            nonlocal done
-            if cancel and cancel():
-                raise CancelledError("The analysis was cancelled.")
-            rows = HeldOutCopy.read(path, names)
-            done += 1
-            report("holdout", min(done / total, 0.99), {"files": done, "total": total})
-            return fn.of_rows(rows, len(rows))
-
-        with threadpool_limits(1):  # the per-batch sums, added as the statistics pass merged them
-            sums = fold(s.held_out_files, part, lambda a, b: a.merge(b), fn.empty())
+        source = "rows in memory"
+    elif copy is not None and copy.complete and s.copy_files is not None:
+        workers = max(int(getattr(backend, "workers", 1) or 1), 1)
+        with threadpool_limits(1):
+            sums = copy_sums(fn, copy, s.copy_files, builder, workers, cancel, report)
         copy.close()  # its disk is free again
-        report("holdout", 1.0, {"files": total, "total": total})
-        info["source"] = "local copy of held-out rows"
+        source = "local copy of the rows"
     else:
-        keep = parse_optional(params.row_filter)
-        fn = held_out_meat(builder, layout, s.holdout, hypotheses, lin, shift, keep)
         columns, kinds = read_columns(plan, keep, filter_kinds)
         total = backend.estimate_rows() or 0
 
@@ -486,18 +482,54 @@ def holdout_meats(backend: Any, plan: Plan, layout: Layout, s: Summary, delta: d
 
         sums = backend.reduce(fn, fn.empty(), columns, kinds, prog, cancel)
         report("holdout", 1.0, {"rows": sums.rows_read, "total": total})
-        info["source"] = "second pass"
+        source = "second pass"
         if copy is not None and copy.full:
-            info["source"] += (f" (a local copy of the held-out rows would have used more than the "
-                               f"{copy.budget / 2**20:,.0f} MB of disk it may use)")
+            source += (f" (a local copy of the rows would have used more than the "
+                       f"{copy.budget / 2**20:,.0f} MB of disk it may use)")
     info.update(seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0)
-    if sums.rows != n:
-        notes.append(f"Reading the data again for the robust variance found {sums.rows:,} held-out rows where "
-                     f"the first read found {n:,} (did the data change during the analysis?); the robust "
-                     f"variance was estimated from a uniform sample of {len(s.sample):,} held-out rows instead.")
-        info.update(rows=len(s.sample), source="holdout sample")
-        return None, info
-    return [(m, sums.rows) for m in sums.meats], info
+    changed = ("Reading the data again for the robust variance found {} rows where the first read found {} "
+               "(did the data change during the analysis?); ")
+    meats = None
+    if hyps and sums.rows != n:
+        notes.append(changed.format(f"{sums.rows:,} held-out", f"{n:,}") + "the robust variance was estimated "
+                     f"from a uniform sample of {len(s.sample):,} held-out rows instead.")
+        info.update(rows=len(s.sample))
+    elif hyps:
+        meats = [(m, sums.rows) for m in sums.meats]
+        info["source"] = source
+    models = None
+    if fixed and everything is not None and sums.all_rows != int(everything.n):
+        notes.append(changed.format(f"{sums.all_rows:,}", f"{int(everything.n):,}")
+                     + "the columns were not tested on all rows.")
+    elif fixed:
+        models = (sums.fixed, sums.all_rows)
+        info["fixed_source"] = source
+    return meats, models, info
+
+
+def copy_sums(fn: Any, copy: RowsCopy, files: Any, builder: DesignBuilder, workers: int,
+              cancel: Callable[[], bool] | None, report: Progress | None = None) -> Any:
+    """``fn``'s sums over the rows of a local copy (``files``: the statistics pass' tree of its
+    files), the files summed side by side on ``workers`` threads (numpy lets go of the GIL) and
+    added as the statistics pass merged them: the numbers of one thread, to the last bit."""
+    names = [t.name for t in builder.categorical]
+    paths = fold(files, lambda path: [path], lambda a, b: a + b, [])
+
+    def part(path: str) -> Any:
+        if cancel and cancel():
+            raise CancelledError("The analysis was cancelled.")
+        rows = RowsCopy.read(path, names)
+        return fn.of_rows(rows, len(rows))
+
+    sums_of: dict[str, Any] = {}
+    with ThreadPoolExecutor(workers) as pool:
+        for path, one in zip(paths, pool.map(part, paths)):
+            sums_of[path] = one
+            if report is not None:
+                report("holdout", min(len(sums_of) / len(paths), 0.99), {"files": len(sums_of), "total": len(paths)})
+    if report is not None:
+        report("holdout", 1.0, {"files": len(paths), "total": len(paths)})
+    return fold(files, sums_of.__getitem__, lambda a, b: a.merge(b), fn.empty())
 
 
 def _split_short(s: Summary, layout: Layout, plan: Plan) -> tuple[Exception | None, str | None]:

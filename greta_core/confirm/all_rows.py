@@ -32,7 +32,6 @@ import numpy as np
 
 from greta_core.confirm.holdout import Confirmed, _column_row, _importance, _overall, _robust_tests, effects, r2_of
 from greta_core.confirm.layout import Layout
-from greta_core.confirm.sandwich import held_out_meat
 from greta_core.confirm.sizes import column_sizes
 from greta_core.plan.schema import TargetInfo
 from greta_core.stats.moments import Moments
@@ -44,6 +43,10 @@ EXTRA_ROWS = 10
 #: columns give 230 terms: about 10 s over 40,000 rows). Past it, with rows enough for the model,
 #: the lead model's held-out tests judge curves and products instead.
 ALL_TERMS_MAX_COLUMNS = 120
+#: Rows × squared design columns of the fixed models' middle terms when the rows are not in
+#: memory (a second pass sums them): 4·10¹⁰ is 1M rows of a 200-column main-terms model, about a
+#: second of one core. Past it the all-terms model, then the main-terms model, are left out.
+MAX_CELLS = 4e10
 SMALL_COLUMNS = 10  # a main-terms model this narrow is fitted on a small table ...
 SMALL_RESIDUAL_DF = 8  # ... when it leaves this many residual degrees of freedom
 MAIN_KINDS = ("numeric", "categorical")
@@ -122,37 +125,52 @@ def eligible(rows: float, layout: Layout) -> bool:
     return bool(main_terms(layout)) and rows >= rows_needed(layout)
 
 
-def test_all_rows(builder: Any, layout: Layout, everything: Moments, whole: Any, sample: np.ndarray,
-                  target: TargetInfo, alpha: float, lin: np.ndarray, shift: np.ndarray,
-                  centres: dict[str, float], all_terms: bool = True) -> AllRows:
-    """Fit the fixed models on every row and test each column in each (``everything``: the
-    co-moments of both splits; ``whole``: those rows, in memory, for the exact robust middle
-    term; ``builder``: a design builder whose held-out split is every row). ``all_terms``:
-    whether the all-terms model may be fitted (not when the terms were screened). ``sample``:
-    held-out rows for the sizes' ranges."""
+def fixed_models(layout: Layout, everything: Moments, all_terms: bool = True,
+                 rows_read: float | None = None) -> tuple[list[tuple[int, ...]], bool]:
+    """The models fixed before looking that are fitted on these rows (``everything``: the
+    co-moments of both splits): the main-terms model and, when ``all_terms`` (no term was
+    screened: screening looks at the target), the all-terms model if it fits; and whether the
+    lead model's held-out tests judge curves and products instead (no all-terms model though the
+    rows were many). With ``rows_read`` (rows not in memory: the middle terms take a second pass
+    over them), the models' middle terms must cost at most :data:`MAX_CELLS` row-cells."""
     main = main_terms(layout)
+    if not eligible(everything.n, layout):
+        return [], False
     models = [main]
     every = tuple(range(len(layout.terms)))
     wide = layout.width > ALL_TERMS_MAX_COLUMNS
     if all_terms and not wide and every != main and fits(everything.n, layout, every):
         models.append(every)
-    fn = held_out_meat(builder, layout, everything, models, lin, shift)
-    sums = fn.empty().merge(fn(whole))
-    tests = [_robust_tests(everything, sample, layout, h, (meat, sums.rows)) for h, meat in zip(models, sums.meats)]
+    if rows_read is not None:
+        while models and rows_read * sum(width(layout, h) ** 2 for h in models) > MAX_CELLS:
+            models.pop()
+    shapes = len(models) == 1 and (not all_terms or (wide and fits(everything.n, layout, every)))
+    return models, shapes
+
+
+def test_all_rows(layout: Layout, everything: Moments, models: list[tuple[int, ...]],
+                  meats: tuple[np.ndarray, ...], rows: int, sample: np.ndarray, target: TargetInfo,
+                  alpha: float, centres: dict[str, float], held_out_shapes: bool = False) -> AllRows:
+    """Test each column in each fixed model (:func:`fixed_models`) fitted on every row
+    (``everything``: the co-moments of both splits; ``meats``: each model's robust middle term
+    summed over those ``rows``, ``greta_core.confirm.sandwich``). ``sample``: held-out rows for
+    the sizes' ranges."""
+    main = models[0]
+    tests = [_robust_tests(everything, sample, layout, h, (meat, rows)) for h, meat in zip(models, meats)]
     flat = [(m, name, js, w) for m, tt in enumerate(tests) for name, (js, w) in tt.columns.items()]
     adjusted = holm(np.array([w.p_value if w.df1 else np.nan for *_, w in flat]))
     level = alpha / 2.0
-    rows: list[list[dict[str, Any]]] = [[] for _ in models]
+    out: list[list[dict[str, Any]]] = [[] for _ in models]
     for (m, name, js, w), q in zip(flat, adjusted):
         h = models[m]
-        rows[m].append(_column_row(name, [layout.terms[h[j]].name for j in js], w, q, level,
-                                   _importance(everything, layout, h, js)))
+        out[m].append(_column_row(name, [layout.terms[h[j]].name for j in js], w, q, level,
+                                  _importance(everything, layout, h, js)))
     fit = tests[0]
     r2 = r2_of(everything, np.concatenate([layout.columns[i] for i in main]), layout.width) \
         if target.task == "multiclass" else float(fit.fit.r2.mean())
-    by_column = {c["name"]: c for c in rows[0]}
-    model = Confirmed(main, {}, _overall(fit, float("nan"), r2, everything.n), [], rows[0],
-                      any(c["passed"] for c in rows[0]), role="all rows")
+    by_column = {c["name"]: c for c in out[0]}
+    model = Confirmed(main, {}, _overall(fit, float("nan"), r2, everything.n), [], out[0],
+                      any(c["passed"] for c in out[0]), role="all rows")
     model.effects = effects(fit.fit, everything, layout, main, target,
                             {layout.terms[i].name: {"q_value": by_column[layout.terms[i].sources[0]]["q_value"]}
                              for i in main})
@@ -160,8 +178,6 @@ def test_all_rows(builder: Any, layout: Layout, everything: Moments, whole: Any,
     names = {"main terms": [layout.terms[i].name for i in main]}
     if len(models) > 1:
         names["all terms"] = [layout.terms[i].name for i in models[1]]
-    return AllRows(model, int(sums.rows), level, rows[1] if len(models) > 1 else None, names,
-                   len(models) == 1 and (not all_terms or (wide and fits(everything.n, layout, every))))
+    return AllRows(model, int(rows), level, out[1] if len(models) > 1 else None, names, held_out_shapes)
 
-
-__all__ = ["AllRows", "eligible", "main_terms", "rows_needed", "test_all_rows"]
+__all__ = ["AllRows", "eligible", "fixed_models", "main_terms", "rows_needed", "test_all_rows"]

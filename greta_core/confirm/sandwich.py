@@ -25,32 +25,37 @@ from greta_core.confirm.logistic import HoldoutRows
 from greta_core.stats.moments import Moments
 from greta_core.stats.robust import Ols, hc_meat, ols
 
-BLOCK_ROWS = 8192  # held-out rows whose design is built and summed at a time
+BLOCK_ROWS = 8192  # rows whose design is built and summed at a time
 
 
 @dataclass
 class MeatSums:
-    """Each tested hypothesis' robust (HC4) middle term summed over some held-out rows."""
+    """Each tested hypothesis' robust (HC4) middle term summed over some held-out rows, and
+    each fixed model's over all of those rows (``greta_core.confirm.all_rows``)."""
 
     meats: tuple[np.ndarray, ...]
     rows: int  # held-out rows summed
     rows_read: int  # rows read (before the row filter and the split)
+    fixed: tuple[np.ndarray, ...] = ()  # each fixed model's middle term, over every row
+    all_rows: int = 0  # rows summed for the fixed models (discovery and held-out)
 
     def __sizeof__(self) -> int:  # what Dask counts when it moves a summary between processes
-        return object.__sizeof__(self) + sum(m.nbytes for m in self.meats)
+        return object.__sizeof__(self) + sum(m.nbytes for m in self.meats + self.fixed)
 
     def merge(self, other: MeatSums) -> MeatSums:
         return MeatSums(tuple(a + b for a, b in zip(self.meats, other.meats)), self.rows + other.rows,
-                        self.rows_read + other.rows_read)
+                        self.rows_read + other.rows_read, tuple(a + b for a, b in zip(self.fixed, other.fixed)),
+                        self.all_rows + other.all_rows)
 
 
 @dataclass(frozen=True)
 class HeldOutMeat:
-    """The per-batch function: raw rows → :class:`MeatSums` of their held-out rows.
+    """The per-batch function: raw rows → :class:`MeatSums` of their held-out rows (and of all
+    their rows, for the fixed models).
 
-    The design columns are built by the builder of the statistics pass (its centres) and mapped
-    with the same affine map that recentred the statistics (``greta_core.stats.centring``), so
-    each row is exactly the row the held-out co-moments summarise."""
+    The design columns are built by the builder of the statistics pass (its centres and split)
+    and mapped with the same affine map that recentred the statistics
+    (``greta_core.stats.centring``), so each row is exactly the row the co-moments summarise."""
 
     builder: Any  # the DesignBuilder of the statistics pass
     terms: tuple[Any, ...]  # the terms whose design columns are built
@@ -59,6 +64,7 @@ class HeldOutMeat:
     shift: np.ndarray  # (s,)
     fits: tuple[tuple[np.ndarray, Ols], ...]  # each hypothesis: its columns among the needed, its fit
     row_filter: Callable[[Any], Any] | None = None
+    fixed: tuple[tuple[np.ndarray, Ols], ...] = ()  # each fixed model, fitted on every row
 
     @property
     def sources(self) -> list[str]:
@@ -66,43 +72,59 @@ class HeldOutMeat:
         return list(dict.fromkeys(s for t in self.terms for s in t.sources))
 
     def empty(self) -> MeatSums:
-        return MeatSums(tuple(np.zeros((f.width, f.width)) for _, f in self.fits), 0, 0)
+        return MeatSums(tuple(np.zeros((f.width, f.width)) for _, f in self.fits), 0, 0,
+                        tuple(np.zeros((f.width, f.width)) for _, f in self.fixed), 0)
 
     def __call__(self, df: Any) -> MeatSums:
         read = len(df)
         if self.row_filter is not None:
             df = self.row_filter(df)
-        return self.of_rows(self.builder.holdout(df, self.sources), read)
+        return self.of_rows(self.builder.split_rows(df, self.sources, held_out_only=not self.fixed), read)
 
     def of_rows(self, rows: Any, read: int) -> MeatSums:
-        """:class:`MeatSums` of held-out rows in the design's input form (``Rows``), e.g. a
-        batch's rows from the statistics pass' local copy (``greta_core.stats.local_copy``)."""
+        """:class:`MeatSums` of rows in the design's input form (``Rows``, in split order), e.g.
+        a batch's rows from the statistics pass' local copy (``greta_core.stats.local_copy``).
+        Without fixed models only the held-out rows are built."""
         prog = self.builder.program(self.terms)
         meats = [np.zeros((f.width, f.width)) for _, f in self.fits]
-        n = len(rows)
-        buf = np.empty((min(n, BLOCK_ROWS), prog.width), dtype=np.float64, order="F")
+        fixed = [np.zeros((f.width, f.width)) for _, f in self.fixed]
+        n, nd = len(rows), rows.n_discovery
+        first = 0 if self.fixed else nd
+        buf = np.empty((min(n - first, BLOCK_ROWS), prog.width), dtype=np.float64, order="F")
         where = list(self.positions)
-        for a in range(0, n, BLOCK_ROWS):
+        whole = where == list(range(prog.width))  # every built column is needed, in order
+        plain = not self.shift.any() and np.array_equal(self.lin, np.eye(len(self.lin)))  # nothing recentred
+        for a in range(first, n, BLOCK_ROWS):
             b = min(a + BLOCK_ROWS, n)
             x = buf[: b - a]
             self.builder.fill(rows, prog, a, b, x)
-            xs = x[:, where] @ self.lin.T + self.shift
+            xs = x if whole else x[:, where]
+            if not plain:
+                xs = xs @ self.lin.T + self.shift
             y = rows.y[a:b]
-            for meat, (cols, fit) in zip(meats, self.fits):
+            for meat, (cols, fit) in zip(fixed, self.fixed):
                 meat += hc_meat(fit, xs[:, cols], y)
-        return MeatSums(tuple(meats), n, read)
+            lo = max(nd - a, 0)  # the block's first held-out row
+            if lo < b - a:
+                for meat, (cols, fit) in zip(meats, self.fits):
+                    meat += hc_meat(fit, xs[lo:, cols], y[lo:])
+        return MeatSums(tuple(meats), n - nd, read, tuple(fixed), n if self.fixed else 0)
 
 
 def held_out_meat(builder: Any, layout: Layout, holdout: Moments, hypotheses: Sequence[tuple[int, ...]],
                   lin: np.ndarray, shift: np.ndarray,
-                  row_filter: Callable[[Any], Any] | None = None) -> HeldOutMeat:
+                  row_filter: Callable[[Any], Any] | None = None,
+                  everything: Moments | None = None, fixed: Sequence[tuple[int, ...]] = ()) -> HeldOutMeat:
     """The per-batch function for ``hypotheses`` (tuples of term indices of ``layout``), fitted
-    on the (recentred) ``holdout`` moments; ``lin`` and ``shift``: the recentring map of the
+    on the (recentred) ``holdout`` moments, and for the ``fixed`` models, fitted on
+    ``everything`` (the moments of every row); ``lin`` and ``shift``: the recentring map of the
     statistics' design rows (identity and zero when nothing was recentred)."""
     q = layout.width
     model_cols = [np.concatenate([layout.columns[i] for i in h]) for h in hypotheses]
+    fixed_cols = [np.concatenate([layout.columns[i] for i in h]) for h in fixed]
     fits = [ols(holdout, cols, q) for cols in model_cols]
-    needed = set(int(j) for cols in model_cols for j in cols)
+    fixed_fits = [ols(everything, cols, q) for cols in fixed_cols] if fixed else []
+    needed = set(int(j) for cols in model_cols + fixed_cols for j in cols)
     # a recentred product or square is a combination of its own column and its main terms' columns
     for j in list(needed):
         needed.update(int(i) for i in np.flatnonzero(lin[j, :q]))
@@ -110,9 +132,12 @@ def held_out_meat(builder: Any, layout: Layout, holdout: Moments, hypotheses: Se
     index = {j: i for i, j in enumerate(columns)}
     rows = HoldoutRows.of(builder, layout, columns, [1.0] * len(columns))
     sub = np.asarray(columns)
-    local = tuple((np.array([index[int(j)] for j in cols], dtype=int), fit) for cols, fit in zip(model_cols, fits))
+
+    def local(cols_list: list[np.ndarray], fitted: list[Ols]) -> tuple[tuple[np.ndarray, Ols], ...]:
+        return tuple((np.array([index[int(j)] for j in cols], dtype=int), fit) for cols, fit in zip(cols_list, fitted))
+
     return HeldOutMeat(builder, rows.terms, rows.positions, lin[np.ix_(sub, sub)].copy(), shift[sub].copy(),
-                       local, row_filter)
+                       local(model_cols, fits), row_filter, local(fixed_cols, fixed_fits))
 
 
 __all__ = ["HeldOutMeat", "MeatSums", "held_out_meat"]

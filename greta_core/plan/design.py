@@ -166,15 +166,25 @@ class DesignBuilder:
         them, in the batch's order): for a pass that needs nothing of the discovery rows. With
         ``sources``, only those columns' values are read out (the design of terms made of them
         can be filled; the others are left at 0)."""
+        return self.split_rows(df, sources, held_out_only=True)
+
+    def split_rows(self, df: pd.DataFrame, sources: Sequence[str] | None = None,
+                   held_out_only: bool = False) -> Rows:
+        """The batch's rows with a usable target in split order, as :meth:`prepare` orders them
+        (discovery rows, then holdout rows; ``held_out_only``: holdout rows alone), reading out
+        only the columns ``sources`` when given (see :meth:`holdout`)."""
         frame = canonical_features(self.plan, df)  # every column: the split hashes them all
         y, ok = self.target(canonical_target(df[self.plan.target.name], self.plan.target))
         u1, u2 = split_keys(frame, self.seed)
-        rows = np.flatnonzero(ok & (u1 < self.holdout_fraction))
+        rows = np.flatnonzero(ok)
+        hold = u1[rows] < self.holdout_fraction
+        rows = rows[hold] if held_out_only else rows[np.argsort(hold, kind="stable")]
+        n_disc = 0 if held_out_only else int(len(rows) - hold.sum())
         if sources is None:
             values, missing, codes = self._inputs(frame, rows)
         else:
             values, missing, codes = self._some_inputs(frame, rows, set(sources))
-        return Rows(values, missing, codes, y[rows], u2[rows], 0)
+        return Rows(values, missing, codes, y[rows], u2[rows], n_disc)
 
     def _some_inputs(self, frame: pd.DataFrame, rows: np.ndarray, sources: set[str]) -> tuple[np.ndarray, np.ndarray, dict]:
         """:meth:`_inputs` of the columns ``sources`` only."""

@@ -1,19 +1,21 @@
-"""A local copy of the held-out rows, written by the statistics pass (DESIGN §3).
+"""A local copy of the rows, written by the statistics pass (DESIGN §3).
 
-The exact robust variance needs every held-out row once more after the search
-(``greta_core.confirm.sandwich``). Reading the source again costs what the statistics pass'
-reading costs (parsing, type conversion and the split hash of every column), while the rows it
-needs are a fraction of the data in a compact form. So, when the batches are summarised in this
-process (the local backend), the statistics pass writes each batch's held-out rows as the design
-is built from them — numeric values minus their centres, missing masks, categorical codes and
-the target columns — to one file in a private temporary folder (mode 0700), and the held-out pass
-reads those files back one at a time instead of the source. Memory stays flat; the disk used is
+The exact robust variance needs the rows once more after the search
+(``greta_core.confirm.sandwich``): every held-out row for the tested hypotheses, every row for
+the models fixed before looking (``greta_core.confirm.all_rows``). Reading the source again costs
+what the statistics pass' reading costs (parsing, type conversion and the split hash of every
+column), while the rows it needs are in a compact form. So, when the batches are summarised in
+this process (the local backend), the statistics pass writes each batch's rows as the design is
+built from them — numeric values minus their centres, missing masks, categorical codes and the
+target columns, in split order with the number of discovery rows — to one file in a private
+temporary folder (mode 0700), and the second pass reads those files back one at a time instead
+of the source. Memory stays flat; the disk used is
 bounded by a budget (the free space of the temporary folder minus a margin), beyond which the
-copy stops and the held-out pass reads the source again. The folder is removed when the run
+copy stops and the second pass reads the source again. The folder is removed when the run
 ends, also on an error or a cancel.
 
-Each summary carries which files hold its held-out rows as a tree that mirrors how the summaries
-were merged, so the held-out pass adds the per-file sums in exactly the order the second read
+Each summary carries which files hold its rows as a tree that mirrors how the summaries
+were merged, so the second pass adds the per-file sums in exactly the order the second read
 would add the per-batch sums: the same numbers, to the last bit.
 """
 
@@ -31,7 +33,7 @@ import numpy as np
 from greta_core.plan.design import Rows
 
 MARGIN = 1 << 30  # disk space left free in the temporary folder
-PREFIX = "greta-held-out-"
+PREFIX = "greta-rows-"
 
 
 def join(a: Any, b: Any) -> Any:
@@ -66,8 +68,8 @@ def leaves(tree: Any) -> int:
     return fold(tree, lambda _: 1, lambda a, b: a + b, 0)
 
 
-class HeldOutCopy:
-    """The private folder of one run's held-out rows. ``budget``: bytes it may use (default:
+class RowsCopy:
+    """The private folder of one run's rows. ``budget``: bytes it may use (default:
     the folder's free space minus 1 GiB); ``root``: where the folder goes (default: the system's
     temporary folder)."""
 
@@ -82,7 +84,7 @@ class HeldOutCopy:
         self._files = 0
         self._closed = False
 
-    def __enter__(self) -> HeldOutCopy:
+    def __enter__(self) -> RowsCopy:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -92,15 +94,14 @@ class HeldOutCopy:
     def complete(self) -> bool:
         return not self.full and not self._closed
 
-    def write(self, rows: Rows, start: int) -> str | None:
-        """Write rows ``[start, len(rows))`` (a batch's held-out rows); the file's path, or None
-        when there is no row or the copy would exceed its budget (it is then incomplete)."""
-        n = len(rows) - start
-        if n <= 0:
+    def write(self, rows: Rows) -> str | None:
+        """Write a batch's rows; the file's path, or None when there is no row or the copy would
+        exceed its budget (it is then incomplete)."""
+        if not len(rows):
             return None
-        values = np.asfortranarray(rows.values[start:])
-        parts = [values, np.asfortranarray(rows.missing[start:]), np.ascontiguousarray(rows.y[start:])]
-        parts += [v[start:].astype(np.int32) for v in rows.codes.values()]
+        parts = [np.asfortranarray(rows.values), np.asfortranarray(rows.missing), np.ascontiguousarray(rows.y),
+                 np.array([rows.n_discovery], dtype=np.int64)]
+        parts += [v.astype(np.int32) for v in rows.codes.values()]
         size = sum(p.nbytes + 128 for p in parts)
         with self._lock:
             if self.full or self._closed or self.bytes + size > self.budget:
@@ -120,11 +121,12 @@ class HeldOutCopy:
 
     @staticmethod
     def read(path: str, names: list[str]) -> Rows:
-        """The rows of one file; ``names``: the categorical terms, as the builder lists them."""
+        """The rows of one file, in split order; ``names``: the categorical terms, as the
+        builder lists them."""
         with open(path, "rb") as f:
-            values, missing, y = (np.load(f, allow_pickle=False) for _ in range(3))
+            values, missing, y, nd = (np.load(f, allow_pickle=False) for _ in range(4))
             codes = {name: np.load(f, allow_pickle=False).astype(np.int64) for name in names}
-        return Rows(values, missing, codes, y, np.zeros(len(y)), 0)
+        return Rows(values, missing, codes, y, np.zeros(len(y)), int(nd[0]))
 
     def discard(self, full: bool = False) -> None:
         """Remove every file: before a pass writes (what an earlier pass wrote is not used), or
@@ -140,4 +142,4 @@ class HeldOutCopy:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-__all__ = ["HeldOutCopy", "fold", "join", "leaves"]
+__all__ = ["RowsCopy", "fold", "join", "leaves"]

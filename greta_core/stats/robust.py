@@ -150,9 +150,9 @@ def hc_meat(fit: Ols, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     n = max(fit.n, 1.0)
     h = 1.0 / n + np.einsum("ij,ij->i", xs @ fit.w, xs)
     delta = np.minimum(4.0, n * h / (fit.rank + 1.0))
-    weight = np.maximum(1.0 - h, 1e-12) ** -delta
-    g = (e[:, :, None] * xs[:, None, :]).reshape(len(xs), -1)
-    return (g * weight[:, None]).T @ g
+    root = np.maximum(1.0 - h, 1e-12) ** (-0.5 * delta)  # the square root of each row's weight
+    u = ((e * root[:, None])[:, :, None] * xs[:, None, :]).reshape(len(xs), -1)
+    return u.T @ u  # numpy sees the product of u with itself: one symmetric rank-k update
 
 
 def robust_fit(m: Moments, sample: np.ndarray, cols: np.ndarray, q: int,

@@ -15,7 +15,7 @@ import pandas as pd
 
 from greta_core.plan.design import DesignBuilder, Program, Rows, smallest
 from greta_core.plan.terms import Term
-from greta_core.stats.local_copy import HeldOutCopy, join
+from greta_core.stats.local_copy import RowsCopy, join
 from greta_core.stats.moments import Moments
 
 
@@ -33,7 +33,7 @@ class Summary:
     screen_key: np.ndarray = field(default_factory=lambda: np.zeros(0))
     screen_size: int = 0
     screening: dict[str, int] | None = None  # how the terms of this pass were screened, if they were
-    held_out_files: Any = None  # where a local copy holds these rows' held-out rows (stats.local_copy)
+    copy_files: Any = None  # where a local copy holds these rows (stats.local_copy)
     segments: Any = None  # rows kept as segment codes (greta_core.segments.collect), when segments are on
 
     def __sizeof__(self) -> int:
@@ -62,7 +62,7 @@ class Summary:
             _add(self.late_missing, other.late_missing),
             screen_key,
             self.screen_size,
-            held_out_files=join(self.held_out_files, other.held_out_files),
+            copy_files=join(self.copy_files, other.copy_files),
             segments=_merge_segments(self.segments, other.segments),
         )
 
@@ -95,12 +95,12 @@ def summarize(
     screen_terms: Sequence[Term] = (),
     sample_size: int = 5000,
     screen_size: int = 0,
-    copy: HeldOutCopy | None = None,
+    copy: RowsCopy | None = None,
     segments: Any = None,
 ) -> Summary:
     """Summarise one batch of raw rows. With ``screen_terms``, also keep the ``screen_size``
     discovery rows of smallest key in the design of those terms (a uniform sample to screen
-    candidate terms on). With ``copy``, the batch's held-out rows are also written to it.
+    candidate terms on). With ``copy``, the batch's rows are also written to it.
 
     The design is written a few thousand rows at a time into one small buffer (it stays in the
     CPU's cache) and each block's co-moments are merged: the statistics of one block of the
@@ -123,9 +123,9 @@ def summarize(
     e, e_key = np.zeros((0, 0)), np.zeros(0)
     if screen_terms:
         e, e_key = builder.screen_rows(rows, builder.program(screen_terms), screen_size)
-    files = None if copy is None else copy.write(rows, nd)
+    files = None if copy is None else copy.write(rows)
     return Summary(disc, held, keys, np.ascontiguousarray(sample), read, bad, e, sample_size, late,
-                   e_key, screen_size if screen_terms else 0, held_out_files=files,
+                   e_key, screen_size if screen_terms else 0, copy_files=files,
                    segments=segments(rows) if segments else None)
 
 

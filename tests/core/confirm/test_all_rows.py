@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from engines import need
 from hc4 import ols_hc4
 from scipy import stats
 
@@ -37,9 +38,47 @@ def weak(rows: int = 3000, seed: int = 5) -> pd.DataFrame:
     return df
 
 
+def _source(doc: dict) -> str | None:
+    return doc["metrics"]["all_rows"]["source"]
+
+
 def test_the_column_tests_are_a_statsmodels_hc4_refit_on_all_rows(tmp_path):
     df = weak()
     doc = run(df, tmp_path, interactions=False, squares=False, logs=False)
+    assert _source(doc) == "rows in memory"
+    _check_refit(df, doc)
+
+
+@pytest.mark.parametrize("how", ["local copy", "second pass", "dask"])
+def test_rows_not_in_memory_get_the_same_refit(tmp_path, monkeypatch, how):
+    """More rows than the planning read: every row's robust middle term comes from the local
+    copy of the statistics pass, or from a second pass over the source (no room for a copy, or
+    Dask's workers), and the tests are still the statsmodels refit on all rows."""
+    from greta_core.stats import local_copy
+
+    if how == "second pass":
+        monkeypatch.setattr(local_copy, "MARGIN", 1 << 62)  # no room for a copy: the source is read again
+    extra = {"backend": "dask", "extra": {"dask_config": {}, "blocksize": 64 << 10}} if how == "dask" else {}
+    if how == "dask":
+        need("dask", "dask")
+    df = weak()
+    doc = run(df, tmp_path, interactions=False, squares=False, logs=False, sample_rows=1000, **extra)
+    assert doc["data"]["rows"] == len(df) > 1000
+    assert _source(doc) == {"local copy": "local copy of the rows", "dask": "local copy of the rows"}.get(how, _source(doc))
+    if how == "second pass":
+        assert _source(doc).startswith("second pass")
+    _check_refit(df, doc)
+
+
+def test_spark_rows_not_in_memory_get_the_same_refit(tmp_path, spark_local):
+    df = weak()
+    doc = run(df, tmp_path, interactions=False, squares=False, logs=False, sample_rows=1000, backend="spark",
+              extra={"spark_config": {"spark.master": "local[2]"}})
+    assert _source(doc) == "second pass"
+    _check_refit(df, doc)
+
+
+def _check_refit(df: pd.DataFrame, doc: dict) -> None:
     fixed = doc["all_rows"]
     assert fixed is not None and fixed["rows"] == len(df) and [m["name"] for m in fixed["models"]] == ["main terms"]
     design = pd.concat([df[["x1", "x2", "x3", "x4"]], pd.get_dummies(df.g, prefix="g", drop_first=True, dtype=float)],
@@ -103,9 +142,13 @@ def test_a_small_table_is_tested_on_all_its_rows(tmp_path):
     assert "all rows" in x1["evidence"] and x1["all_rows_test"]["passed"]
 
 
-def test_not_run_when_the_rows_are_not_all_in_memory(tmp_path):
-    doc = run(weak(), tmp_path, sample_rows=1000)
-    assert doc["all_rows"] is None
+def test_not_run_when_the_main_terms_were_screened(tmp_path):
+    """Screening that drops main terms looked at the target: no model is fixed before looking."""
+    df = weak()
+    for i in range(5, 40):
+        df[f"z{i}"] = np.random.default_rng(i).normal(size=len(df))
+    doc = run(df, tmp_path, max_design_columns=20, sample_rows=1000)
+    assert doc["all_rows"] is None and not doc["metrics"]["all_rows"]["tested"]
     assert all("all rows" not in c["evidence"] for c in doc["columns"])
 
 
@@ -130,8 +173,10 @@ def test_the_metrics_say_whether_and_how_long(tmp_path):
     doc = run(weak(), tmp_path)
     got = doc["metrics"]["all_rows"]
     assert got["tested"] and got["models"] == 2 and 0 < got["seconds"] < doc["metrics"]["stages"]["confirm"]["seconds"]
-    doc = run(weak(), tmp_path, sample_rows=1000)
-    assert doc["metrics"]["all_rows"] == {"tested": False, "seconds": 0.0, "models": 0}
+    doc = run(weak(), tmp_path, sample_rows=1000)  # beyond memory: from the local copy of the rows
+    got = doc["metrics"]["all_rows"]
+    assert got["tested"] and got["models"] == 2 and got["source"] == "local copy of the rows"
+    assert doc["metrics"]["robust_variance"]["fixed_models"] == 2
 
 
 def birthwt_like(seed: int) -> pd.DataFrame:

@@ -65,7 +65,8 @@ def _greta(path: str, backend: str, terms: list[str], options: dict[str, Any] | 
         summary, delta = recentre(summary, layout, t)
         h = tuple(i for i, term in enumerate(layout.terms) if term.name in terms)
         assert len(h) == len(terms)
-        meats, info = holdout_meats(b, plan, layout, summary, delta, [h], params, None, lambda *a: None, None, notes)
+        meats, _, info = holdout_meats(b, plan, layout, summary, delta, [h], params, None, lambda *a: None, None,
+                                       notes)
         before = dict(plan.centres)
         after = {n: plan.centre(n) + d for n, d in delta.items()}
         final = replace(plan, centres=tuple(after.items()))
@@ -199,7 +200,7 @@ def test_rows_in_memory_need_no_second_read(tmp_path: Path) -> None:
     mem = analyze(FileSpec(str(path)), AnalysisParams(**common, sample_rows=50_000))
     read = analyze(FileSpec(str(path)), AnalysisParams(**common, sample_rows=2000))
     assert mem["metrics"]["robust_variance"]["source"] == "rows in memory"
-    assert read["metrics"]["robust_variance"]["source"] == "local copy of held-out rows"  # kept by the statistics pass
+    assert read["metrics"]["robust_variance"]["source"] == "local copy of the rows"  # kept by the statistics pass
     held = mem["data"]["rows_holdout"]
     assert held > 10 * 300 and read["data"]["rows_holdout"] == held
     assert any(f"over all {held:,} held-out rows" in n for n in mem["notes"])

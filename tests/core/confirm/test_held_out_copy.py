@@ -23,7 +23,7 @@ from greta_core.pipeline import _filtered, analyze, holdout_meats, local_batches
 from greta_core.plan.row_filter import parse_optional
 from greta_core.stats import local_copy
 from greta_core.stats.centring import recentre
-from greta_core.stats.local_copy import PREFIX, HeldOutCopy, leaves
+from greta_core.stats.local_copy import PREFIX, RowsCopy, leaves
 
 TERMS = ["s1", "x1", "g", "s1^2", "s1*x1"]
 
@@ -46,7 +46,7 @@ def csv(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
-def _meats(path: str, copy: HeldOutCopy | None, row_filter: str | None = None, backend: str = "pandas",
+def _meats(path: str, copy: RowsCopy | None, row_filter: str | None = None, backend: str = "pandas",
            **kw: Any) -> tuple[list[np.ndarray], dict[str, Any], int]:
     params = AnalysisParams(target="y", seed=0, sample_size=500, sample_rows=2000, row_filter=row_filter, **kw)
     options = {"dask_config": {}, "blocksize": 256 << 10} if backend == "dask" else {}  # threads, this process
@@ -54,14 +54,17 @@ def _meats(path: str, copy: HeldOutCopy | None, row_filter: str | None = None, b
     assert local_batches(b)
     plan = make_plan(_filtered(b.sample(params.sample_rows), parse_optional(params.row_filter)), b.columns(), params)
     summary, layout, notes = statistics_pass(b, plan, params, lambda *a: None, None, None, None, copy)
-    files = leaves(summary.held_out_files)
+    files = leaves(summary.copy_files)
     summary, delta = recentre(summary, layout, plan.target.width)
     h = tuple(i for i, term in enumerate(layout.terms) if term.name in TERMS)
     hypotheses = [h, h[:2]]
-    meats, info = holdout_meats(b, plan, layout, summary, delta, hypotheses, params, None, lambda *a: None, None,
-                                notes, None, copy)
+    everything = summary.discovery.merge(summary.holdout)
+    main = tuple(i for i, term in enumerate(layout.terms) if term.kind in ("numeric", "categorical"))
+    meats, fixed, info = holdout_meats(b, plan, layout, summary, delta, hypotheses, params, None, lambda *a: None,
+                                       None, notes, None, copy, everything, [main])
     assert meats is not None and info["rows"] == summary.holdout.n
-    return [m for m, _ in meats], info, files
+    assert fixed is not None and fixed[1] == everything.n  # the fixed model: over every row
+    return [m for m, _ in meats] + list(fixed[0]), info, files
 
 
 @pytest.mark.parametrize("options", [{}, {"row_filter": "s1 < 8"}, {"max_design_columns": 6}, {"backend": "dask"}],
@@ -71,11 +74,11 @@ def test_the_local_copy_gives_the_numbers_of_a_second_read(csv: str, tmp_path: P
         need("dask", "dask")
     read, info, files = _meats(csv, None, **options)
     assert info["source"] == "second pass" and files == 0
-    copy = HeldOutCopy(root=str(tmp_path))
+    copy = RowsCopy(root=str(tmp_path))
     assert stat.S_IMODE(os.stat(copy.dir).st_mode) == 0o700
     with copy:
         got, info, files = _meats(csv, copy, **options)
-    assert info["source"] == "local copy of held-out rows"
+    assert info["source"] == "local copy of the rows"
     assert files > 5  # one file per batch, added in the order the batches' sums merge
     assert all(np.array_equal(a, b) for a, b in zip(got, read))
     assert not os.path.exists(copy.dir)
@@ -83,10 +86,10 @@ def test_the_local_copy_gives_the_numbers_of_a_second_read(csv: str, tmp_path: P
 
 def test_over_its_disk_budget_the_source_is_read_again(csv: str, tmp_path: Path) -> None:
     read, _, _ = _meats(csv, None)
-    with HeldOutCopy(budget=200_000, root=str(tmp_path)) as copy:
+    with RowsCopy(budget=200_000, root=str(tmp_path)) as copy:
         got, info, _ = _meats(csv, copy)
         assert os.listdir(copy.dir) == []  # the incomplete copy is not kept
-    assert info["source"].startswith("second pass (a local copy of the held-out rows would have used more")
+    assert info["source"].startswith("second pass (a local copy of the rows would have used more")
     assert all(np.array_equal(a, b) for a, b in zip(got, read))
 
 
@@ -121,17 +124,19 @@ def test_a_run_reads_its_copy_once_and_removes_it(tmp_path: Path, monkeypatch: p
     def progress(stage: str, fraction: float, info: dict[str, Any]) -> None:
         if stage == "search" and not seen:
             [d] = _copies(root)
-            seen.append(sum(len(HeldOutCopy.read(str(f), [])) for f in (root / d).iterdir()))
+            seen.append(sum(len(RowsCopy.read(str(f), [])) for f in (root / d).iterdir()))
 
     doc = _run(str(path), progress=progress)
     assert any("missing values appeared only after" in n for n in doc["notes"])
-    assert doc["metrics"]["robust_variance"]["source"] == "local copy of held-out rows"
-    assert seen == [doc["data"]["rows_holdout"]]  # the held-out rows of the last pass, once
+    assert doc["metrics"]["robust_variance"]["source"] == "local copy of the rows"
+    assert seen == [doc["data"]["rows_discovery"] + doc["data"]["rows_holdout"]]  # the rows of the last pass, once
+    assert doc["metrics"]["all_rows"]["source"] == "local copy of the rows"  # the columns tested on every row
     assert _copies(root) == []
     monkeypatch.setattr(local_copy, "MARGIN", 1 << 62)  # no room for a copy: the source is read again
     again = _run(str(path))
     assert again["metrics"]["robust_variance"]["source"].startswith("second pass (a local copy")
     assert _copies(root) == []
+    assert doc["all_rows"] == again["all_rows"]  # the same tests on every row from either
     assert doc["hypotheses"] and len(doc["hypotheses"]) == len(again["hypotheses"])
     for a, b in zip(doc["hypotheses"], again["hypotheses"]):
         assert a["terms"] == b["terms"] and a["holdout"] == b["holdout"]
