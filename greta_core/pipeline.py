@@ -169,7 +169,7 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
                         found_segments, fixed, alone)
     doc["metrics"] = clock.metrics(summary.rows_read, found.evaluations, clock.seconds("search"))
     doc["metrics"]["search_generations"] = found.generations
-    doc["metrics"]["search"] = search_info
+    doc["metrics"]["search"] = {**search_info, "splits": 1 if alone is None else 0}  # one split; all rows: step 5
     doc["metrics"].update(backend.info())
     if search_info.get("stopped_by_budget"):
         doc["notes"].append(f"The search stopped after its time budget (hypothesis_search.max_minutes = "

@@ -10,12 +10,15 @@ target needs no split. Two such models are fitted on every row:
   the plan's terms were not screened (screening looks at the target), they take at most
   :data:`ALL_TERMS_MAX_COLUMNS` design columns and rows far outnumber them.
 
-Each column is tested in each model jointly over its terms, with the robust (HC4) covariance
+No model is fixed when screening had to drop main terms (it looked at the target to choose
+them). Each column is tested in each model jointly over its terms, with the robust (HC4) covariance
 summed over every row; all these tests are corrected together (Holm, at alpha / 2: the other
 half stays with the held-out route, so that a column called a driver by either keeps the run's
 error rate). A column passes when one of its tests passes. No seed enters it, and it has the
-power of all the rows. It runs when every row is in memory (the planning sample holds the whole
-data) and rows outnumber a model's design columns :data:`ROWS_PER_COLUMN` times over (and
+power of all the rows. The fits come from the co-moments of both splits; each model's middle
+term is summed over every row by the narrow pass after the search (``greta_core.confirm.sandwich``:
+on the rows in memory, the statistics pass' local copy, or the source again). A model is fitted
+when rows outnumber its design columns :data:`ROWS_PER_COLUMN` times over (and
 :data:`EXTRA_ROWS` more); the main-terms model is also fitted on a small table, when it has at
 most :data:`SMALL_COLUMNS` design columns and leaves :data:`SMALL_RESIDUAL_DF` residual degrees
 of freedom (stackloss: 21 rows, 3 columns; longley: 16 rows, 6 columns). Sizes from the
@@ -44,8 +47,9 @@ EXTRA_ROWS = 10
 #: the lead model's held-out tests judge curves and products instead.
 ALL_TERMS_MAX_COLUMNS = 120
 #: Rows × squared design columns of the fixed models' middle terms when the rows are not in
-#: memory (a second pass sums them): 4·10¹⁰ is 1M rows of a 200-column main-terms model, about a
-#: second of one core. Past it the all-terms model, then the main-terms model, are left out.
+#: memory (a second pass sums them): 4·10¹⁰ is 1M rows of a 200-column main-terms model, about
+#: the work of the statistics pass' co-moments of a 250-column design. Past it the all-terms
+#: model, then the main-terms model, are left out (the split alone decides).
 MAX_CELLS = 4e10
 SMALL_COLUMNS = 10  # a main-terms model this narrow is fitted on a small table ...
 SMALL_RESIDUAL_DF = 8  # ... when it leaves this many residual degrees of freedom

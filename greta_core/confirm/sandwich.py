@@ -62,9 +62,9 @@ class HeldOutMeat:
     positions: tuple[int, ...]  # where each needed layout column sits among those terms' columns
     lin: np.ndarray  # (s, s) the recentring map on the needed columns
     shift: np.ndarray  # (s,)
-    fits: tuple[tuple[np.ndarray, Ols], ...]  # each hypothesis: its columns among the needed, its fit
+    fits: tuple[tuple[Any, Ols], ...]  # each hypothesis: its columns among the needed, its fit
     row_filter: Callable[[Any], Any] | None = None
-    fixed: tuple[tuple[np.ndarray, Ols], ...] = ()  # each fixed model, fitted on every row
+    fixed: tuple[tuple[Any, Ols], ...] = ()  # each fixed model, fitted on every row
 
     @property
     def sources(self) -> list[str]:
@@ -133,8 +133,13 @@ def held_out_meat(builder: Any, layout: Layout, holdout: Moments, hypotheses: Se
     rows = HoldoutRows.of(builder, layout, columns, [1.0] * len(columns))
     sub = np.asarray(columns)
 
-    def local(cols_list: list[np.ndarray], fitted: list[Ols]) -> tuple[tuple[np.ndarray, Ols], ...]:
-        return tuple((np.array([index[int(j)] for j in cols], dtype=int), fit) for cols, fit in zip(cols_list, fitted))
+    def local(cols_list: list[np.ndarray], fitted: list[Ols]) -> tuple[tuple[Any, Ols], ...]:
+        """Each model's columns among the needed ones (a slice, a view, when they are all of them in order)."""
+        out = []
+        for cols, fit in zip(cols_list, fitted):
+            at = np.array([index[int(j)] for j in cols], dtype=int)
+            out.append((slice(None) if np.array_equal(at, np.arange(len(columns))) else at, fit))
+        return tuple(out)
 
     return HeldOutMeat(builder, rows.terms, rows.positions, lin[np.ix_(sub, sub)].copy(), shift[sub].copy(),
                        local(model_cols, fits), row_filter, local(fixed_cols, fixed_fits))

@@ -87,6 +87,15 @@ def spark_problem(master: str) -> str | None:
     return None
 
 
+def system_blas() -> bool:
+    """Whether this machine has the system BLAS and LAPACK MLlib's netlib loads
+    (``libblas.so.3``, ``liblapack.so.3``); without them the driver uses netlib's Java code,
+    told not to try (it would print its failed ``dlopen`` on the terminal)."""
+    import ctypes.util
+
+    return ctypes.util.find_library("blas") is not None and ctypes.util.find_library("lapack") is not None
+
+
 class SparkConnector:
     """A Spark session for Greta, and reading data with it.
 
@@ -116,12 +125,15 @@ class SparkConnector:
     def settings(self, batch_rows: int = 65536) -> dict[str, str]:
         """The Spark properties the session is built with (defaults, then ``config``)."""
         java_opts = f"-Dlog4j2.configurationFile=file:{log4j2_file()}"
+        driver_opts = java_opts
+        if not system_blas():  # MLlib's netlib would print its failed dlopen on the terminal
+            driver_opts += " -Ddev.ludovic.netlib.blas.allowNative=false -Ddev.ludovic.netlib.lapack.allowNative=false"
         conf = {
             "spark.master": self.master,
             "spark.app.name": "greta",
             "spark.ui.enabled": "false",
             "spark.ui.showConsoleProgress": "false",
-            "spark.driver.extraJavaOptions": java_opts,
+            "spark.driver.extraJavaOptions": driver_opts,
             "spark.executor.extraJavaOptions": java_opts,
             "spark.pyspark.python": sys.executable,
             "spark.pyspark.driver.python": sys.executable,

@@ -177,6 +177,7 @@ def test_the_metrics_say_whether_and_how_long(tmp_path):
     got = doc["metrics"]["all_rows"]
     assert got["tested"] and got["models"] == 2 and got["source"] == "local copy of the rows"
     assert doc["metrics"]["robust_variance"]["fixed_models"] == 2
+    assert doc["metrics"]["search"]["splits"] == 1
 
 
 def birthwt_like(seed: int) -> pd.DataFrame:
