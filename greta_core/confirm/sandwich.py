@@ -93,14 +93,20 @@ class HeldOutMeat:
         buf = np.empty((min(n - first, BLOCK_ROWS), prog.width), dtype=np.float64, order="F")
         where = list(self.positions)
         whole = where == list(range(prog.width))  # every built column is needed, in order
-        plain = not self.shift.any() and np.array_equal(self.lin, np.eye(len(self.lin)))  # nothing recentred
+        # the recentring map is the identity plus a shift but for a few columns (recentred products
+        # and squares mix in their main terms' columns): only those rows are multiplied out
+        mixed = np.flatnonzero((self.lin != np.eye(len(self.lin))).any(axis=1))
+        extra = (self.lin - np.eye(len(self.lin)))[mixed]
+        shifted = bool(self.shift.any())
         for a in range(first, n, BLOCK_ROWS):
             b = min(a + BLOCK_ROWS, n)
             x = buf[: b - a]
             self.builder.fill(rows, prog, a, b, x)
-            xs = x if whole else x[:, where]
-            if not plain:
-                xs = xs @ self.lin.T + self.shift
+            src = x if whole else x[:, where]
+            xs = src + self.shift if shifted else src
+            if len(mixed):
+                xs = xs if xs is not src else src.copy()
+                xs[:, mixed] += src @ extra.T
             y = rows.y[a:b]
             for meat, (cols, fit) in zip(fixed, self.fixed):
                 meat += hc_meat(fit, xs[:, cols], y)
