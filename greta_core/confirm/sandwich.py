@@ -1,4 +1,4 @@
-"""The robust (HC4) middle term of each tested hypothesis, over every held-out row (DESIGN §5).
+"""The robust (HC4) middle term of each tested hypothesis over every held-out row (DESIGN §5), and of each fixed model over every row.
 
 The statistics pass gives each held-out fit exactly (slopes, means and (X'X)⁻¹ come from the
 co-moments), but the sandwich's middle term Σ g_i g_i' / (1 − h_i)² needs every held-out row's
@@ -7,9 +7,11 @@ of rows often misses them. Once the search has chosen the few hypotheses to conf
 pass reads the rows again and, batch by batch, builds the design columns those hypotheses use
 on the held-out rows only (the statistics pass' own design code, split hash and row filter) and
 adds up each hypothesis' middle term with its fit held fixed (``greta_core.stats.robust``). The
-per-batch function is the same on every backend (``backend.reduce``); the sums merge by
-addition. When the rows are already in memory, it runs on them directly, with no second read;
-when the statistics pass kept a local copy of the held-out rows, it runs on that copy's files.
+same pass sums the middle terms of the models fixed before looking over every row, discovery
+rows too (``greta_core.confirm.all_rows``). The per-batch function is the same on every backend
+(``backend.reduce``); the sums merge by addition. When the rows are already in memory, it runs
+on them directly, with no second read; when the statistics pass kept a local copy of the rows,
+it runs on that copy's files.
 """
 
 from __future__ import annotations
