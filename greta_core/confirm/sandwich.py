@@ -1,4 +1,5 @@
-"""The robust (HC4) middle term of each tested hypothesis over every held-out row (DESIGN §5), and of each fixed model over every row.
+"""The robust (HC4) middle terms: each tested hypothesis' over every held-out row, each fixed
+model's over every row (DESIGN §5).
 
 The statistics pass gives each held-out fit exactly (slopes, means and (X'X)⁻¹ come from the
 co-moments), but the sandwich's middle term Σ g_i g_i' / (1 − h_i)² needs every held-out row's
