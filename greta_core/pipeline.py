@@ -135,9 +135,17 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
     disc = Gram.from_moments(summary.discovery, t)
     everything = summary.discovery.merge(summary.holdout)
     models, shapes = ([], False)
-    if {t.name for t in plan.main_terms} <= {t.name for t in layout.terms}:  # main terms not screened
-        models, shapes = all_rows.fixed_models(layout, everything, all_terms=summary.screening is None,
-                                               rows_read=None if whole is not None else summary.rows_read)
+    screened_out = {t.name for t in plan.main_terms} - {t.name for t in layout.terms}
+    if screened_out:  # screening chose among the main terms by looking at the target: no model is fixed
+        notes.append(f"The columns were not tested on all rows: {len(plan.main_terms):,} columns give more candidate "
+                     "terms than preprocessing.max_design_columns, and screening (which looks at the target) left out "
+                     f"{len(screened_out):,} of their main terms, so no model was fixed before looking; the held-out "
+                     "tests alone decide.")
+    else:
+        read = None if whole is not None else summary.rows_read
+        models, shapes = all_rows.fixed_models(layout, everything, all_terms=summary.screening is None, rows_read=read)
+        if not models and read is not None and all_rows.eligible(everything.n, layout):
+            notes.append(all_rows.too_costly(layout, read))
     with clock.stage("search"), threadpool_limits(1):  # many small solves: more BLAS threads only spin
         found, search_info, search_backend = (_search(disc, layout, params, report, cancel) if alone is None else
                                               _no_search(alone, params.seed))

@@ -142,14 +142,24 @@ def fixed_models(layout: Layout, everything: Moments, all_terms: bool = True,
         return [], False
     models = [main]
     every = tuple(range(len(layout.terms)))
-    wide = layout.width > ALL_TERMS_MAX_COLUMNS
-    if all_terms and not wide and every != main and fits(everything.n, layout, every):
+    # the all-terms model, but for its cost (more than ALL_TERMS_MAX_COLUMNS design columns, or
+    # MAX_CELLS below): without it, the held-out tests judge curves and products
+    could = all_terms and every != main and fits(everything.n, layout, every)
+    if could and layout.width <= ALL_TERMS_MAX_COLUMNS:
         models.append(every)
     if rows_read is not None:
         while models and rows_read * sum(width(layout, h) ** 2 for h in models) > MAX_CELLS:
             models.pop()
-    shapes = len(models) == 1 and (not all_terms or (wide and fits(everything.n, layout, every)))
-    return models, shapes
+    return models, len(models) == 1 and (not all_terms or could)
+
+
+def too_costly(layout: Layout, rows_read: float) -> str:
+    """Why the main-terms model was not fitted on rows not in memory (:data:`MAX_CELLS`)."""
+    w = width(layout, main_terms(layout))
+    return (f"The columns were not tested on all rows: the model of every column's main terms has {w:,} design "
+            f"columns, and its robust variance over {rows_read:,.0f} rows would cost {rows_read * w * w:.1e} "
+            f"row-column² (more than {MAX_CELLS:.0e}); the held-out tests alone decide, so the answer may move "
+            "with the seed. Fewer columns (or a sample of the rows) let every row be used.")
 
 
 def test_all_rows(layout: Layout, everything: Moments, models: list[tuple[int, ...]],
@@ -184,4 +194,4 @@ def test_all_rows(layout: Layout, everything: Moments, models: list[tuple[int, .
         names["all terms"] = [layout.terms[i].name for i in models[1]]
     return AllRows(model, int(rows), level, out[1] if len(models) > 1 else None, names, held_out_shapes)
 
-__all__ = ["AllRows", "eligible", "fixed_models", "main_terms", "rows_needed", "test_all_rows"]
+__all__ = ["AllRows", "eligible", "fixed_models", "main_terms", "rows_needed", "test_all_rows", "too_costly"]

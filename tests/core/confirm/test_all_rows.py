@@ -150,6 +150,49 @@ def test_not_run_when_the_main_terms_were_screened(tmp_path):
     doc = run(df, tmp_path, max_design_columns=20, sample_rows=1000)
     assert doc["all_rows"] is None and not doc["metrics"]["all_rows"]["tested"]
     assert all("all rows" not in c["evidence"] for c in doc["columns"])
+    assert any("screening (which looks at the target) left out" in n for n in doc["notes"])
+
+
+def test_beyond_memory_a_model_too_costly_is_left_out_and_said(tmp_path, monkeypatch):
+    """Rows not in memory: past MAX_CELLS the all-terms model goes first (curves and products
+    are then judged on held-out rows), then the main-terms model, with a note."""
+    from greta_core.confirm import all_rows
+
+    df = weak()
+    main_only = 3000 * 7 ** 2  # the main-terms model: 7 design columns over 3,000 rows
+    monkeypatch.setattr(all_rows, "MAX_CELLS", main_only)
+    doc = run(df, tmp_path, sample_rows=1000)
+    assert [m["name"] for m in doc["all_rows"]["models"]] == ["main terms"]
+    monkeypatch.setattr(all_rows, "MAX_CELLS", main_only - 1)
+    doc = run(df, tmp_path, sample_rows=1000)
+    assert doc["all_rows"] is None
+    assert any(n.startswith("The columns were not tested on all rows: the model of every column's main terms has 7")
+               for n in doc["notes"])
+
+
+def test_without_the_all_terms_model_curves_are_judged_on_held_out_rows():
+    """Whatever left the all-terms model out (its width, its cost, screening), a curve or a
+    product is judged by the lead model's held-out tests; with it, on all rows."""
+    from greta_core.confirm import all_rows
+    from greta_core.confirm.layout import Layout
+    from greta_core.plan.terms import Term
+    from greta_core.stats.moments import Moments
+
+    terms = [Term("a", "numeric", ("a",), ("a",)), Term("b", "numeric", ("b",), ("b",)),
+             Term("a^2", "square", ("a",), ("a^2",))]
+    layout = Layout.of(terms)
+    m = Moments.of(np.random.default_rng(0).normal(size=(500, 4)))
+    assert all_rows.fixed_models(layout, m) == ([(0, 1), (0, 1, 2)], False)
+    assert all_rows.fixed_models(layout, m, all_terms=False) == ([(0, 1)], True)
+    assert all_rows.fixed_models(layout, m, rows_read=500) == ([(0, 1), (0, 1, 2)], False)
+    old = all_rows.MAX_CELLS
+    try:
+        all_rows.MAX_CELLS = 500 * 4
+        assert all_rows.fixed_models(layout, m, rows_read=500) == ([(0, 1)], True)
+        all_rows.MAX_CELLS = 500 * 4 - 1
+        assert all_rows.fixed_models(layout, m, rows_read=500) == ([], False)
+    finally:
+        all_rows.MAX_CELLS = old
 
 
 def test_a_size_that_flips_with_every_column_in_the_model_is_said():
