@@ -145,7 +145,7 @@ def _analyze(spec: FileSpec, params: AnalysisParams, clock: StageClock, progress
         read = None if whole is not None else summary.rows_read
         models, shapes = all_rows.fixed_models(layout, everything, all_terms=summary.screening is None, rows_read=read)
         if not models and read is not None and all_rows.eligible(everything.n, layout):
-            notes.append(all_rows.too_costly(layout, read))
+            notes.append(all_rows.too_costly(layout, everything, read))
     with clock.stage("search"), threadpool_limits(1):  # many small solves: more BLAS threads only spin
         found, search_info, search_backend = (_search(disc, layout, params, report, cancel) if alone is None else
                                               _no_search(alone, params.seed))

@@ -46,8 +46,8 @@ EXTRA_ROWS = 10
 #: columns give 230 terms: about 10 s over 40,000 rows). Past it, with rows enough for the model,
 #: the lead model's held-out tests judge curves and products instead.
 ALL_TERMS_MAX_COLUMNS = 120
-#: Rows × squared design columns of the fixed models' middle terms when the rows are not in
-#: memory (a second pass sums them): 4·10¹⁰ is 1M rows of a 200-column main-terms model, about
+#: Rows × squared side of the fixed models' middle terms (design columns × target columns) when
+#: the rows are not in memory (a second pass sums them): 4·10¹⁰ is 1M rows of a 200-column main-terms model, about
 #: the work of the statistics pass' co-moments of a 250-column design. Past it the all-terms
 #: model, then the main-terms model, are left out (the split alone decides).
 MAX_CELLS = 4e10
@@ -148,16 +148,18 @@ def fixed_models(layout: Layout, everything: Moments, all_terms: bool = True,
     if could and layout.width <= ALL_TERMS_MAX_COLUMNS:
         models.append(every)
     if rows_read is not None:
-        while models and rows_read * sum(width(layout, h) ** 2 for h in models) > MAX_CELLS:
+        t = len(everything.mean) - layout.width  # target columns: a model's middle term is (t × width)²
+        while models and rows_read * sum((t * width(layout, h)) ** 2 for h in models) > MAX_CELLS:
             models.pop()
     return models, len(models) == 1 and (not all_terms or could)
 
 
-def too_costly(layout: Layout, rows_read: float) -> str:
+def too_costly(layout: Layout, everything: Moments, rows_read: float) -> str:
     """Why the main-terms model was not fitted on rows not in memory (:data:`MAX_CELLS`)."""
     w = width(layout, main_terms(layout))
+    k = (len(everything.mean) - layout.width) * w  # its robust variance's side: a block per target column
     return (f"The columns were not tested on all rows: the model of every column's main terms has {w:,} design "
-            f"columns, and its robust variance over {rows_read:,.0f} rows would cost {rows_read * w * w:.1e} "
+            f"columns, and its robust variance over {rows_read:,.0f} rows would cost {rows_read * k * k:.1e} "
             f"row-column² (more than {MAX_CELLS:.0e}); the held-out tests alone decide, so the answer may move "
             "with the seed. Fewer columns (or a sample of the rows) let every row be used.")
 

@@ -191,6 +191,11 @@ def test_without_the_all_terms_model_curves_are_judged_on_held_out_rows():
         assert all_rows.fixed_models(layout, m, rows_read=500) == ([(0, 1)], True)
         all_rows.MAX_CELLS = 500 * 4 - 1
         assert all_rows.fixed_models(layout, m, rows_read=500) == ([], False)
+        two = Moments.of(np.random.default_rng(1).normal(size=(500, 5)))  # two target columns: twice the side
+        all_rows.MAX_CELLS = 500 * 4
+        assert all_rows.fixed_models(layout, two, rows_read=500) == ([], False)
+        all_rows.MAX_CELLS = 500 * (2 * 2) ** 2
+        assert all_rows.fixed_models(layout, two, rows_read=500) == ([(0, 1)], True)
     finally:
         all_rows.MAX_CELLS = old
 
