@@ -59,7 +59,7 @@ from greta_core.resources.memory import memory_limit, release_arrow_memory
 from greta_core.stats.centring import centring_map, recentre
 from greta_core.stats.linear import Gram
 from greta_core.stats.moments import Moments
-from greta_core.stats.local_copy import RowsCopy, fold
+from greta_core.stats.local_copy import RowsCopy, fold, leaves
 from greta_core.stats.robust import COV_TYPE
 from greta_core.stats.summary import Summary, empty_summary, summarize
 from greta_core import segments
@@ -478,7 +478,7 @@ def holdout_meats(backend: Any, plan: Plan, layout: Layout, s: Summary, delta: d
     elif copy is not None and copy.complete and s.copy_files is not None:
         workers = max(int(getattr(backend, "workers", 1) or 1), 1)
         with threadpool_limits(1):
-            sums = copy_sums(fn, copy, s.copy_files, builder, workers, cancel, report)
+            sums = copy_sums(fn, s.copy_files, builder, workers, cancel, report)
         copy.close()  # its disk is free again
         source = "local copy of the rows"
     else:
@@ -515,13 +515,13 @@ def holdout_meats(backend: Any, plan: Plan, layout: Layout, s: Summary, delta: d
     return meats, models, info
 
 
-def copy_sums(fn: Any, copy: RowsCopy, files: Any, builder: DesignBuilder, workers: int,
+def copy_sums(fn: Any, files: Any, builder: DesignBuilder, workers: int,
               cancel: Callable[[], bool] | None, report: Progress | None = None) -> Any:
     """``fn``'s sums over the rows of a local copy (``files``: the statistics pass' tree of its
     files), the files summed side by side on ``workers`` threads (numpy lets go of the GIL) and
     added as the statistics pass merged them: the numbers of one thread, to the last bit."""
     names = [t.name for t in builder.categorical]
-    paths = fold(files, lambda path: [path], lambda a, b: a + b, [])
+    paths = leaves(files)
 
     def part(path: str) -> Any:
         if cancel and cancel():

@@ -64,8 +64,9 @@ def fold(tree: Any, leaf: Callable[[str], Any], merge: Callable[[Any, Any], Any]
     return out[0]
 
 
-def leaves(tree: Any) -> int:
-    return fold(tree, lambda _: 1, lambda a, b: a + b, 0)
+def leaves(tree: Any) -> list[str]:
+    """The tree's files, left to right (the order its summaries merged in)."""
+    return fold(tree, lambda path: [path], lambda a, b: a + b, [])
 
 
 class RowsCopy:

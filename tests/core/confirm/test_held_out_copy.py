@@ -54,7 +54,7 @@ def _meats(path: str, copy: RowsCopy | None, row_filter: str | None = None, back
     assert local_batches(b)
     plan = make_plan(_filtered(b.sample(params.sample_rows), parse_optional(params.row_filter)), b.columns(), params)
     summary, layout, notes = statistics_pass(b, plan, params, lambda *a: None, None, None, None, copy)
-    files = leaves(summary.copy_files)
+    files = len(leaves(summary.copy_files))
     summary, delta = recentre(summary, layout, plan.target.width)
     h = tuple(i for i, term in enumerate(layout.terms) if term.name in TERMS)
     hypotheses = [h, h[:2]]
