@@ -69,6 +69,17 @@ def leaves(tree: Any) -> list[str]:
     return fold(tree, lambda path: [path], lambda a, b: a + b, [])
 
 
+def _drop_cache(f: Any) -> None:
+    """Tell the kernel a file's cached pages are not needed again (where it can be told): dirty
+    ones are written out at once and clean ones dropped. The copy is written once and read once,
+    and under a memory limit (a container's cgroup) cached pages count against it."""
+    if hasattr(os, "posix_fadvise"):
+        try:
+            os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        except OSError:
+            pass
+
+
 class RowsCopy:
     """The private folder of one run's rows. ``budget``: bytes it may use (default:
     the folder's free space minus 1 GiB); ``root``: where the folder goes (default: the system's
@@ -115,6 +126,8 @@ class RowsCopy:
             with open(path, "wb") as f:
                 for p in parts:
                     np.save(f, p, allow_pickle=False)
+                f.flush()
+                _drop_cache(f)  # its writing starts now, and it does not wait in memory until read
         except OSError:  # the disk filled up after all
             self.full = True
             return None
@@ -127,6 +140,7 @@ class RowsCopy:
         with open(path, "rb") as f:
             values, missing, y, nd = (np.load(f, allow_pickle=False) for _ in range(4))
             codes = {name: np.load(f, allow_pickle=False).astype(np.int64) for name in names}
+            _drop_cache(f)  # read once: its pages are of no further use
         return Rows(values, missing, codes, y, np.zeros(len(y)), int(nd[0]))
 
     def discard(self, full: bool = False) -> None:
